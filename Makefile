@@ -1,0 +1,40 @@
+# proxier — developer entry points. `make test` and `make demo` work on a fresh clone.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: all test lint typecheck unit demo bench peers clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Independent UPnP stacks used by the interop tests (GUPnP). Installs only when root with apt.
+peers:
+	@bash tests/peers/install.sh || echo "peers: not installed (interop tests will skip)"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check proxier tests
+	$(VENV)/bin/ruff format --check proxier tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest -q
+
+test: $(STAMP) peers lint typecheck unit
+
+demo: $(STAMP)
+	$(VENV)/bin/proxier demo
+
+bench: $(STAMP)
+	$(PY) tests/bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

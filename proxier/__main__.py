@@ -1,0 +1,5 @@
+import sys
+
+from proxier.cli import main
+
+sys.exit(main())

@@ -1,0 +1,97 @@
+"""The data-model backend interface the CWMP engine calls for every CPE RPC.
+
+The engine owns CWMP (sessions, events, ParameterKey bookkeeping, retry); a backend owns the
+data model. The UPnP DM translation (`proxier.translate`) is one backend, the in-memory tree
+(`proxier.cwmp.memory`) another. Backends report errors by raising `CwmpFaultError` with the
+CWMP fault code (9005 invalid name, 9003 invalid arguments, …).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from proxier.cwmp.rpc import (
+    Download,
+    DownloadResponse,
+    ParameterAttributeStruct,
+    ParameterInfoStruct,
+    ParameterValueStruct,
+    SetParameterAttributesStruct,
+    TransferComplete,
+    Upload,
+    UploadResponse,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueChange:
+    """A parameter whose value changed for a reason other than the ACS (TR-069 §3.2.1)."""
+
+    name: str
+    value: str
+    type: str = "xsd:string"
+
+
+#: Callback a backend calls when values change outside ACS control ("4 VALUE CHANGE").
+ValueChangeListener = Callable[[Sequence[ValueChange]], None]
+
+#: Callback a backend calls when an asynchronous transfer finished (→ "7 TRANSFER COMPLETE").
+TransferListener = Callable[[TransferComplete], None]
+
+
+class DataModelBackend(Protocol):
+    """What a Virtual CWMP Device needs from whatever holds its data model."""
+
+    async def get_parameter_names(
+        self, parameter_path: str, next_level: bool
+    ) -> list[ParameterInfoStruct]: ...
+
+    async def get_parameter_values(
+        self, parameter_names: Sequence[str]
+    ) -> list[ParameterValueStruct]: ...
+
+    async def set_parameter_values(
+        self, parameter_list: Sequence[ParameterValueStruct], parameter_key: str
+    ) -> int:
+        """Apply all or nothing; return Status 0 (applied) or 1 (committed, applied later).
+
+        Storing `parameter_key` into ManagementServer.ParameterKey is the engine's job, but a
+        backend that exposes that parameter reads it from the engine's store.
+        """
+        ...
+
+    async def get_parameter_attributes(
+        self, parameter_names: Sequence[str]
+    ) -> list[ParameterAttributeStruct]: ...
+
+    async def set_parameter_attributes(
+        self, parameter_list: Sequence[SetParameterAttributesStruct]
+    ) -> None: ...
+
+    async def add_object(self, object_name: str, parameter_key: str) -> tuple[int, int]:
+        """Return (InstanceNumber, Status)."""
+        ...
+
+    async def delete_object(self, object_name: str, parameter_key: str) -> int:
+        """Return Status."""
+        ...
+
+    async def reboot(self, command_key: str) -> None:
+        """Reboot the device. Called by the engine after the session that asked ends."""
+        ...
+
+    async def factory_reset(self) -> None:
+        """Reset the device. Called by the engine after the session that asked ends."""
+        ...
+
+    async def download(self, request: Download) -> DownloadResponse: ...
+
+    async def upload(self, request: Upload) -> UploadResponse: ...
+
+    def set_listeners(
+        self, on_value_change: ValueChangeListener, on_transfer_complete: TransferListener
+    ) -> None:
+        """Register the engine's callbacks; a backend calls them from the event loop."""
+        ...

@@ -1,0 +1,1 @@
+"""UPnP DM control point: discovery, descriptions, CMS/BMS/SMS clients, GENA, DPS hooks."""
