@@ -442,7 +442,8 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, acs: bool = False
             base + 4, f"envelope of {len(data)} bytes exceeds the limit of {max_bytes} bytes"
         )
     try:
-        root = parse_xml(data, max_bytes=max_bytes)
+        # Some HTTP stacks put a line break before the XML declaration; it is not XML's.
+        root = parse_xml(data.lstrip(), max_bytes=max_bytes)
     except XmlError as exc:
         raise SoapError(base + 3, f"malformed envelope: {exc}") from None
     if root.tag != _ENVELOPE:
