@@ -455,3 +455,8 @@ class Envelope:
     hold_requests: bool | None = None
     no_more_requests: bool | None = None  # deprecated in 1.1+, still parsed
     version: str = "1.2"  # key of CWMP_NS
+    # CWMP 1.3/1.4 headers (additive): SessionTimeout (CPE → ACS, seconds),
+    # SupportedCWMPVersions (CPE → ACS, e.g. "1.0,1.1,1.2,1.3,1.4"), UseCWMPVersion (ACS → CPE).
+    session_timeout: int | None = None
+    supported_cwmp_versions: str | None = None
+    use_cwmp_version: str | None = None

@@ -1,0 +1,570 @@
+"""Which UPnP DM devices are on the LAN right now (TR-330 §4.1.1).
+
+`DeviceTracker` is the sans-IO core: SSDP messages (or description-URL probe results) and
+`now` go in, typed `DiscoveryEvent`s come out. Each UDN that offers a DM service or is a
+ManageableDevice is one candidate, root and embedded devices alike (TR-330 §4.1.1: either may
+be a Virtual CWMP Device). A candidate lives as long as its CACHE-CONTROL max-age lease; it
+leaves by ssdp:byebye (maybe with ANNOUNCEMENT.DM.UPNP.ORG, TR-330 Table 1) or by expiry.
+
+`Discovery` is the asyncio driver: periodic M-SEARCH on configured interfaces, a NOTIFY
+listener, and the no-multicast path of polling configured description URLs. It refuses to
+multicast unless `proxier.upnp.netns.check_multicast_allowed` agrees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import socket
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import aiohttp
+from lxml import etree
+
+from proxier.upnp import ssdp
+from proxier.upnp.netns import check_multicast_allowed
+from proxier.xmlsafe import XmlError, local_name, parse_xml
+
+_LOG = logging.getLogger(__name__)
+
+_DEV = "urn:schemas-upnp-org:device:"
+_SVC = "urn:schemas-upnp-org:service:"
+MANAGEABLE_DEVICE = _DEV + "ManageableDevice:"
+DM_SERVICE_PREFIXES = (
+    _SVC + "BasicManagement:",
+    _SVC + "ConfigurationManagement:",
+    _SVC + "SoftwareManagement:",
+)
+#: What we M-SEARCH for by default: the DM services v1/v2 and ManageableDevice v1/v2.
+DM_SEARCH_TARGETS: tuple[str, ...] = tuple(
+    prefix + version
+    for prefix in (*DM_SERVICE_PREFIXES, MANAGEABLE_DEVICE)
+    for version in ("1", "2")
+)
+ROOT_DEVICE = "upnp:rootdevice"
+
+EventKind = Literal["alive", "byebye", "expired", "update"]
+
+
+def is_dm_type(urn: str) -> bool:
+    """True for a BMS/CMS/SMS service type or a ManageableDevice type (any version)."""
+    return urn.startswith((*DM_SERVICE_PREFIXES, MANAGEABLE_DEVICE))
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryEvent:
+    """A change in the set of DM candidates.
+
+    kind: "alive" (new candidate, or its LOCATION or BOOTID changed: re-read it),
+    "byebye" (it said goodbye; `announcement` tells AboutToReboot / AboutToBaselineReset),
+    "expired" (lease ran out or its description URL stopped answering), "update"
+    (ssdp:update: new BOOTID announced, same device).
+    `types` holds the device/service types seen so far (hints; the description decides).
+    """
+
+    kind: EventKind
+    udn: str
+    location: str = ""
+    types: frozenset[str] = frozenset()
+    root: bool | None = None
+    secure_location: str = ""
+    boot_id: int | None = None
+    config_id: int | None = None
+    announcement: str = ""
+    remote: str = ""
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def device_types(self) -> frozenset[str]:
+        return frozenset(t for t in self.types if t.startswith(_DEV))
+
+    @property
+    def service_types(self) -> frozenset[str]:
+        return frozenset(t for t in self.types if t.startswith(_SVC))
+
+
+@dataclass(frozen=True, slots=True)
+class ProbedDevice:
+    """One device found in a description fetched from a configured URL."""
+
+    udn: str
+    device_type: str
+    service_types: tuple[str, ...]
+    root: bool
+
+
+@dataclass(slots=True)
+class _Record:
+    udn: str
+    location: str
+    expires: float
+    types: set[str] = field(default_factory=set)
+    root: bool | None = None
+    boot_id: int | None = None
+    config_id: int | None = None
+    secure_location: str = ""
+    announced: bool = False
+    probe_url: str = ""
+
+
+class DeviceTracker:
+    """Sans-IO DM device tracker: feed messages with `handle`/`datagram`, timers with `now`."""
+
+    def __init__(self, *, max_records: int = 1024) -> None:
+        self._records: dict[str, _Record] = {}
+        self._max_records = max_records
+        self._probe_failures: dict[str, int] = {}
+        self._probe_udns: dict[str, set[str]] = {}
+
+    # -- queries
+
+    def candidates(self) -> list[str]:
+        """UDNs currently announced as alive."""
+        return sorted(r.udn for r in self._records.values() if r.announced)
+
+    def get_timer(self) -> float | None:
+        """When `handle_timer` next has work (earliest lease end), or None."""
+        ends = [r.expires for r in self._records.values() if math.isfinite(r.expires)]
+        return min(ends) if ends else None
+
+    # -- inputs
+
+    def datagram(self, data: bytes, remote: str, now: float) -> list[DiscoveryEvent]:
+        """Parse one UDP payload; malformed or irrelevant packets yield nothing (logged)."""
+        try:
+            message = ssdp.parse(data)
+        except ssdp.SsdpError as exc:
+            _LOG.info("ignoring SSDP packet from %s: %s", remote, exc)
+            return []
+        return self.handle(message, now, remote=remote)
+
+    def handle(self, msg: ssdp.SsdpMessage, now: float, remote: str = "") -> list[DiscoveryEvent]:
+        """Apply one parsed SSDP message."""
+        if msg.kind == "search":
+            return []
+        if msg.kind == "byebye":
+            return self._byebye(msg, remote)
+        if msg.kind == "update":
+            return self._update(msg, remote)
+        assert msg.max_age is not None
+        return self._alive(
+            udn=msg.udn,
+            location=msg.location,
+            types=(msg.target, msg.usn_type),
+            expires=now + msg.max_age,
+            boot_id=msg.boot_id,
+            config_id=msg.config_id,
+            secure_location=msg.secure_location,
+            remote=remote,
+            headers=msg.headers,
+            root=True if msg.target == ROOT_DEVICE else None,
+        )
+
+    def handle_timer(self, now: float) -> list[DiscoveryEvent]:
+        """Expire every candidate whose lease ended at or before `now`."""
+        events: list[DiscoveryEvent] = []
+        for udn in [u for u, r in self._records.items() if r.expires <= now]:
+            record = self._records.pop(udn)
+            if record.announced:
+                _LOG.info("lease of %s at %s expired", udn, record.location)
+                events.append(self._event("expired", record))
+        return events
+
+    def probe_ok(
+        self, url: str, devices: Sequence[ProbedDevice], now: float
+    ) -> list[DiscoveryEvent]:
+        """A configured description URL answered with these devices (no lease: polled)."""
+        self._probe_failures[url] = 0
+        events: list[DiscoveryEvent] = []
+        seen: set[str] = set()
+        for dev in devices:
+            if not (is_dm_type(dev.device_type) or any(map(is_dm_type, dev.service_types))):
+                continue
+            seen.add(dev.udn)
+            events += self._alive(
+                udn=dev.udn,
+                location=url,
+                types=(dev.device_type, *dev.service_types),
+                expires=math.inf,
+                root=dev.root,
+                probe_url=url,
+            )
+        for udn in sorted(self._probe_udns.get(url, set()) - seen):
+            record = self._records.pop(udn, None)
+            if record is not None and record.announced:
+                events.append(self._event("expired", record))
+        self._probe_udns[url] = seen
+        return events
+
+    def probe_failed(self, url: str, now: float, *, limit: int) -> list[DiscoveryEvent]:
+        """A configured description URL did not answer; after `limit` misses in a row its
+        devices expire."""
+        failures = self._probe_failures.get(url, 0) + 1
+        self._probe_failures[url] = failures
+        if failures < limit:
+            return []
+        events: list[DiscoveryEvent] = []
+        for udn in sorted(self._probe_udns.pop(url, set())):
+            record = self._records.pop(udn, None)
+            if record is not None and record.announced:
+                _LOG.info("%s unreachable %d times: %s expired", url, failures, udn)
+                events.append(self._event("expired", record))
+        return events
+
+    # -- transitions
+
+    def _alive(
+        self,
+        *,
+        udn: str,
+        location: str,
+        types: Iterable[str],
+        expires: float,
+        boot_id: int | None = None,
+        config_id: int | None = None,
+        secure_location: str = "",
+        remote: str = "",
+        headers: tuple[tuple[str, str], ...] = (),
+        root: bool | None = None,
+        probe_url: str = "",
+    ) -> list[DiscoveryEvent]:
+        new_types = {t for t in types if t and t != udn}
+        record = self._records.get(udn)
+        changed = False
+        if record is None:
+            if len(self._records) >= self._max_records:
+                _LOG.warning("tracking %d devices already: ignoring %s", self._max_records, udn)
+                return []
+            record = _Record(udn=udn, location=location, expires=expires, probe_url=probe_url)
+            self._records[udn] = record
+        else:
+            if record.location != location:
+                changed = True
+                record.location = location
+            if boot_id is not None and record.boot_id is not None and boot_id != record.boot_id:
+                changed = True
+            record.expires = max(record.expires, expires) if not changed else expires
+        record.types |= new_types
+        if new_types & {ROOT_DEVICE}:
+            record.root = True
+        elif root is not None:
+            record.root = root
+        if boot_id is not None:
+            record.boot_id = boot_id
+        if config_id is not None:
+            record.config_id = config_id
+        if secure_location:
+            record.secure_location = secure_location
+        if not record.announced:
+            if not any(is_dm_type(t) for t in record.types):
+                return []  # not (yet) known to be a DM device
+            record.announced = True
+            changed = True
+        if not changed:
+            return []
+        return [self._event("alive", record, remote=remote, headers=headers)]
+
+    def _byebye(self, msg: ssdp.SsdpMessage, remote: str) -> list[DiscoveryEvent]:
+        record = self._records.pop(msg.udn, None)
+        if record is None or not record.announced:
+            return []
+        if record.probe_url:
+            # A device we poll by URL said goodbye: believe it, the next probe brings it back.
+            self._probe_udns.get(record.probe_url, set()).discard(msg.udn)
+        return [
+            self._event(
+                "byebye", record, announcement=msg.announcement, remote=remote, headers=msg.headers
+            )
+        ]
+
+    def _update(self, msg: ssdp.SsdpMessage, remote: str) -> list[DiscoveryEvent]:
+        record = self._records.get(msg.udn)
+        if record is None or msg.next_boot_id is None:
+            return []
+        if record.boot_id == msg.next_boot_id:
+            return []  # one ssdp:update per NT: report it once
+        record.boot_id = msg.next_boot_id
+        if msg.location:
+            record.location = msg.location
+        if msg.config_id is not None:
+            record.config_id = msg.config_id
+        if not record.announced:
+            return []
+        return [self._event("update", record, remote=remote, headers=msg.headers)]
+
+    @staticmethod
+    def _event(
+        kind: EventKind,
+        record: _Record,
+        *,
+        announcement: str = "",
+        remote: str = "",
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> DiscoveryEvent:
+        return DiscoveryEvent(
+            kind=kind,
+            udn=record.udn,
+            location=record.location,
+            types=frozenset(record.types),
+            root=record.root,
+            secure_location=record.secure_location,
+            boot_id=record.boot_id,
+            config_id=record.config_id,
+            announcement=announcement,
+            remote=remote,
+            headers=headers,
+        )
+
+
+def devices_in_description(document: bytes, *, max_bytes: int) -> list[ProbedDevice]:
+    """Every device (root first, then embedded, depth first) of a device description."""
+    root = parse_xml(document, max_bytes=max_bytes)
+    if local_name(root) != "root":
+        raise XmlError(f"description root element is <{local_name(root)}>, not <root>")
+    found: list[ProbedDevice] = []
+
+    def child_text(element: etree._Element, name: str) -> str:
+        for child in element:
+            if local_name(child) == name:
+                return (child.text or "").strip()
+        return ""
+
+    def walk(device: etree._Element, is_root: bool, depth: int) -> None:
+        if depth > 8 or len(found) >= 256:
+            return
+        udn = child_text(device, "UDN")
+        services: list[str] = []
+        children: list[etree._Element] = []
+        for child in device:
+            if local_name(child) == "serviceList":
+                services += [child_text(s, "serviceType") for s in child]
+            elif local_name(child) == "deviceList":
+                children += list(child)
+        if udn.lower().startswith("uuid:"):
+            found.append(
+                ProbedDevice(udn, child_text(device, "deviceType"), tuple(services), is_root)
+            )
+        for sub in children:
+            walk(sub, False, depth + 1)
+
+    for child in root:
+        if local_name(child) == "device":
+            walk(child, True, 0)
+            break
+    return found
+
+
+# --- asyncio driver --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryConfig:
+    """Discovery settings (TR-330 §4.1.1: query on regular, configurable intervals).
+
+    `interfaces` are local IP addresses to search and listen on (IPv6 as "addr%ifname");
+    empty means no SSDP at all. `description_urls` is the no-multicast path.
+    """
+
+    interfaces: tuple[str, ...] = ()
+    search_interval: float = 60.0
+    search_targets: tuple[str, ...] = DM_SEARCH_TARGETS
+    mx: int = 2
+    description_urls: tuple[str, ...] = ()
+    probe_interval: float = 30.0
+    probe_failures: int = 3
+    fetch_timeout: float = 5.0
+    max_description_bytes: int = 1024 * 1024
+    allow_lan_multicast: bool = False
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, on_data: Callable[[bytes, str], None]) -> None:
+        self._on_data = on_data
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self._on_data(data, str(addr[0]))
+
+    def error_received(self, exc: Exception) -> None:
+        _LOG.debug("SSDP socket error: %s", exc)
+
+
+def _endpoints(interface: str) -> tuple[tuple[str, int] | tuple[str, int, int, int], str]:
+    """(socket source address, multicast group) for a configured interface address."""
+    if ":" not in interface:
+        return (interface, 0), ssdp.SSDP_GROUP_V4
+    addr, _, scope = interface.partition("%")
+    index = socket.if_nametoindex(scope) if scope and not scope.isdigit() else int(scope or 0)
+    group = ssdp.SSDP_GROUP_V6_LINK if addr.lower().startswith("fe80") else ssdp.SSDP_GROUP_V6_SITE
+    return (addr, 0, 0, index), group
+
+
+class Discovery:
+    """Runs SSDP search/listen on `config.interfaces` and probes `config.description_urls`,
+    passing every `DiscoveryEvent` to `on_event`."""
+
+    def __init__(
+        self,
+        config: DiscoveryConfig,
+        on_event: Callable[[DiscoveryEvent], None],
+        *,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.tracker = DeviceTracker()
+        self._on_event = on_event
+        self._session = session
+        self._own_session = False
+        self._clock = clock
+        self._transports: list[asyncio.DatagramTransport] = []
+        self._search_targets: list[tuple[asyncio.DatagramTransport, str]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._expiry: asyncio.TimerHandle | None = None
+
+    async def start(self) -> None:
+        """Open sockets (after the multicast guard) and start the periodic jobs."""
+        if self.config.interfaces:
+            check_multicast_allowed(self.config.allow_lan_multicast)
+        loop = asyncio.get_running_loop()
+        for interface in self.config.interfaces:
+            await self._open_interface(loop, interface)
+        if self.config.interfaces:
+            self._tasks.append(asyncio.create_task(self._search_loop()))
+        if self.config.description_urls:
+            if self._session is None:
+                self._session = aiohttp.ClientSession()
+                self._own_session = True
+            self._tasks.append(asyncio.create_task(self._probe_loop()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks.clear()
+        for transport in self._transports:
+            transport.close()
+        self._transports.clear()
+        self._search_targets.clear()
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> Discovery:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def search_now(self) -> None:
+        """Send one M-SEARCH per target on every interface."""
+        for transport, group in self._search_targets:
+            dest: tuple[str, int] | tuple[str, int, int, int]
+            sock = transport.get_extra_info("socket")
+            if ":" in group:
+                dest = (group, ssdp.SSDP_PORT, 0, sock.getsockname()[3] if sock else 0)
+            else:
+                dest = (group, ssdp.SSDP_PORT)
+            for target in self.config.search_targets:
+                transport.sendto(ssdp.build_msearch(target, mx=self.config.mx, group=group), dest)
+
+    async def probe_now(self) -> None:
+        """Fetch every configured description URL once."""
+        await asyncio.gather(*(self._probe(url) for url in self.config.description_urls))
+
+    # -- internals
+
+    async def _open_interface(self, loop: asyncio.AbstractEventLoop, interface: str) -> None:
+        from async_upnp_client.ssdp import get_ssdp_socket
+
+        source, group = _endpoints(interface)
+        target: tuple[str, int] | tuple[str, int, int, int]
+        if len(source) == 4:
+            target = (group, ssdp.SSDP_PORT, 0, source[3])
+        else:
+            target = (group, ssdp.SSDP_PORT)
+        # NOTIFY listener: bound to the SSDP port, member of the group on this interface.
+        listen, _, _ = get_ssdp_socket(source, target)
+        listen.bind(("::" if len(source) == 4 else "", ssdp.SSDP_PORT))
+        # Search socket: ephemeral port on this address; unicast answers come back here.
+        search, _, _ = get_ssdp_socket(source, target)
+        search.bind(source)
+        for sock in (listen, search):
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _Datagrams(self._datagram), sock=sock
+            )
+            self._transports.append(transport)
+        self._search_targets.append((self._transports[-1], group))
+
+    def _datagram(self, data: bytes, remote: str) -> None:
+        self._emit(self.tracker.datagram(data, remote, self._clock()))
+
+    def _emit(self, events: list[DiscoveryEvent]) -> None:
+        for event in events:
+            try:
+                self._on_event(event)
+            except Exception:
+                _LOG.exception("discovery event handler failed on %s", event)
+        self._arm_expiry()
+
+    def _arm_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        when = self.tracker.get_timer()
+        if when is None:
+            return
+        delay = max(0.0, when - self._clock())
+        self._expiry = asyncio.get_running_loop().call_later(delay, self._on_expiry)
+
+    def _on_expiry(self) -> None:
+        self._expiry = None
+        self._emit(self.tracker.handle_timer(self._clock()))
+
+    async def _search_loop(self) -> None:
+        while True:
+            self.search_now()
+            await asyncio.sleep(self.config.search_interval)
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await self.probe_now()
+            await asyncio.sleep(self.config.probe_interval)
+
+    async def _probe(self, url: str) -> None:
+        assert self._session is not None
+        try:
+            body = await self._fetch(url)
+            devices = devices_in_description(body, max_bytes=self.config.max_description_bytes)
+        except (aiohttp.ClientError, TimeoutError, XmlError, ValueError) as exc:
+            _LOG.info("description %s: %s", url, exc or type(exc).__name__)
+            events = self.tracker.probe_failed(url, self._clock(), limit=self.config.probe_failures)
+        else:
+            events = self.tracker.probe_ok(url, devices, self._clock())
+        self._emit(events)
+
+    async def _fetch(self, url: str) -> bytes:
+        assert self._session is not None
+        limit = self.config.max_description_bytes
+        timeout = aiohttp.ClientTimeout(total=self.config.fetch_timeout)
+        async with self._session.get(url, timeout=timeout, max_redirects=3) as response:
+            if response.status != 200:
+                raise ValueError(f"HTTP {response.status}")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.content.iter_chunked(65536):
+                size += len(chunk)
+                if size > limit:
+                    raise ValueError(f"description larger than {limit} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)

@@ -1,0 +1,113 @@
+"""The TOML configuration: the keys operators rely on (issue 2) and errors naming the key."""
+
+from pathlib import Path
+
+import pytest
+
+from proxier.config import ConfigError, load
+
+FULL = """
+[acs]
+url = "https://acs.example.net:7547/"
+username = "cpe"
+password = "s3cret"
+periodic_inform_interval = 3600
+[connection_request]
+bind = "0.0.0.0"
+port = 7548
+host = "192.0.2.1"
+[upnp]
+interfaces = ["br-lan"]
+search_interval = 300
+description_urls = ["http://127.0.0.1:50000/dev/0/description.xml"]
+[state]
+dir = "/var/lib/proxier"
+[log]
+level = "info"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "proxier.toml"
+    p.write_text(text)
+    return p
+
+
+def test_documented_keys_load(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, FULL))
+    assert cfg.acs.url == "https://acs.example.net:7547/"
+    assert cfg.acs.username == "cpe"
+    assert cfg.acs.verify_tls is True  # verification is on by default
+    assert cfg.connection_request.port == 7548
+    assert cfg.connection_request.host == "192.0.2.1"
+    assert cfg.upnp.interfaces == ("br-lan",)
+    assert cfg.upnp.description_urls == ("http://127.0.0.1:50000/dev/0/description.xml",)
+    assert cfg.state.dir == "/var/lib/proxier"
+    assert cfg.log.level == "info"
+
+
+def test_password_not_in_repr(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, FULL))
+    assert "s3cret" not in repr(cfg)
+
+
+def test_minimal_config_uses_safe_defaults(tmp_path: Path) -> None:
+    cfg = load(write(tmp_path, '[acs]\nurl = "http://127.0.0.1:7547/"\n'))
+    assert cfg.connection_request.bind == "127.0.0.1"
+    assert cfg.upnp.interfaces == ()  # no multicast unless asked for
+    assert cfg.upnp.allow_lan_multicast is False
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "fragment"),
+    [
+        ("[log]\nlevel='info'\n", "acs", "missing section"),
+        ("[acs]\nusername='x'\n", "acs.url", "missing"),
+        ("[acs]\nurl='ftp://x/'\n", "acs.url", "http/https URL"),
+        (
+            "[acs]\nurl='http://x/'\nperiodic_inform_interval='60'\n",
+            "acs.periodic_inform_interval",
+            "integer",
+        ),
+        (
+            "[acs]\nurl='http://x/'\nperiodic_inform_interval=0\n",
+            "acs.periodic_inform_interval",
+            "between",
+        ),
+        (
+            "[acs]\nurl='http://x/'\n[connection_request]\nport=70000\n",
+            "connection_request.port",
+            "between",
+        ),
+        (
+            "[acs]\nurl='http://x/'\n[connection_request]\nbind='lan'\n",
+            "connection_request.bind",
+            "IP address",
+        ),
+        ("[acs]\nurl='http://x/'\n[upnp]\ninterfaces='br-lan'\n", "upnp.interfaces", "list"),
+        (
+            "[acs]\nurl='http://x/'\n[upnp]\nsearch_intervall=5\n",
+            "upnp.search_intervall",
+            "unknown key",
+        ),
+        ("[acs]\nurl='http://x/'\n[log]\nlevel='loud'\n", "log.level", "one of"),
+        ("[acs]\nurl='http://x/'\n[acs2]\n", "acs2", "unknown section"),
+        ("[acs]\nurl='http://x/'\nca_file='/nonexistent/ca.pem'\n", "acs.ca_file", "no such file"),
+        ("[acs]\nurl='http://x/'\n[proxier]\noui='00d09e'\n", "proxier.oui", "hex"),
+    ],
+)
+def test_bad_config_names_key(tmp_path: Path, text: str, key: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load(write(tmp_path, text))
+    assert exc.value.key == key
+    assert fragment in str(exc.value)
+
+
+def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(write(tmp_path, "[acs\nurl="))
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "nope.toml")

@@ -1,0 +1,199 @@
+"""DM device tracker (sans-IO): TR-330 §4.1.1 discovery and Table 1 announcements."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from proxier.upnp import ssdp
+from proxier.upnp.discovery import (
+    DM_SEARCH_TARGETS,
+    DeviceTracker,
+    ProbedDevice,
+    devices_in_description,
+)
+from proxier.xmlsafe import XmlError
+
+MD2 = "urn:schemas-upnp-org:device:ManageableDevice:2"
+CMS2 = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
+BMS1 = "urn:schemas-upnp-org:service:BasicManagement:1"
+MEDIA = "urn:schemas-upnp-org:device:MediaServer:1"
+ROOT = "uuid:00000000-0000-0000-0000-0000000000r0"
+EMB = "uuid:00000000-0000-0000-0000-0000000000e1"
+LOC = "http://198.18.0.12:8000/d.xml"
+
+
+def alive(nt: str, udn: str = ROOT, *, loc: str = LOC, max_age: int = 100, boot: int = 1) -> bytes:
+    return ssdp.build_notify("ssdp:alive", nt, udn, location=loc, max_age=max_age, boot_id=boot)
+
+
+def test_search_targets_cover_dm_v1_v2() -> None:
+    """TR-330 §4.1.1: query for the supported DM services (BMS/CMS/SMS v1, v2) and devices."""
+    assert len(DM_SEARCH_TARGETS) == 8
+    assert CMS2 in DM_SEARCH_TARGETS and BMS1 in DM_SEARCH_TARGETS
+    assert "urn:schemas-upnp-org:device:ManageableDevice:1" in DM_SEARCH_TARGETS
+
+
+def test_alive_once_per_device_and_non_dm_ignored() -> None:
+    """TR-330 §4.1.1 step 1: an advertisement of a DM service makes one candidate; the
+    rest of the alive burst refreshes it silently; non-DM devices are not candidates."""
+    t = DeviceTracker()
+    assert t.datagram(alive("upnp:rootdevice"), "198.18.0.12", 0.0) == []  # not DM (yet)
+    events = t.datagram(alive(MD2), "198.18.0.12", 0.0)
+    assert [(e.kind, e.udn, e.location, e.root) for e in events] == [("alive", ROOT, LOC, True)]
+    assert MD2 in events[0].device_types and events[0].boot_id == 1
+    assert t.datagram(alive(CMS2), "198.18.0.12", 0.1) == []
+    assert t.datagram(alive(MEDIA, "uuid:media"), "198.18.0.30", 0.1) == []
+    assert t.candidates() == [ROOT]
+
+
+def test_embedded_device_is_separate_candidate() -> None:
+    """TR-330 §4.1.1: root and embedded devices are each their own proxy candidate."""
+    t = DeviceTracker()
+    t.datagram(alive(MEDIA), "h", 0.0)
+    t.datagram(alive("upnp:rootdevice"), "h", 0.0)
+    (event,) = t.datagram(alive(CMS2, EMB), "h", 0.0)
+    assert (event.kind, event.udn, event.location) == ("alive", EMB, LOC)
+    assert event.root is None and event.service_types == {CMS2}
+    assert t.candidates() == [EMB]
+
+
+def test_location_or_bootid_change_is_new_alive() -> None:
+    """UDA 1.1 §1.2.2: a new BOOTID (or LOCATION) means the device must be re-read."""
+    t = DeviceTracker()
+    t.datagram(alive(CMS2), "h", 0.0)
+    assert t.datagram(alive(CMS2, boot=1), "h", 1.0) == []
+    (e1,) = t.datagram(alive(CMS2, boot=2), "h", 2.0)
+    assert (e1.kind, e1.boot_id) == ("alive", 2)
+    (e2,) = t.datagram(alive(CMS2, boot=2, loc="http://198.18.0.12:9/d.xml"), "h", 3.0)
+    assert (e2.kind, e2.location) == ("alive", "http://198.18.0.12:9/d.xml")
+
+
+def test_byebye_with_announcement() -> None:
+    """TR-330 Table 1: ssdp:byebye with Announcement.dm.upnp.org AboutToReboot reaches the
+    proxy layer once, with the announcement; later byebyes of the burst are ignored."""
+    t = DeviceTracker()
+    t.datagram(alive(CMS2), "h", 0.0)
+    bye = ssdp.build_notify("ssdp:byebye", CMS2, ROOT, announcement="aboutToReboot")
+    (event,) = t.datagram(bye, "h", 1.0)
+    assert (event.kind, event.udn, event.announcement) == ("byebye", ROOT, "AboutToReboot")
+    assert t.datagram(ssdp.build_notify("ssdp:byebye", "upnp:rootdevice", ROOT), "h", 1.0) == []
+    assert t.candidates() == []
+    (again,) = t.datagram(alive(CMS2, boot=2), "h", 5.0)
+    assert again.kind == "alive" and again.boot_id == 2
+
+
+def test_byebye_of_unknown_device_ignored() -> None:
+    """A byebye for a device we never saw alive produces nothing."""
+    t = DeviceTracker()
+    bye = ssdp.build_notify("ssdp:byebye", CMS2, ROOT, announcement="AboutToBaselineReset")
+    assert t.datagram(bye, "h", 0.0) == []
+
+
+def test_lease_expiry() -> None:
+    """UDA §1.2.2: a device that stops announcing is gone when CACHE-CONTROL max-age ends;
+    each re-announcement extends the lease."""
+    t = DeviceTracker()
+    t.datagram(alive(CMS2, max_age=10), "h", 0.0)
+    assert t.get_timer() == 10.0
+    t.datagram(alive(CMS2, max_age=10), "h", 5.0)
+    assert t.get_timer() == 15.0
+    assert t.handle_timer(14.9) == []
+    (event,) = t.handle_timer(15.0)
+    assert (event.kind, event.udn) == ("expired", ROOT)
+    assert t.get_timer() is None and t.candidates() == []
+
+
+def test_update_reported_once_and_not_mistaken_for_reboot() -> None:
+    """UDA 1.1 §1.2.4: ssdp:update moves BOOTID to NEXTBOOTID; the following alive with that
+    BOOTID is the same device, not a reboot."""
+    t = DeviceTracker()
+    t.datagram(alive(CMS2, boot=1), "h", 0.0)
+    upd = ssdp.build_notify("ssdp:update", CMS2, ROOT, location=LOC, boot_id=1, next_boot_id=2)
+    (event,) = t.datagram(upd, "h", 1.0)
+    assert (event.kind, event.boot_id) == ("update", 2)
+    upd2 = ssdp.build_notify("ssdp:update", MD2, ROOT, location=LOC, boot_id=1, next_boot_id=2)
+    assert t.datagram(upd2, "h", 1.0) == []
+    assert t.datagram(alive(CMS2, boot=2), "h", 2.0) == []
+
+
+def test_search_response_counts_as_alive_and_msearch_ignored() -> None:
+    """UDA §1.3.3: search answers announce a device like ssdp:alive; other control
+    points' M-SEARCHes are not devices."""
+    t = DeviceTracker()
+    assert t.datagram(ssdp.build_msearch(CMS2), "198.18.0.20", 0.0) == []
+    resp = ssdp.build_search_response(CMS2, ROOT, location=LOC, secure_location="https://x/d")
+    (event,) = t.datagram(resp, "198.18.0.12", 0.0)
+    assert (event.kind, event.secure_location, event.remote) == (
+        "alive",
+        "https://x/d",
+        "198.18.0.12",
+    )
+
+
+def test_malformed_datagram_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    """Bad input never crashes: the tracker logs and drops it."""
+    caplog.set_level(logging.INFO, logger="proxier.upnp.discovery")
+    t = DeviceTracker()
+    assert t.datagram(b"NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\n\r\n", "198.18.0.66", 0.0) == []
+    assert "198.18.0.66" in caplog.text
+
+
+def test_record_flood_bounded() -> None:
+    """A LAN flooding fake UDNs cannot grow the tracker without bound."""
+    t = DeviceTracker(max_records=3)
+    for i in range(10):
+        t.datagram(alive(CMS2, f"uuid:flood-{i}"), "h", 0.0)
+    assert len(t.candidates()) == 3
+
+
+def test_probe_path_alive_and_expiry_after_failures() -> None:
+    """No-multicast path: a reachable description URL makes its DM devices alive; N misses
+    in a row expire them; a device that vanished from the description expires at once."""
+    t = DeviceTracker()
+    url = "http://127.0.0.1:8000/dev/1/description.xml"
+    devs = [ProbedDevice(ROOT, MD2, (CMS2, BMS1), True), ProbedDevice(EMB, MEDIA, (), False)]
+    (event,) = t.probe_ok(url, devs, 0.0)
+    assert (event.kind, event.udn, event.location, event.root) == ("alive", ROOT, url, True)
+    assert t.get_timer() is None  # no lease on polled devices
+    assert t.probe_ok(url, devs, 30.0) == []
+    assert t.probe_failed(url, 60.0, limit=3) == []
+    assert t.probe_failed(url, 90.0, limit=3) == []
+    (gone,) = t.probe_failed(url, 120.0, limit=3)
+    assert (gone.kind, gone.udn) == ("expired", ROOT)
+    t.probe_ok(url, devs, 150.0)
+    (vanished,) = t.probe_ok(url, [], 180.0)
+    assert (vanished.kind, vanished.udn) == ("expired", ROOT)
+
+
+DESCRIPTION = f"""<?xml version="1.0"?>
+<root xmlns="urn:schemas-upnp-org:device-1-0"><specVersion><major>1</major></specVersion>
+<device><deviceType>{MEDIA}</deviceType><UDN>{ROOT}</UDN>
+ <deviceList><device><deviceType>{MD2}</deviceType><UDN>{EMB}</UDN>
+  <serviceList><service><serviceType>{CMS2}</serviceType></service></serviceList>
+ </device></deviceList>
+</device></root>""".encode()
+
+
+def test_devices_in_description_root_and_embedded() -> None:
+    """TR-330 §4.1.1 step 2: the DDD lists the root device and its embedded devices."""
+    found = devices_in_description(DESCRIPTION, max_bytes=100_000)
+    assert found == [
+        ProbedDevice(ROOT, MEDIA, (), True),
+        ProbedDevice(EMB, MD2, (CMS2,), False),
+    ]
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b'<!DOCTYPE r [<!ENTITY x "y">]><root/>',
+        b"<notroot/>",
+        b"<root><device>",
+    ],
+)
+def test_hostile_description_rejected(doc: bytes) -> None:
+    """Descriptions are parsed safely: DTDs, wrong roots and broken XML are errors."""
+    with pytest.raises(XmlError):
+        devices_in_description(doc, max_bytes=100_000)

@@ -1,0 +1,41 @@
+"""The multicast guard: SSDP only inside a private network namespace or when allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxier.upnp import netns
+from proxier.upnp.discovery import Discovery, DiscoveryConfig
+
+host_only = pytest.mark.skipif(
+    netns.in_private_netns(), reason="runs in the host network namespace only"
+)
+
+
+@host_only
+def test_guard_refuses_host_namespace() -> None:
+    """Network safety (issue 3): no SSDP multicast from the host namespace by default."""
+    with pytest.raises(netns.MulticastRefused):
+        netns.check_multicast_allowed()
+    netns.check_multicast_allowed(allow_lan_multicast=True)  # explicit opt-in passes
+
+
+@host_only
+async def test_discovery_refuses_to_open_ssdp_sockets() -> None:
+    """Discovery with an interface configured refuses to start outside a namespace."""
+    found: list[object] = []
+    discovery = Discovery(DiscoveryConfig(interfaces=("127.0.0.1",)), found.append)
+    with pytest.raises(netns.MulticastRefused):
+        await discovery.start()
+    await discovery.stop()
+    assert found == []
+
+
+async def test_default_config_never_multicasts() -> None:
+    """The product's defaults must not multicast: no interfaces → no SSDP sockets at all."""
+    discovery = Discovery(DiscoveryConfig(), lambda event: None)
+    await discovery.start()
+    try:
+        assert discovery._transports == []
+    finally:
+        await discovery.stop()
