@@ -13,6 +13,7 @@ entry points are `run_session(transport)` and `start_due_transfers(now)`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import random
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 from proxier.cwmp import events as ev
 from proxier.cwmp import soap
 from proxier.cwmp.backend import DataModelBackend, ValueChange
+from proxier.cwmp.faults import fault
 from proxier.cwmp.retry import RetryPolicy
 from proxier.cwmp.rpc import (
     UNKNOWN_TIME,
@@ -73,7 +75,6 @@ from proxier.cwmp.rpc import (
     SetParameterValues,
     SetParameterValuesResponse,
     TransferComplete,
-    TransferCompleteResponse,
     Upload,
     UploadResponse,
 )
@@ -89,7 +90,11 @@ PARAMETER_KEY = MS + "ParameterKey"
 CONNECTION_REQUEST_URL = MS + "ConnectionRequestURL"
 #: Forced Inform parameters read from the backend (reference §4.6); ParameterKey and
 #: ConnectionRequestURL, also forced, are the engine's own.
-FORCED_INFORM_FROM_BACKEND = (DI + "HardwareVersion", DI + "SoftwareVersion", DI + "ProvisioningCode")
+FORCED_INFORM_FROM_BACKEND = (
+    DI + "HardwareVersion",
+    DI + "SoftwareVersion",
+    DI + "ProvisioningCode",
+)
 #: Forced Active Notification (TR-181), and ConnectionRequestURL's default active one.
 FORCED_ACTIVE = frozenset({DI + "SoftwareVersion", DI + "ProvisioningCode", CONNECTION_REQUEST_URL})
 
@@ -289,9 +294,7 @@ class CpeEngine:
 
     def connection_request_credentials(self) -> tuple[str, str]:
         """(ConnectionRequestUsername, ConnectionRequestPassword) for digest checks."""
-        return self.setting("ConnectionRequestUsername"), self.setting(
-            "ConnectionRequestPassword"
-        )
+        return self.setting("ConnectionRequestUsername"), self.setting("ConnectionRequestPassword")
 
     def retry_policy(self) -> RetryPolicy:
         try:
@@ -590,7 +593,7 @@ class CpeEngine:
         for name in FORCED_INFORM_FROM_BACKEND:
             try:
                 values.extend(await self.backend.get_parameter_values([name]))
-            except Exception:  # noqa: BLE001 - a missing optional parameter is not an error
+            except Exception:
                 continue
         return values
 
@@ -699,14 +702,12 @@ class CpeEngine:
     ) -> Post | Execute | Finished:
         try:
             body = b"" if post.envelope is None else soap.encode(post.envelope)
-        except Exception as exc:  # noqa: BLE001 - our own bug must not kill the device
+        except Exception as exc:
             log.exception("encoding a CWMP message failed")
             return session.fail(f"encode error: {exc}")
         deadline = session.get_timer()
         timeout = None if deadline is None else max(0.0, deadline - self._clock())
         try:
-            import asyncio
-
             reply = await asyncio.wait_for(transport.post(body), timeout)
         except TimeoutError:
             return session.handle_timer(math.inf) or session.fail("timeout")
@@ -718,9 +719,7 @@ class CpeEngine:
         try:
             envelope = soap.decode(reply.body)
         except soap.SoapError as exc:
-            return session.receive_malformed(
-                exc.fault_code, str(exc), getattr(exc, "cwmp_id", None), now
-            )
+            return session.receive_malformed(exc.code, exc.message, exc.cwmp_id, now)
         return session.receive(reply.status, envelope, now)
 
     def _on_informed(self, inform_list: list[ev.PendingEvent], changed_upto: int) -> None:
@@ -781,7 +780,7 @@ class CpeEngine:
             return exc.fault
         except Exception:
             log.exception("%s failed inside the backend", type(request).__name__)
-            return Fault(9002, "Internal error")
+            return fault(9002)
 
     async def _dispatch(self, request: CpeRequest) -> CpeResponse:
         b = self.backend
@@ -790,7 +789,9 @@ class CpeEngine:
             case GetRPCMethods():
                 return GetRPCMethodsResponse(SUPPORTED_METHODS)
             case GetParameterNames(path, next_level):
-                return GetParameterNamesResponse(tuple(await b.get_parameter_names(path, next_level)))
+                return GetParameterNamesResponse(
+                    tuple(await b.get_parameter_names(path, next_level))
+                )
             case GetParameterValues(names):
                 return GetParameterValuesResponse(tuple(await b.get_parameter_values(names)))
             case SetParameterValues(plist, key):
@@ -801,9 +802,9 @@ class CpeEngine:
                 )
             case SetParameterAttributes(plist):
                 await b.set_parameter_attributes(plist)
-                names = [s.name for s in plist if s.notification_change]
-                if names:
-                    attrs = await b.get_parameter_attributes(names)
+                notified = [s.name for s in plist if s.notification_change]
+                if notified:
+                    attrs = await b.get_parameter_attributes(notified)
                     with self.store.transaction():
                         for a in attrs:
                             self.store.set_notification(a.name, a.notification)
@@ -881,7 +882,11 @@ class CpeEngine:
             self._acs_set[pv.name] = pv.value
         if "URL" in mirrored:
             self._check_bootstrap(now)
-        if mirrored.keys() & {"PeriodicInformEnable", "PeriodicInformInterval", "PeriodicInformTime"}:
+        if mirrored.keys() & {
+            "PeriodicInformEnable",
+            "PeriodicInformInterval",
+            "PeriodicInformTime",
+        }:
             self._schedule_periodic(now)
         return SetParameterValuesResponse(status)
 
@@ -902,9 +907,7 @@ class CpeEngine:
             "username": request.username,
             "password": request.password,
             "file_size": request.file_size if isinstance(request, Download) else 0,
-            "target_file_name": request.target_file_name
-            if isinstance(request, Download)
-            else "",
+            "target_file_name": request.target_file_name if isinstance(request, Download) else "",
         }
         if request.delay_seconds > 0:
             self.store.add_transfer(due=now + request.delay_seconds, state=NOT_STARTED, **common)  # type: ignore[arg-type]
@@ -934,12 +937,3 @@ class CpeEngine:
             for t in matching:
                 self.store.delete_transfer(t.id)
         return CancelTransferResponse()
-
-
-__all__ = [
-    "AcsSettings",
-    "CpeEngine",
-    "EngineConfig",
-    "SessionResult",
-    "TransferCompleteResponse",
-]

@@ -240,11 +240,7 @@ def confirmed_by_transfer_complete_response(
         if e.code == method_code and e.command_key == command_key:
             remove.add(e.seq)
             break
-    left = [
-        e
-        for e in pending
-        if e.seq not in remove and rule(e.code).partner == TRANSFER_COMPLETE
-    ]
+    left = [e for e in pending if e.seq not in remove and rule(e.code).partner == TRANSFER_COMPLETE]
     if not left:
         remove.update(e.seq for e in pending if e.code == TRANSFER_COMPLETE)
     return EventChange(frozenset(remove))
@@ -254,6 +250,4 @@ def confirmed_by_autonomous_transfer_complete_response(
     pending: Sequence[PendingEvent],
 ) -> EventChange:
     """An AutonomousTransferCompleteResponse confirms "10 AUTONOMOUS TRANSFER COMPLETE"."""
-    return EventChange(
-        frozenset(e.seq for e in pending if e.code == AUTONOMOUS_TRANSFER_COMPLETE)
-    )
+    return EventChange(frozenset(e.seq for e in pending if e.code == AUTONOMOUS_TRANSFER_COMPLETE))

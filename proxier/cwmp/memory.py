@@ -21,6 +21,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from proxier.cwmp.backend import TransferListener, ValueChange, ValueChangeListener
+from proxier.cwmp.faults import fault, spv_fault
 from proxier.cwmp.rpc import (
     CwmpFaultError,
     DeviceIdStruct,
@@ -44,19 +45,10 @@ FORCED_ACTIVE = frozenset(
     {"Device.DeviceInfo.SoftwareVersion", "Device.DeviceInfo.ProvisioningCode"}
 )
 
-_FAULT_TEXT = {
-    9003: "Invalid arguments",
-    9004: "Resources exceeded",
-    9005: "Invalid parameter name",
-    9006: "Invalid parameter type",
-    9007: "Invalid parameter value",
-    9008: "Attempt to set a non-writable parameter",
-}
-
 
 def _fault(code: int, detail: str = "") -> CwmpFaultError:
-    text = _FAULT_TEXT.get(code, "")
-    return CwmpFaultError(code, f"{text}: {detail}" if detail else text)
+    f = fault(code, detail)
+    return CwmpFaultError(f.fault_code, f.fault_string)
 
 
 class KeyValueStore(Protocol):
@@ -322,12 +314,12 @@ class MemoryBackend:
             elif not _valid_value(spec, pv.value):
                 code = 9007
             if code:
-                faults.append(SetParameterValuesFault(pv.name, code, _FAULT_TEXT[code]))
+                faults.append(spv_fault(pv.name, code))
             else:
                 assert spec is not None
                 updates[pv.name] = replace(spec, value=_canonical(spec, pv.value))
         if faults:
-            raise CwmpFaultError(9003, _FAULT_TEXT[9003], tuple(faults))
+            raise CwmpFaultError(9003, fault(9003).fault_string, tuple(faults))
         self._params.update(updates)  # all or nothing: nothing changed before this line
         self._save()
         return 0

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from proxier.cwmp.faults import fault
 from proxier.cwmp.rpc import (
     AcsRequest,
     AddObject,
@@ -80,6 +81,8 @@ _RESPONSE_TO: dict[type, type] = {
     GetRPCMethods: GetRPCMethodsResponse,
 }
 
+#: SupportedCWMPVersions header value sent with the Inform (reference §4.1).
+SUPPORTED_VERSIONS = "1.0,1.1,1.2,1.3,1.4"
 #: HTTP statuses after an Inform that do not hint at a CWMP version problem.
 _NOT_VERSION_HINTS = frozenset({401, 403, 407, 429, 503})
 
@@ -193,8 +196,9 @@ class CpeSession:
         """
         if self.state is State.AWAIT_REPLY and 9000 <= fault_code <= 9899:
             self._deadline = None
-            fault = Fault(fault_code, fault_string)
-            envelope = Envelope(fault, cwmp_id=cwmp_id, version=self.version)
+            envelope = Envelope(
+                fault(fault_code, fault_string), cwmp_id=cwmp_id, version=self.version
+            )
             return self._post(envelope, now)
         return self._fail(f"malformed ACS message ({fault_code} {fault_string})")
 
@@ -288,7 +292,15 @@ class CpeSession:
         return self._post(None, now)
 
     def _send_request(self, request: AcsRequest, now: float) -> Post:
-        envelope = Envelope(request, cwmp_id=str(self._next_id), version=self.version)
+        envelope = Envelope(
+            request,
+            cwmp_id=str(self._next_id),
+            version=self.version,
+            # CWMP 1.4 header on the Inform; a v1.0 retry (§3.2.1.1) carries no 1.4 header.
+            supported_cwmp_versions=SUPPORTED_VERSIONS
+            if isinstance(request, Inform) and self.version != "1.0"
+            else None,
+        )
         self._next_id += 1
         self._outstanding = envelope
         self._retries = 0

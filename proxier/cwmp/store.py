@@ -210,9 +210,7 @@ class DeviceStore:
     # --- notification attributes and values pending notification -----------------------------
 
     def notification(self, name: str) -> int:
-        row = self._db.execute(
-            "SELECT level FROM notification WHERE name = ?", (name,)
-        ).fetchone()
+        row = self._db.execute("SELECT level FROM notification WHERE name = ?", (name,)).fetchone()
         return 0 if row is None else int(row[0])
 
     def set_notification(self, name: str, level: int) -> None:
@@ -297,8 +295,21 @@ class DeviceStore:
         )
         return [
             TransferRecord(
-                r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-                r[12], r[13], r[14],
+                r[0],
+                r[1],
+                bool(r[2]),
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+                r[13],
+                r[14],
             )
             for r in rows
         ]
