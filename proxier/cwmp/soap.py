@@ -373,11 +373,13 @@ def _encode_fields(spec: _Struct, obj: Any, out: list[str]) -> None:
             if isinstance(item, str):
                 encode_scalar = _SCALAR_ENCODERS[item]
                 out.extend(f"<{member}>{encode_scalar(v)}</{member}>" for v in value)
-            else:
+            elif isinstance(item, _Struct):
                 for v in value:
                     out.append(f"<{member}>")
-                    _encode_fields(item, v, out)  # type: ignore[arg-type]
+                    _encode_fields(item, v, out)
                     out.append(f"</{member}>")
+            else:
+                raise TypeError(f"arrays of {item!r} are not part of the CWMP schema")
             out.append(f"</{xml}>")
         else:
             out.append(f"<{xml}>")
@@ -442,7 +444,8 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, acs: bool = False
             base + 4, f"envelope of {len(data)} bytes exceeds the limit of {max_bytes} bytes"
         )
     try:
-        root = parse_xml(data, max_bytes=max_bytes)
+        # Some HTTP stacks put a line break before the XML declaration; it is not XML's.
+        root = parse_xml(data.lstrip(), max_bytes=max_bytes)
     except XmlError as exc:
         raise SoapError(base + 3, f"malformed envelope: {exc}") from None
     if root.tag != _ENVELOPE:
@@ -455,12 +458,12 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, acs: bool = False
         tag = child.tag
         if tag == _BODY:
             if body is not None:
-                header_info = _read_header(header, base) if header is not None else None
+                header_info = _read_header(header) if header is not None else None
                 raise _error(base + 3, "the Envelope has more than one Body", header_info)
             body = child
         elif tag == _HEADER and header is None and body is None:
             header = child
-    info = _read_header(header, base) if header is not None else _HeaderInfo()
+    info = _read_header(header) if header is not None else _HeaderInfo()
     if info.error is not None:
         raise _error(base + 3, info.error, info)
     if body is None:
@@ -532,7 +535,7 @@ def _error(code: int, message: str, info: _HeaderInfo | None) -> SoapError:
     return SoapError(code, message, cwmp_id=info.cwmp_id, version=info.version)
 
 
-def _read_header(header: etree._Element, base: int) -> _HeaderInfo:
+def _read_header(header: etree._Element) -> _HeaderInfo:
     """TR-069 §3.5 Table 4 headers plus SessionTimeout (1.3) and the 1.4 version headers.
     Unknown header elements are ignored (§3.5 allows ignoring unknown elements)."""
     info = _HeaderInfo()
