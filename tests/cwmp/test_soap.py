@@ -491,3 +491,123 @@ def test_genieacs_messages_reencode_to_the_same_structure(index: int) -> None:
     wire = TRACE_SOAP[index].body.encode()  # type: ignore[union-attr]
     envelope = decode(wire, acs=TRACE_SOAP[index].from_cpe)
     assert normalised(shape(parse(encode(envelope)))) == normalised(shape(parse(wire)))
+
+
+# --- the real CPE/ACS trace of the seed blog (chunked HTTP, annotated) -----------------------
+
+BLOG_TRACE = Path("/work/shared/seeds/cwmp-session-trace-blog-zh.txt")
+
+
+def blog_envelopes() -> list[tuple[str, bytes]]:
+    """(sender, envelope) pairs: the CPE's pretty-printed, chunked envelopes with the chunk
+    sizes and the author's notes dropped (lines not starting with "<"), and the ACS's
+    one-line envelopes. One ACS envelope the blog wrapped across lines is left out."""
+    lines = BLOG_TRACE.read_text(encoding="utf-8").split("\n")
+    found: list[tuple[str, bytes]] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("<?xml"):
+            block = []
+            while "</soap-env:Envelope>" not in lines[i]:
+                if lines[i].strip().startswith("<"):
+                    block.append(lines[i].strip())
+                i += 1
+            block.append(lines[i].strip())
+            found.append(("CPE", "\n".join(block).encode()))
+        elif lines[i].startswith("<SOAP-ENV:Envelope") and "</SOAP-ENV:Envelope>" in lines[i]:
+            end = lines[i].index("</SOAP-ENV:Envelope>") + len("</SOAP-ENV:Envelope>")
+            found.append(("ACS", lines[i][:end].encode()))
+        i += 1
+    return found
+
+
+def test_blog_trace_envelopes_decode() -> None:
+    """A real CPE and ACS of another make: single-quoted attributes, `xsi:type=soap-enc:Array`,
+    a soap-enc namespace without its trailing slash, arrayType in the envelope namespace,
+    NextLevel as "true", CurrentTime with a -04:00 offset (Table 9), responses echoing IDs."""
+    envelopes = [(side, decode(data, acs=side == "CPE")) for side, data in blog_envelopes()]
+    assert len(envelopes) >= 30
+    names = [type(e.body).__name__ for _, e in envelopes]
+    methods = ("Inform", "GetParameterNames", "GetParameterValues", "SetParameterValues")
+    for method in (*methods, "GetRPCMethods", "Download", "TransferComplete"):
+        assert method in names and f"{method}Response" in names
+    assert {e.version for _, e in envelopes} == {"1.0"}
+    informs = [e.body for _, e in envelopes if isinstance(e.body, rpc.Inform)]
+    assert informs[0].current_time == datetime(2016, 6, 2, 3, 39, 9, tzinfo=UTC)
+    assert informs[0].device_id.oui == "09D021"
+    requests = {e.cwmp_id: type(e.body).__name__ for side, e in envelopes if side == "ACS"}
+    for side, envelope in envelopes:
+        name = type(envelope.body).__name__
+        if side == "CPE" and name.endswith("Response"):
+            assert requests[envelope.cwmp_id] + "Response" == name
+        assert decode(encode(envelope)) == envelope
+
+
+def test_deeply_nested_document_is_9003() -> None:
+    """Hardened parsing: nesting beyond the parser's depth limit is refused, not recursed."""
+    body = "<cwmp:Reboot><CommandKey>" + "<x>" * 300 + "</x>" * 300 + "</CommandKey></cwmp:Reboot>"
+    with pytest.raises(SoapError) as info:
+        decode(soap(body, ID))
+    assert info.value.code == 9003
+
+
+def test_comments_cdata_and_leading_whitespace_are_harmless() -> None:
+    """§3.5: comments may be ignored; CDATA is character data; a leading newline before the
+    XML declaration (seen from some HTTP stacks) does not fail the envelope."""
+    body = "<cwmp:Reboot><CommandKey>ab<!-- note -->cd<![CDATA[<e>]]></CommandKey></cwmp:Reboot>"
+    envelope = decode(b"\r\n " + b'<?xml version="1.0"?>' + soap(body, ID))
+    assert envelope.body == rpc.Reboot("abcd<e>")
+
+
+def pvs_list(inner: str) -> bytes:
+    return soap(
+        f"<cwmp:GetParameterValuesResponse><ParameterList>{inner}</ParameterList>"
+        "</cwmp:GetParameterValuesResponse>"
+    )
+
+
+def test_unusual_but_valid_parameter_structs_decode_the_same() -> None:
+    """§3.5 allows any prefixes: qualified member names and swapped members still mean the
+    same ParameterValueStruct (the decoder's general path)."""
+    message = decode(
+        pvs_list(
+            "<ParameterValueStruct><Value xsi:type='xsd:int'>1</Value><Name>Device.A</Name>"
+            "</ParameterValueStruct><cwmp:ParameterValueStruct><cwmp:Name>Device.B</cwmp:Name>"
+            "<cwmp:Value>b</cwmp:Value></cwmp:ParameterValueStruct>"
+        )
+    ).body
+    assert message == rpc.GetParameterValuesResponse(
+        (ParameterValueStruct("Device.A", "1", "xsd:int"), ParameterValueStruct("Device.B", "b"))
+    )
+
+
+@pytest.mark.parametrize(
+    ("inner", "problem"),
+    [
+        (
+            "<ParameterValueStruct><Name>A</Name></ParameterValueStruct><Value>x</Value>",
+            "lacks Value",
+        ),
+        (
+            "<ParameterValueStruct><Name>A</Name><Value>x</Value><Extra/></ParameterValueStruct>",
+            "unexpected Extra",
+        ),
+        (
+            "<ParameterValueStruct><Name>A</Name><Value><b>x</b></Value></ParameterValueStruct>",
+            "not a simple value",
+        ),
+        (
+            "<ParameterValueStruct><Name>A</Name><Value>1</Value><ParameterValueStruct>"
+            "<Name>B</Name><Value>2</Value></ParameterValueStruct></ParameterValueStruct>",
+            "unexpected ParameterValueStruct",
+        ),
+        ("<ParameterValueStruct><Value>1</Value></ParameterValueStruct>", "lacks Name"),
+    ],
+)
+def test_malformed_parameter_structs_are_9003(inner: str, problem: str) -> None:
+    """A ParameterValueStruct is exactly Name and Value (Annex A); anything else is 9003
+    naming the struct."""
+    with pytest.raises(SoapError) as info:
+        decode(pvs_list(inner))
+    assert info.value.code == 9003
+    assert "ParameterList" in info.value.message and problem in info.value.message
