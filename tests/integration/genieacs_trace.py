@@ -94,10 +94,8 @@ def sessions(records: list[Record]) -> list[list[Record]]:
     for record in records:
         if record.event == "incoming HTTP request" and "<cwmp:Inform>" in (record.body or ""):
             current = []
-        if (
-            current is None
-            or (record.event.endswith("HTTP request")
-            and record.event.startswith("outgoing"))
+        if current is None or (
+            record.event.endswith("HTTP request") and record.event.startswith("outgoing")
         ):
             continue
         if record.event in ("incoming HTTP request", "outgoing HTTP response"):
