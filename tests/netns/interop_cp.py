@@ -56,7 +56,7 @@ async def main() -> int:
     found: asyncio.Queue[DiscoveryEvent] = asyncio.Queue()
 
     def on_discovery(event: DiscoveryEvent) -> None:
-        if event.kind == "alive" and any(t.startswith(CMS_PREFIX) for t in event.types):
+        if event.kind == "alive":  # types are hints; the description decides
             found.put_nowait(event)
 
     config = DiscoveryConfig(interfaces=(args.source,), search_interval=2.0, mx=1)
