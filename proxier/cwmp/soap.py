@@ -650,31 +650,63 @@ def _decode_scalar(kind: str, el: etree._Element, where: str) -> Any:
 
 
 def _decode_pvs(el: etree._Element, where: str) -> tuple[ParameterValueStruct, ...]:
-    """ParameterValueStruct[]: the codec's hot loop. The common shape (unqualified Name then
-    Value, nothing else) is read by unpacking the two children; anything else takes the
-    general path, which accepts qualified names and explains what is wrong."""
+    """ParameterValueStruct[]: the codec's hot loop, see `_decode_pvs_fast`."""
+    params = _decode_pvs_fast(el)
+    return params if params is not None else _decode_pvs_general(el, where)
+
+
+def _decode_pvs_fast(el: etree._Element) -> tuple[ParameterValueStruct, ...] | None:
+    """The common shape in one flat pass over the descendants (lxml makes one proxy per
+    element and no child iterators): ParameterValueStruct, Name, Value, repeated, Name and
+    Value without children, as many structs as direct children. Any other document returns
+    None and takes the general path, which explains what is wrong."""
     params: list[ParameterValueStruct] = []
     append = params.append
     xsd_prefix_ok = el.nsmap.get("xsd") == XSD_NS
+    descendants = el.iter()
+    next(descendants)  # el itself
+    try:
+        for item in descendants:
+            name_el = next(descendants)
+            value_el = next(descendants)
+            if (
+                item.tag != "ParameterValueStruct"
+                or name_el.tag != "Name"
+                or value_el.tag != "Value"
+                or len(name_el)
+                or len(value_el)
+            ):
+                return None
+            xsi_type = value_el.get(_XSI_TYPE)
+            if xsi_type is None:
+                xsi_type = "xsd:string"  # §3.5 requires it; GenieACS also defaults to string
+            elif not (xsd_prefix_ok and xsi_type.startswith("xsd:")):
+                xsi_type = _canonical_type(xsi_type, value_el)
+            append(ParameterValueStruct(name_el.text or "", value_el.text or "", xsi_type))
+    except StopIteration:
+        return None
+    # A childless Name followed by a Value in document order is its sibling unless the Value
+    # sits one level up; the count of direct children catches that and any nesting.
+    return tuple(params) if len(params) == len(el) else None
+
+
+def _decode_pvs_general(el: etree._Element, where: str) -> tuple[ParameterValueStruct, ...]:
+    params: list[ParameterValueStruct] = []
+    xsd_prefix_ok = el.nsmap.get("xsd") == XSD_NS
     for index, item in enumerate(el, 1):
-        if item.tag == "ParameterValueStruct" and len(item) == 2:
-            name_el, value_el = item
-            if name_el.tag != "Name" or value_el.tag != "Value":
-                name_el, value_el = _pvs_parts(item, f"{where}/ParameterValueStruct[{index}]")
-        elif isinstance(item.tag, str):
-            if _local(item.tag) != "ParameterValueStruct":
-                raise _ArgError(f"{where} holds {_local(item.tag)}, expected ParameterValueStruct")
-            name_el, value_el = _pvs_parts(item, f"{where}/ParameterValueStruct[{index}]")
-        else:
+        if not isinstance(item.tag, str):
             continue
+        if _local(item.tag) != "ParameterValueStruct":
+            raise _ArgError(f"{where} holds {_local(item.tag)}, expected ParameterValueStruct")
+        name_el, value_el = _pvs_parts(item, f"{where}/ParameterValueStruct[{index}]")
         if len(value_el) or len(name_el):
             raise _ArgError(f"{where}/ParameterValueStruct[{index}] is not a simple value")
         xsi_type = value_el.get(_XSI_TYPE)
         if xsi_type is None:
-            xsi_type = "xsd:string"  # §3.5 requires the type; GenieACS also defaults to string
+            xsi_type = "xsd:string"
         elif not (xsd_prefix_ok and xsi_type.startswith("xsd:")):
             xsi_type = _canonical_type(xsi_type, value_el)
-        append(ParameterValueStruct(name_el.text or "", value_el.text or "", xsi_type))
+        params.append(ParameterValueStruct(name_el.text or "", value_el.text or "", xsi_type))
     return tuple(params)
 
 
