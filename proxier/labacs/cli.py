@@ -11,6 +11,8 @@ import ssl
 import sys
 from typing import Any
 
+import aiohttp
+
 from proxier.labacs.client import LabAcsClient, LabAcsError
 from proxier.labacs.server import LabAcs, LabAcsConfig
 from proxier.labacs.tasks import TaskError, task_request
@@ -74,7 +76,7 @@ def main(args: argparse.Namespace) -> int:
     except LabAcsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:
+    except (OSError, aiohttp.ClientError) as exc:
         print(f"error: cannot reach the lab ACS at {args.url}: {exc}", file=sys.stderr)
         return 1
 

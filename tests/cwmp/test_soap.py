@@ -220,6 +220,7 @@ def test_32k_request_is_accepted() -> None:
 
 
 def test_malformed_xml_is_9003() -> None:
+    """§3.5/§3.7: an envelope that is not well-formed XML is answered with 9003, not a crash."""
     with pytest.raises(SoapError) as info:
         decode(b"<soap-env:Envelope xmlns:soap-env='" + ENV.encode() + b"'><unclosed>")
     assert info.value.code == 9003 and "well-formed" in info.value.message
@@ -236,6 +237,7 @@ def test_wrong_envelope_namespace_is_9003() -> None:
 
 
 def test_no_body_is_9003_keeping_id() -> None:
+    """§3.5: exactly one Body; without it the fault still echoes the ID in the peer's namespace."""
     doc = (
         f'<soap-env:Envelope xmlns:soap-env="{ENV}" xmlns:cwmp="{CWMP_NS["1.2"]}">'
         f"<soap-env:Header>{ID}</soap-env:Header></soap-env:Envelope>"
@@ -261,6 +263,7 @@ def test_two_body_elements_is_9003() -> None:
 
 
 def test_empty_body_and_empty_document_are_9003() -> None:
+    """§3.5: the Body carries exactly one method; an empty Body or document is 9003."""
     with pytest.raises(SoapError) as info:
         decode(soap("", ID))
     assert info.value.code == 9003 and "empty" in info.value.message
@@ -270,6 +273,7 @@ def test_empty_body_and_empty_document_are_9003() -> None:
 
 
 def test_method_outside_cwmp_namespace_is_9003() -> None:
+    """§3.5: top-level CWMP elements are in the cwmp namespace; an unqualified method is 9003."""
     with pytest.raises(SoapError) as info:
         decode(soap("<GetRPCMethods/>", ID))
     assert info.value.code == 9003 and "namespace" in info.value.message
