@@ -442,7 +442,8 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, acs: bool = False
             base + 4, f"envelope of {len(data)} bytes exceeds the limit of {max_bytes} bytes"
         )
     try:
-        root = parse_xml(data, max_bytes=max_bytes)
+        # Some HTTP stacks put a line break before the XML declaration; it is not XML's.
+        root = parse_xml(data.lstrip(), max_bytes=max_bytes)
     except XmlError as exc:
         raise SoapError(base + 3, f"malformed envelope: {exc}") from None
     if root.tag != _ENVELOPE:
@@ -647,37 +648,23 @@ def _decode_scalar(kind: str, el: etree._Element, where: str) -> Any:
 
 
 def _decode_pvs(el: etree._Element, where: str) -> tuple[ParameterValueStruct, ...]:
-    """ParameterValueStruct[] — iterates children directly; this is the codec's hot loop."""
+    """ParameterValueStruct[]: the codec's hot loop. The common shape (unqualified Name then
+    Value, nothing else) is read by unpacking the two children; anything else takes the
+    general path, which accepts qualified names and explains what is wrong."""
     params: list[ParameterValueStruct] = []
     append = params.append
     xsd_prefix_ok = el.nsmap.get("xsd") == XSD_NS
     for index, item in enumerate(el, 1):
-        tag = item.tag
-        if tag != "ParameterValueStruct":
-            if not isinstance(tag, str):
-                continue
-            if _local(tag) != "ParameterValueStruct":
-                raise _ArgError(f"{where} holds {_local(tag)}, expected ParameterValueStruct")
-        name_el = value_el = None
-        for part in item:
-            ptag = part.tag
-            if ptag == "Name" and name_el is None:
-                name_el = part
-            elif ptag == "Value" and value_el is None:
-                value_el = part
-            elif isinstance(ptag, str):
-                local = _local(ptag)
-                if local == "Name" and name_el is None:
-                    name_el = part
-                elif local == "Value" and value_el is None:
-                    value_el = part
-                else:
-                    raise _ArgError(
-                        f"{where}/ParameterValueStruct[{index}] has an unexpected {local}"
-                    )
-        if name_el is None or value_el is None:
-            missing = "Name" if name_el is None else "Value"
-            raise _ArgError(f"{where}/ParameterValueStruct[{index}] lacks {missing}")
+        if item.tag == "ParameterValueStruct" and len(item) == 2:
+            name_el, value_el = item
+            if name_el.tag != "Name" or value_el.tag != "Value":
+                name_el, value_el = _pvs_parts(item, f"{where}/ParameterValueStruct[{index}]")
+        elif isinstance(item.tag, str):
+            if _local(item.tag) != "ParameterValueStruct":
+                raise _ArgError(f"{where} holds {_local(item.tag)}, expected ParameterValueStruct")
+            name_el, value_el = _pvs_parts(item, f"{where}/ParameterValueStruct[{index}]")
+        else:
+            continue
         if len(value_el) or len(name_el):
             raise _ArgError(f"{where}/ParameterValueStruct[{index}] is not a simple value")
         xsi_type = value_el.get(_XSI_TYPE)
@@ -687,6 +674,16 @@ def _decode_pvs(el: etree._Element, where: str) -> tuple[ParameterValueStruct, .
             xsi_type = _canonical_type(xsi_type, value_el)
         append(ParameterValueStruct(name_el.text or "", value_el.text or "", xsi_type))
     return tuple(params)
+
+
+def _pvs_parts(item: etree._Element, where: str) -> tuple[etree._Element, etree._Element]:
+    parts = _children(item, where)
+    name_el, value_el = parts.pop("Name", None), parts.pop("Value", None)
+    if name_el is None or value_el is None:
+        raise _ArgError(f"{where} lacks {'Name' if name_el is None else 'Value'}")
+    if parts:
+        raise _ArgError(f"{where} has an unexpected {next(iter(parts))}")
+    return name_el, value_el
 
 
 def _canonical_type(qname: str, el: etree._Element) -> str:

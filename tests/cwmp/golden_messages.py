@@ -104,4 +104,157 @@ GOLDEN: dict[str, Envelope] = {
         cwmp_id="spv-1",
         version="1.1",
     ),
+    "GetRPCMethods": Envelope(rpc.GetRPCMethods(), cwmp_id="rpc-1", version="1.0"),
+    "GetRPCMethodsResponse": Envelope(
+        rpc.GetRPCMethodsResponse(("Inform", "GetRPCMethods", "TransferComplete")),
+        cwmp_id="rpc-1",
+        version="1.0",
+    ),
+    "GetParameterNames": Envelope(
+        rpc.GetParameterNames("", next_level=True), cwmp_id="gpn-1", version="1.0"
+    ),
+    "GetParameterNamesResponse": Envelope(
+        rpc.GetParameterNamesResponse(
+            (
+                rpc.ParameterInfoStruct("Device.", writable=False),
+                rpc.ParameterInfoStruct("Device.DeviceInfo.ProvisioningCode", writable=True),
+            )
+        ),
+        cwmp_id="gpn-1",
+        version="1.0",
+    ),
+    "GetParameterAttributes": Envelope(
+        rpc.GetParameterAttributes(("Device.DeviceInfo.SoftwareVersion",)),
+        cwmp_id="gpa-1",
+        version="1.1",
+    ),
+    "GetParameterAttributesResponse": Envelope(
+        rpc.GetParameterAttributesResponse(
+            (
+                rpc.ParameterAttributeStruct("Device.DeviceInfo.SoftwareVersion", 2),
+                rpc.ParameterAttributeStruct(
+                    "Device.DeviceInfo.ProvisioningCode", 1, ("Subscriber",)
+                ),
+            )
+        ),
+        cwmp_id="gpa-1",
+        version="1.1",
+    ),
+    "SetParameterAttributes": Envelope(
+        rpc.SetParameterAttributes(
+            (
+                rpc.SetParameterAttributesStruct(
+                    "Device.ManagementServer.ConnectionRequestURL",
+                    notification_change=True,
+                    notification=2,
+                    access_list_change=False,
+                ),
+            )
+        ),
+        cwmp_id="spa-1",
+        version="1.2",
+    ),
+    "SetParameterAttributesResponse": Envelope(
+        rpc.SetParameterAttributesResponse(), cwmp_id="spa-1", version="1.2"
+    ),
+    "AddObject": Envelope(
+        rpc.AddObject("Device.IP.Interface.", "k1"), cwmp_id="add-1", version="1.2"
+    ),
+    "AddObjectResponse": Envelope(
+        rpc.AddObjectResponse(instance_number=3, status=0), cwmp_id="add-1", version="1.2"
+    ),
+    "DeleteObject": Envelope(
+        rpc.DeleteObject("Device.IP.Interface.3.", "k2"), cwmp_id="del-1", version="1.3"
+    ),
+    "DeleteObjectResponse": Envelope(rpc.DeleteObjectResponse(0), cwmp_id="del-1", version="1.3"),
+    "Reboot": Envelope(rpc.Reboot("reboot-7"), cwmp_id="reboot-1", version="1.3"),
+    "RebootResponse": Envelope(rpc.RebootResponse(), cwmp_id="reboot-1", version="1.3"),
+    "FactoryReset": Envelope(rpc.FactoryReset(), cwmp_id="fr-1", version="1.4"),
+    "FactoryResetResponse": Envelope(rpc.FactoryResetResponse(), cwmp_id="fr-1", version="1.4"),
+    "Download": Envelope(
+        rpc.Download(
+            command_key="dl-42",
+            file_type="1 Firmware Upgrade Image",
+            url="http://198.51.100.7:7567/fw.bin?a=1&b=2",
+            username="fw",
+            password="s3cret",
+            file_size=1048576,
+            target_file_name="fw.bin",
+        ),
+        cwmp_id="dl-1",
+        version="1.0",
+    ),
+    "DownloadResponse": Envelope(rpc.DownloadResponse(1), cwmp_id="dl-1", version="1.0"),
+    "Upload": Envelope(
+        rpc.Upload("ul-1", "2 Vendor Log File", "https://198.51.100.7/upload", delay_seconds=30),
+        cwmp_id="ul-1",
+        version="1.1",
+    ),
+    "UploadResponse": Envelope(rpc.UploadResponse(0, T0, T1), cwmp_id="ul-1", version="1.1"),
+    "ScheduleInform": Envelope(rpc.ScheduleInform(60, "si-1"), cwmp_id="si-1", version="1.1"),
+    "ScheduleInformResponse": Envelope(rpc.ScheduleInformResponse(), cwmp_id="si-1", version="1.1"),
+    "GetQueuedTransfers": Envelope(rpc.GetQueuedTransfers(), cwmp_id="gqt-1", version="1.0"),
+    "GetQueuedTransfersResponse": Envelope(
+        rpc.GetQueuedTransfersResponse(
+            (rpc.QueuedTransferStruct("dl-42", 2), rpc.QueuedTransferStruct("ul-1", 1))
+        ),
+        cwmp_id="gqt-1",
+        version="1.0",
+    ),
+    "GetAllQueuedTransfers": Envelope(rpc.GetAllQueuedTransfers(), cwmp_id="gaqt-1", version="1.1"),
+    "GetAllQueuedTransfersResponse": Envelope(
+        rpc.GetAllQueuedTransfersResponse(
+            (
+                rpc.AllQueuedTransferStruct(
+                    "dl-42", 2, True, "1 Firmware Upgrade Image", 1048576, "fw.bin"
+                ),
+            )
+        ),
+        cwmp_id="gaqt-1",
+        version="1.1",
+    ),
+    "CancelTransfer": Envelope(rpc.CancelTransfer("dl-42"), cwmp_id="ct-1", version="1.2"),
+    "CancelTransferResponse": Envelope(rpc.CancelTransferResponse(), cwmp_id="ct-1", version="1.2"),
+    "ScheduleDownload": Envelope(
+        rpc.ScheduleDownload(
+            command_key="sd-1",
+            file_type="1 Firmware Upgrade Image",
+            url="http://198.51.100.7:7567/fw.bin",
+            file_size=2048,
+            time_window_list=(
+                rpc.TimeWindowStruct(0, 3600, "1 At Any Time", "", -1),
+                rpc.TimeWindowStruct(7200, 10800, "4 Confirmation Needed", "Update tonight?", 3),
+            ),
+        ),
+        cwmp_id="sd-1",
+        version="1.2",
+    ),
+    "TransferComplete": Envelope(
+        rpc.TransferComplete(
+            "dl-42", rpc.FaultStruct(9010, "Download failure: checksum mismatch"), T0, T1
+        ),
+        cwmp_id="tc-1",
+        version="1.0",
+    ),
+    "TransferCompleteResponse": Envelope(
+        rpc.TransferCompleteResponse(), cwmp_id="tc-1", version="1.0"
+    ),
+    "AutonomousTransferComplete": Envelope(
+        rpc.AutonomousTransferComplete(
+            announce_url="http://lan.example/announce",
+            transfer_url="http://lan.example/fw.bin",
+            is_download=True,
+            file_type="1 Firmware Upgrade Image",
+            file_size=4096,
+            target_file_name="fw.bin",
+            fault_struct=rpc.FaultStruct(),
+            start_time=T0,
+            complete_time=T1,
+        ),
+        cwmp_id="atc-1",
+        version="1.1",
+    ),
+    "AutonomousTransferCompleteResponse": Envelope(
+        rpc.AutonomousTransferCompleteResponse(), cwmp_id="atc-1", version="1.1"
+    ),
 }

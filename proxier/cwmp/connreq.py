@@ -1,0 +1,202 @@
+"""The Connection Request server: one HTTP listener for every Virtual CWMP Device (TR-069 §3.2.2).
+
+Each device registers and gets an unguessable path (its ConnectionRequestURL). The rules of
+§3.2.2 live here: GET only, digest authentication with the device's own
+ConnectionRequestUsername/Password, an empty 200 answer sent before any session starts, 503
+when the device cannot take the request (in session, offline) or when the device exceeds its
+rate limit (no Retry-After). Whether a session starts, and that a burst of requests yields
+one session carrying "6 CONNECTION REQUEST", is the engine's job: the device's callback
+(`CpeEngine.connection_request`) answers True when the request is accepted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from proxier.cwmp.digest import HttpAuthenticator
+
+log = logging.getLogger(__name__)
+
+#: Path prefix of every ConnectionRequestURL.
+PATH_PREFIX = "/cr/"
+
+#: Returns the device's current (ConnectionRequestUsername, ConnectionRequestPassword).
+CredentialsSource = Callable[[], tuple[str, str]]
+
+#: Called for each authenticated, non-rate-limited request; True = accepted (answer 200).
+ConnectionRequestCallback = Callable[[], bool | Awaitable[bool]]
+
+
+@dataclass
+class _Device:
+    token: str
+    credentials: CredentialsSource = field(repr=False)
+    callback: ConnectionRequestCallback = field(repr=False)
+    auth: HttpAuthenticator = field(repr=False)
+    accepted: deque[float] = field(default_factory=deque)
+
+
+def format_host(host: str) -> str:
+    """Bracket an IPv6 literal for use in a URL authority (RFC 3986 §3.2.2)."""
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]"
+    except ValueError:
+        pass
+    return host
+
+
+class ConnectionRequestServer:
+    """One aiohttp server answering Connection Requests for many virtual devices.
+
+    `host` is what goes into each ConnectionRequestURL (the address the ACS can reach);
+    it defaults to `bind`. `rate_limit` accepted requests per device within `rate_window`
+    seconds; more get 503. `clock` is injectable so the window is testable without sleeping.
+    """
+
+    def __init__(
+        self,
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 0,
+        host: str | None = None,
+        realm: str = "proxier",
+        algorithms: tuple[str, ...] = ("MD5",),
+        rate_limit: int = 10,
+        rate_window: float = 60.0,
+        nonce_lifetime: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bind = bind
+        self._port = port
+        self.host = host if host is not None else bind
+        self.realm = realm
+        self.algorithms = algorithms
+        self.rate_limit = rate_limit
+        self.rate_window = rate_window
+        self.nonce_lifetime = nonce_lifetime
+        self.clock = clock
+        self._devices: dict[str, _Device] = {}
+        self._runner: web.AppRunner | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (known after `start()` when 0 was asked for)."""
+        return self._port
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=4096)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.bind, self._port)
+        await site.start()
+        self._runner = runner
+        address = runner.addresses[0]
+        self._port = int(address[1])
+        log.info("connection request server on %s port %d", self.bind, self._port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> ConnectionRequestServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- registry --------------------------------------------------------------------------
+
+    def register(
+        self,
+        callback: ConnectionRequestCallback,
+        credentials: CredentialsSource,
+        *,
+        token: str | None = None,
+    ) -> str:
+        """Add a device; return its token. `token` lets a device keep its path across restarts."""
+        token = token or secrets.token_urlsafe(18)
+        if token in self._devices:
+            raise ValueError("connection request path already registered")
+        if not token.isascii() or "/" in token or not token.strip():
+            raise ValueError("connection request token must be a non-empty URL path segment")
+        device = _Device(token, credentials, callback, self._authenticator(credentials))
+        self._devices[token] = device
+        return token
+
+    def unregister(self, token: str) -> None:
+        self._devices.pop(token, None)
+
+    def url(self, token: str) -> str:
+        """The ConnectionRequestURL of a registered device (TR-181 form http://host:port/path)."""
+        return f"http://{format_host(self.host)}:{self._port}{PATH_PREFIX}{token}"
+
+    def _authenticator(self, credentials: CredentialsSource) -> HttpAuthenticator:
+        def lookup(username: str) -> str | None:
+            expected_user, password = credentials()
+            return password if secrets.compare_digest(username, expected_user) else None
+
+        return HttpAuthenticator(
+            realm=self.realm,
+            lookup=lookup,
+            algorithms=self.algorithms,
+            nonce_lifetime=self.nonce_lifetime,
+        )
+
+    # --- the §3.2.2 rules ------------------------------------------------------------------
+
+    def _rate_limited(self, device: _Device, now: float) -> bool:
+        while device.accepted and now - device.accepted[0] >= self.rate_window:
+            device.accepted.popleft()
+        return len(device.accepted) >= self.rate_limit
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        device = (
+            self._devices.get(path[len(PATH_PREFIX) :]) if path.startswith(PATH_PREFIX) else None
+        )
+        if device is None:
+            return web.Response(status=404)
+        if request.method != "GET":
+            return web.Response(status=405, headers={"Allow": "GET"})
+        now = self.clock()
+        verdict = device.auth.check(
+            "GET", request.raw_path, request.headers.get("Authorization"), now
+        )
+        if not verdict.ok:
+            if verdict.reason != "no credentials":
+                log.warning(
+                    "connection request for %s… refused: %s", device.token[:6], verdict.reason
+                )
+            response = web.Response(status=401)
+            for challenge in device.auth.challenges(now, stale=verdict.stale):
+                response.headers.add("WWW-Authenticate", challenge)
+            return response
+        if self._rate_limited(device, now):
+            log.warning("connection request for %s… rate-limited", device.token[:6])
+            return web.Response(status=503)
+        device.accepted.append(now)
+        try:
+            outcome = device.callback()
+            accepted = await outcome if inspect.isawaitable(outcome) else outcome
+        except Exception:
+            log.exception("connection request callback failed")
+            accepted = False
+        if not accepted:
+            return web.Response(status=503)
+        log.info("connection request for %s… accepted", device.token[:6])
+        return web.Response(status=200)

@@ -1,0 +1,131 @@
+"""Bounded HTTP requests to LAN devices: size, total time, redirects and schemes are capped.
+
+A UPnP device is untrusted: it can send an endless body, drip bytes, loop redirects or point
+us elsewhere. Every request the control point makes goes through `bounded_request`, which
+stops reading past `max_bytes`, gives up after `time_limit` seconds in total, follows at most
+`max_redirects` redirects (GET only, http/https only, same host only) and never retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_BYTES = 1024 * 1024
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_READ_CHUNK = 64 * 1024
+
+
+class HttpFetchError(Exception):
+    """The request failed or was refused by a bound; the message says which, precisely."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResult:
+    status: int
+    body: bytes
+    url: str  # final URL after redirects (base for relative URLs in the body)
+    headers: Mapping[str, str] = field(default_factory=dict)  # names lower-cased
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def check_url(url: str) -> None:
+    """Only absolute http(s) URLs with a host are fetched."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HttpFetchError(f"refusing URL {url[:200]!r}: only http(s) URLs with a host")
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    declared = response.content_length
+    if declared is not None and declared > max_bytes:
+        raise HttpFetchError(f"body of {declared} bytes exceeds the limit of {max_bytes}")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await response.content.read(_READ_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise HttpFetchError(f"body exceeds the limit of {max_bytes} bytes (stopped reading)")
+        chunks.append(chunk)
+
+
+async def bounded_request(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+    time_limit: float = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_redirects: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> HttpResult:
+    """Do one request within the bounds; any failure is an `HttpFetchError`."""
+    check_url(url)
+    try:
+        async with asyncio.timeout(time_limit):
+            return await _request(
+                session,
+                method,
+                url,
+                headers,
+                data,
+                time_limit,
+                max_bytes,
+                max_redirects,
+                ssl_context,
+            )
+    except TimeoutError:
+        raise HttpFetchError(f"{method} {url[:200]} took longer than {time_limit:g} s") from None
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
+        raise HttpFetchError(f"{method} {url[:200]} failed: {exc!r}"[:400]) from None
+
+
+async def _request(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | None,
+    data: bytes | None,
+    time_limit: float,
+    max_bytes: int,
+    max_redirects: int,
+    ssl_context: ssl.SSLContext | None,
+) -> HttpResult:
+    host = urlsplit(url).hostname
+    for _ in range(max_redirects + 1):
+        async with session.request(
+            method,
+            url,
+            headers=dict(headers or {}),
+            data=data,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=time_limit),
+            ssl=ssl_context if ssl_context is not None else True,
+        ) as response:
+            if response.status in _REDIRECTS and method == "GET":
+                location = response.headers.get("Location", "")
+                if not location:
+                    raise HttpFetchError(f"redirect {response.status} without Location")
+                url = urljoin(url, location)
+                check_url(url)
+                if urlsplit(url).hostname != host:
+                    raise HttpFetchError(f"redirect to another host refused: {url[:200]}")
+                continue
+            body = await _read_bounded(response, max_bytes)
+            lowered = {name.lower(): value for name, value in response.headers.items()}
+            return HttpResult(response.status, body, str(response.url), lowered)
+    raise HttpFetchError(f"more than {max_redirects} redirects")
