@@ -14,7 +14,9 @@ from __future__ import annotations
 import base64
 import logging
 import ssl
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
@@ -43,6 +45,35 @@ class HttpSettings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_redirects: int = 5
     user_agent: str = "proxier/0.1 (TR-069 CPE Proxier)"
+
+
+class AcsLocation(Protocol):
+    """Where the ACS is for the next session (the engine's `AcsSettings` fits)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def password(self) -> str: ...
+
+
+def transport_factory(
+    template: HttpSettings | None = None, *, ssl_context: ssl.SSLContext | None = None
+) -> Callable[[AcsLocation], HttpAcsTransport]:
+    """A `DeviceRunner` transport factory: one fresh `HttpAcsTransport` per session, at the
+    ACS URL and credentials current at that moment (the ACS may have changed them), with
+    the TLS/timeout/limit settings of `template`. One SSL context is shared by all."""
+    base = template or HttpSettings(url="http://invalid/")
+    context = ssl_context or make_ssl_context(base.ca_file)
+
+    def make(location: AcsLocation) -> HttpAcsTransport:
+        settings = replace(
+            base, url=location.url, username=location.username, password=location.password
+        )
+        return HttpAcsTransport(settings, ssl_context=context)
+
+    return make
 
 
 def make_ssl_context(ca_file: str | None) -> ssl.SSLContext:

@@ -373,11 +373,13 @@ def _encode_fields(spec: _Struct, obj: Any, out: list[str]) -> None:
             if isinstance(item, str):
                 encode_scalar = _SCALAR_ENCODERS[item]
                 out.extend(f"<{member}>{encode_scalar(v)}</{member}>" for v in value)
-            else:
+            elif isinstance(item, _Struct):
                 for v in value:
                     out.append(f"<{member}>")
-                    _encode_fields(item, v, out)  # type: ignore[arg-type]
+                    _encode_fields(item, v, out)
                     out.append(f"</{member}>")
+            else:
+                raise TypeError(f"arrays of {item!r} are not part of the CWMP schema")
             out.append(f"</{xml}>")
         else:
             out.append(f"<{xml}>")
@@ -456,12 +458,12 @@ def decode(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, acs: bool = False
         tag = child.tag
         if tag == _BODY:
             if body is not None:
-                header_info = _read_header(header, base) if header is not None else None
+                header_info = _read_header(header) if header is not None else None
                 raise _error(base + 3, "the Envelope has more than one Body", header_info)
             body = child
         elif tag == _HEADER and header is None and body is None:
             header = child
-    info = _read_header(header, base) if header is not None else _HeaderInfo()
+    info = _read_header(header) if header is not None else _HeaderInfo()
     if info.error is not None:
         raise _error(base + 3, info.error, info)
     if body is None:
@@ -533,7 +535,7 @@ def _error(code: int, message: str, info: _HeaderInfo | None) -> SoapError:
     return SoapError(code, message, cwmp_id=info.cwmp_id, version=info.version)
 
 
-def _read_header(header: etree._Element, base: int) -> _HeaderInfo:
+def _read_header(header: etree._Element) -> _HeaderInfo:
     """TR-069 §3.5 Table 4 headers plus SessionTimeout (1.3) and the 1.4 version headers.
     Unknown header elements are ignored (§3.5 allows ignoring unknown elements)."""
     info = _HeaderInfo()
@@ -648,31 +650,63 @@ def _decode_scalar(kind: str, el: etree._Element, where: str) -> Any:
 
 
 def _decode_pvs(el: etree._Element, where: str) -> tuple[ParameterValueStruct, ...]:
-    """ParameterValueStruct[]: the codec's hot loop. The common shape (unqualified Name then
-    Value, nothing else) is read by unpacking the two children; anything else takes the
-    general path, which accepts qualified names and explains what is wrong."""
+    """ParameterValueStruct[]: the codec's hot loop, see `_decode_pvs_fast`."""
+    params = _decode_pvs_fast(el)
+    return params if params is not None else _decode_pvs_general(el, where)
+
+
+def _decode_pvs_fast(el: etree._Element) -> tuple[ParameterValueStruct, ...] | None:
+    """The common shape in one flat pass over the descendants (lxml makes one proxy per
+    element and no child iterators): ParameterValueStruct, Name, Value, repeated, Name and
+    Value without children, as many structs as direct children. Any other document returns
+    None and takes the general path, which explains what is wrong."""
     params: list[ParameterValueStruct] = []
     append = params.append
     xsd_prefix_ok = el.nsmap.get("xsd") == XSD_NS
+    descendants = el.iter()
+    next(descendants)  # el itself
+    try:
+        for item in descendants:
+            name_el = next(descendants)
+            value_el = next(descendants)
+            if (
+                item.tag != "ParameterValueStruct"
+                or name_el.tag != "Name"
+                or value_el.tag != "Value"
+                or len(name_el)
+                or len(value_el)
+            ):
+                return None
+            xsi_type = value_el.get(_XSI_TYPE)
+            if xsi_type is None:
+                xsi_type = "xsd:string"  # §3.5 requires it; GenieACS also defaults to string
+            elif not (xsd_prefix_ok and xsi_type.startswith("xsd:")):
+                xsi_type = _canonical_type(xsi_type, value_el)
+            append(ParameterValueStruct(name_el.text or "", value_el.text or "", xsi_type))
+    except StopIteration:
+        return None
+    # A childless Name followed by a Value in document order is its sibling unless the Value
+    # sits one level up; the count of direct children catches that and any nesting.
+    return tuple(params) if len(params) == len(el) else None
+
+
+def _decode_pvs_general(el: etree._Element, where: str) -> tuple[ParameterValueStruct, ...]:
+    params: list[ParameterValueStruct] = []
+    xsd_prefix_ok = el.nsmap.get("xsd") == XSD_NS
     for index, item in enumerate(el, 1):
-        if item.tag == "ParameterValueStruct" and len(item) == 2:
-            name_el, value_el = item
-            if name_el.tag != "Name" or value_el.tag != "Value":
-                name_el, value_el = _pvs_parts(item, f"{where}/ParameterValueStruct[{index}]")
-        elif isinstance(item.tag, str):
-            if _local(item.tag) != "ParameterValueStruct":
-                raise _ArgError(f"{where} holds {_local(item.tag)}, expected ParameterValueStruct")
-            name_el, value_el = _pvs_parts(item, f"{where}/ParameterValueStruct[{index}]")
-        else:
+        if not isinstance(item.tag, str):
             continue
+        if _local(item.tag) != "ParameterValueStruct":
+            raise _ArgError(f"{where} holds {_local(item.tag)}, expected ParameterValueStruct")
+        name_el, value_el = _pvs_parts(item, f"{where}/ParameterValueStruct[{index}]")
         if len(value_el) or len(name_el):
             raise _ArgError(f"{where}/ParameterValueStruct[{index}] is not a simple value")
         xsi_type = value_el.get(_XSI_TYPE)
         if xsi_type is None:
-            xsi_type = "xsd:string"  # §3.5 requires the type; GenieACS also defaults to string
+            xsi_type = "xsd:string"
         elif not (xsd_prefix_ok and xsi_type.startswith("xsd:")):
             xsi_type = _canonical_type(xsi_type, value_el)
-        append(ParameterValueStruct(name_el.text or "", value_el.text or "", xsi_type))
+        params.append(ParameterValueStruct(name_el.text or "", value_el.text or "", xsi_type))
     return tuple(params)
 
 

@@ -24,6 +24,7 @@ from typing import TypeVar
 import aiohttp
 
 from proxier.upnp import cms_xml, soap
+from proxier.upnp.description import DescribedDevice
 from proxier.upnp.device import (
     BmsApi,
     CmsApi,
@@ -591,13 +592,41 @@ class NetworkDmDevice:
         cms: CmsClient,
         bms: BmsClient | None = None,
         sms: SmsClient | None = None,
+        *,
+        description: DescribedDevice | None = None,
     ) -> None:
+        self.description = description  # DDD/SCPD facts: event URLs, identity fallbacks
         self._udn = udn
         self._cms = cms
         self._bms = bms
         self._sms = sms
         self._queues: set[asyncio.Queue[DmEvent | None]] = set()
         self._closed = False
+
+    @classmethod
+    def from_description(
+        cls, described: DescribedDevice, transport: SoapTransport
+    ) -> NetworkDmDevice:
+        """Clients for the DM services `describe` found usable, limited to their SCPD actions."""
+        candidate = described.candidate
+        clients: dict[str, _ServiceClient] = {}
+        for kind, client_class in (("CMS", CmsClient), ("BMS", BmsClient), ("SMS", SmsClient)):
+            service = candidate.service(kind)
+            if service is None or kind not in described.actions:
+                continue
+            clients[kind] = client_class(
+                transport,
+                service.control_url,
+                service.service_type,
+                actions=described.actions[kind],
+            )
+        cms = clients["CMS"]
+        bms = clients.get("BMS")
+        sms = clients.get("SMS")
+        assert isinstance(cms, CmsClient)
+        assert bms is None or isinstance(bms, BmsClient)
+        assert sms is None or isinstance(sms, SmsClient)
+        return cls(candidate.udn, cms, bms, sms, description=described)
 
     @property
     def udn(self) -> str:

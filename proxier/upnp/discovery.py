@@ -26,6 +26,7 @@ import aiohttp
 from lxml import etree
 
 from proxier.upnp import ssdp
+from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
@@ -544,27 +545,22 @@ class Discovery:
     async def _probe(self, url: str) -> None:
         assert self._session is not None
         try:
-            body = await self._fetch(url)
-            devices = devices_in_description(body, max_bytes=self.config.max_description_bytes)
-        except (aiohttp.ClientError, TimeoutError, XmlError, ValueError) as exc:
-            _LOG.info("description %s: %s", url, exc or type(exc).__name__)
+            result = await bounded_request(
+                self._session,
+                "GET",
+                url,
+                time_limit=self.config.fetch_timeout,
+                max_bytes=self.config.max_description_bytes,
+                max_redirects=3,
+            )
+            if result.status != 200:
+                raise HttpFetchError(f"GET {url} answered HTTP {result.status}")
+            devices = devices_in_description(
+                result.body, max_bytes=self.config.max_description_bytes
+            )
+        except (HttpFetchError, XmlError) as exc:
+            _LOG.info("description %s: %s", url, exc)
             events = self.tracker.probe_failed(url, self._clock(), limit=self.config.probe_failures)
         else:
             events = self.tracker.probe_ok(url, devices, self._clock())
         self._emit(events)
-
-    async def _fetch(self, url: str) -> bytes:
-        assert self._session is not None
-        limit = self.config.max_description_bytes
-        timeout = aiohttp.ClientTimeout(total=self.config.fetch_timeout)
-        async with self._session.get(url, timeout=timeout, max_redirects=3) as response:
-            if response.status != 200:
-                raise ValueError(f"HTTP {response.status}")
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.content.iter_chunked(65536):
-                size += len(chunk)
-                if size > limit:
-                    raise ValueError(f"description larger than {limit} bytes")
-                chunks.append(chunk)
-            return b"".join(chunks)

@@ -27,6 +27,7 @@ from aiohttp import web
 from lxml import etree
 
 from proxier.upnp.device import DmEvent
+from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.xmlsafe import XmlError, local_name, namespace, parse_xml
 
 _LOG = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ _LOG = logging.getLogger(__name__)
 EVENT_NS = "urn:schemas-upnp-org:event-1-0"
 SEQ_MAX = 0xFFFF_FFFF
 MAX_NOTIFY_BYTES = 1024 * 1024
+_MAX_ANSWER_BYTES = 64 * 1024  # a SUBSCRIBE answer has no body worth reading
 _TIMEOUT_RE = re.compile(r"^\s*(?:second-)?(\d+|infinite)\s*$", re.IGNORECASE)
 
 
@@ -496,15 +498,17 @@ class GenaManager:
         if target is None or not sid:
             return
         try:
-            async with self._session.request(
+            result = await bounded_request(
+                self._session,
                 "UNSUBSCRIBE",
                 target.event_sub_url,
                 headers={"SID": sid},
-                timeout=aiohttp.ClientTimeout(total=self._request_timeout),
-            ) as response:
-                _LOG.debug("UNSUBSCRIBE %s → %d", key, response.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            _LOG.info("UNSUBSCRIBE %s failed: %s", key, exc or type(exc).__name__)
+                time_limit=self._request_timeout,
+                max_bytes=_MAX_ANSWER_BYTES,
+            )
+            _LOG.debug("UNSUBSCRIBE %s → %d", key, result.status)
+        except HttpFetchError as exc:
+            _LOG.info("UNSUBSCRIBE %s failed: %s", key, exc)
 
     # -- timers and actions
 
@@ -552,27 +556,28 @@ class GenaManager:
             headers["CALLBACK"] = f"<{self.callback_url(target.event_sub_url)}>"
             headers["NT"] = "upnp:event"
         try:
-            async with self._session.request(
+            result = await bounded_request(
+                self._session,
                 "SUBSCRIBE",
                 target.event_sub_url,
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self._request_timeout),
-                allow_redirects=False,
-            ) as response:
-                status = response.status
-                sid = response.headers.get("SID", "")
-                timeout = parse_timeout(response.headers.get("TIMEOUT"))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            _LOG.info("SUBSCRIBE %s: %s", action.key, exc or type(exc).__name__)
+                time_limit=self._request_timeout,
+                max_bytes=_MAX_ANSWER_BYTES,
+            )
+        except HttpFetchError as exc:
+            _LOG.info("SUBSCRIBE %s: %s", action.key, exc)
             self._run(self.core.failed(action.key, self._clock(), None))
             return
+        status = result.status
+        sid = result.headers.get("sid", "")
+        timeout = parse_timeout(result.headers.get("timeout"))
         if status != 200 or not sid:
             _LOG.info("SUBSCRIBE %s answered %d (SID %r)", action.key, status, sid)
             self._run(self.core.failed(action.key, self._clock(), status))
             return
         self._run(self.core.subscribed(action.key, sid, timeout, self._clock()))
-        for result in self.core.deliver_pending(action.key):
-            self._apply(result)
+        for parked in self.core.deliver_pending(action.key):
+            self._apply(parked)
 
     # -- callback server
 

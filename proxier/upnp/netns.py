@@ -35,12 +35,17 @@ def _ns_id(path: Path) -> tuple[int, int] | None:
 def in_private_netns() -> bool:
     """True when this process's network namespace differs from PID 1's.
 
-    Unknown (no /proc, no permission to read PID 1's namespace) counts as False: when in
-    doubt we assume we are on the real network.
+    Where PID 1's namespace cannot be read (sandboxes deny it even to root), a namespace
+    made by `ip netns add` (named under /run/netns) counts as private. Anything else
+    counts as False: when in doubt we assume we are on the real network.
     """
     me = _ns_id(_SELF_NS)
+    if me is None:
+        return False
     init = _ns_id(_INIT_NS)
-    return me is not None and init is not None and me != init
+    if init is not None:
+        return me != init
+    return current_netns_name() is not None
 
 
 def current_netns_name() -> str | None:

@@ -49,7 +49,7 @@ class VirtualDeviceRecord:
     udns: tuple[str, ...]
     location: str
     online: bool
-    cr_path: str
+    cr_token: str
     cr_username: str
     cr_password: str = field(repr=False)
     state_dir: str
@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS virtual_device (
     udns TEXT NOT NULL,
     location TEXT NOT NULL,
     online INTEGER NOT NULL,
-    cr_path TEXT NOT NULL UNIQUE,
+    cr_token TEXT NOT NULL UNIQUE,
     cr_username TEXT NOT NULL,
     cr_password TEXT NOT NULL,
     UNIQUE (oui, product_class, serial_number)
@@ -134,7 +134,7 @@ class Registry:
             udns=tuple(json.loads(str(udns))),
             location=str(loc),
             online=bool(online),
-            cr_path=str(path),
+            cr_token=str(path),
             cr_username=str(user),
             cr_password=str(pw),
             state_dir=str(self.device_dir(int(str(inst)))),
@@ -182,7 +182,7 @@ class Registry:
                 udns=udns,
                 location=location,
                 online=True,
-                cr_path="/cr/" + secrets.token_urlsafe(18),
+                cr_token=secrets.token_urlsafe(18),
                 cr_username="cr-" + secrets.token_hex(4),
                 cr_password=secrets.token_urlsafe(18),
                 state_dir=str(self.device_dir(instance)),
@@ -198,7 +198,7 @@ class Registry:
                     json.dumps(list(udns)),
                     location,
                     1,
-                    rec.cr_path,
+                    rec.cr_token,
                     rec.cr_username,
                     rec.cr_password,
                 ),

@@ -1,4 +1,5 @@
-"""SOAP codec cost: a GetParameterValuesResponse with 1,000 parameters (issue 2, make bench).
+"""SOAP codec cost: a GetParameterValuesResponse with 1,000 parameters (issue 2, make bench),
+and a typical Inform (the small envelope every session starts with).
 
 Our encode (Envelope → bytes) and decode (bytes → Envelope, hardened parser included) are
 timed against plain lxml on the very same bytes: `etree.tostring` of the parsed tree for
@@ -36,19 +37,32 @@ def best(stmt: object, number: int) -> float:
     return min(timeit.repeat(stmt, number=number, repeat=7)) / number  # type: ignore[arg-type]
 
 
-def main() -> None:
-    envelope = sample()
+def inform() -> rpc.Envelope:
+    params = tuple(
+        rpc.ParameterValueStruct(f"Device.DeviceInfo.Parameter{i}", f"value-{i}") for i in range(7)
+    )
+    message = rpc.Inform(
+        rpc.DeviceIdStruct("Example", "00D09E", "MediaBox", "SN-0001"),
+        (rpc.EventStruct("2 PERIODIC"),),
+        1,
+        rpc.UNKNOWN_TIME,
+        0,
+        params,
+    )
+    return rpc.Envelope(message, cwmp_id="1", supported_cwmp_versions="1.0,1.1,1.2,1.3,1.4")
+
+
+def measure(title: str, envelope: rpc.Envelope, number: int) -> None:
     data = encode(envelope)
     assert decode(data) == envelope
     tree = etree.fromstring(data)
-    number = 20
 
     t_encode = best(lambda: encode(envelope), number)
     t_decode = best(lambda: decode(data), number)
     t_tostring = best(lambda: etree.tostring(tree, xml_declaration=True, encoding="UTF-8"), number)
     t_fromstring = best(lambda: etree.fromstring(data), number)
 
-    print(f"GetParameterValuesResponse, {N_PARAMS} parameters, {len(data)} bytes")
+    print(f"{title}, {len(data)} bytes")
     print(f"  baseline lxml tostring    {t_tostring * 1e3:8.3f} ms")
     print(f"  baseline lxml fromstring  {t_fromstring * 1e3:8.3f} ms")
     enc_ratio, dec_ratio = t_encode / t_tostring, t_decode / t_fromstring
@@ -58,6 +72,11 @@ def main() -> None:
         f"  encode+decode round trip  {(t_encode + t_decode) * 1e3:8.3f} ms"
         f"  = {(t_encode + t_decode) / (t_tostring + t_fromstring):5.2f}x tostring+fromstring"
     )
+
+
+def main() -> None:
+    measure(f"GetParameterValuesResponse, {N_PARAMS} parameters", sample(), 20)
+    measure("Inform, 7 parameters", inform(), 2000)
 
 
 if __name__ == "__main__":

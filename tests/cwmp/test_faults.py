@@ -47,6 +47,7 @@ def test_vendor_codes_are_described() -> None:
 
 
 def test_fault_helper_appends_detail() -> None:
+    """§3.5: FaultString is human readable: the standard text, then what went wrong."""
     assert fault(9005) == Fault(9005, "Invalid parameter name")
     assert fault(9005, "Device.Nope.") == Fault(9005, "Invalid parameter name: Device.Nope.")
 

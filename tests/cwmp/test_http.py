@@ -344,3 +344,25 @@ def test_settings_repr_hides_password() -> None:
     assert "hunter2" not in repr(HttpSettings("http://127.0.0.1/", "u", "hunter2"))
     with pytest.raises(ValueError):
         HttpAcsTransport(HttpSettings("ftp://acs/"))
+
+
+async def test_transport_factory_uses_current_acs_settings(
+    acs_factory: Callable[..., Awaitable[Acs]], tmp_path: Path
+) -> None:
+    """Each session gets a fresh transport at the ACS URL/credentials current then (an ACS
+    may change ManagementServer.URL), keeping TLS settings from the template."""
+    from proxier.cwmp.http import transport_factory
+
+    @dataclass(frozen=True)
+    class Location:
+        url: str
+        username: str = ""
+        password: str = ""
+
+    pki = make_pki(tmp_path)
+    acs = await acs_factory(ok, pki.server_context())
+    make = transport_factory(HttpSettings("http://unused/", ca_file=str(pki.ca_file)))
+    transport = make(Location(acs.url(scheme="https"), "u", "p"))
+    assert transport.settings.username == "u" and transport.url == acs.url(scheme="https")
+    async with transport:
+        assert (await transport.post(b"<x/>")).status == 200

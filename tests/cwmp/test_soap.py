@@ -220,6 +220,7 @@ def test_32k_request_is_accepted() -> None:
 
 
 def test_malformed_xml_is_9003() -> None:
+    """§3.5/§3.7: an envelope that is not well-formed XML is answered with 9003, not a crash."""
     with pytest.raises(SoapError) as info:
         decode(b"<soap-env:Envelope xmlns:soap-env='" + ENV.encode() + b"'><unclosed>")
     assert info.value.code == 9003 and "well-formed" in info.value.message
@@ -236,6 +237,7 @@ def test_wrong_envelope_namespace_is_9003() -> None:
 
 
 def test_no_body_is_9003_keeping_id() -> None:
+    """§3.5: exactly one Body; without it the fault still echoes the ID in the peer's namespace."""
     doc = (
         f'<soap-env:Envelope xmlns:soap-env="{ENV}" xmlns:cwmp="{CWMP_NS["1.2"]}">'
         f"<soap-env:Header>{ID}</soap-env:Header></soap-env:Envelope>"
@@ -261,6 +263,7 @@ def test_two_body_elements_is_9003() -> None:
 
 
 def test_empty_body_and_empty_document_are_9003() -> None:
+    """§3.5: the Body carries exactly one method; an empty Body or document is 9003."""
     with pytest.raises(SoapError) as info:
         decode(soap("", ID))
     assert info.value.code == 9003 and "empty" in info.value.message
@@ -270,6 +273,7 @@ def test_empty_body_and_empty_document_are_9003() -> None:
 
 
 def test_method_outside_cwmp_namespace_is_9003() -> None:
+    """§3.5: top-level CWMP elements are in the cwmp namespace; an unqualified method is 9003."""
     with pytest.raises(SoapError) as info:
         decode(soap("<GetRPCMethods/>", ID))
     assert info.value.code == 9003 and "namespace" in info.value.message
@@ -557,3 +561,57 @@ def test_comments_cdata_and_leading_whitespace_are_harmless() -> None:
     body = "<cwmp:Reboot><CommandKey>ab<!-- note -->cd<![CDATA[<e>]]></CommandKey></cwmp:Reboot>"
     envelope = decode(b"\r\n " + b'<?xml version="1.0"?>' + soap(body, ID))
     assert envelope.body == rpc.Reboot("abcd<e>")
+
+
+def pvs_list(inner: str) -> bytes:
+    return soap(
+        f"<cwmp:GetParameterValuesResponse><ParameterList>{inner}</ParameterList>"
+        "</cwmp:GetParameterValuesResponse>"
+    )
+
+
+def test_unusual_but_valid_parameter_structs_decode_the_same() -> None:
+    """§3.5 allows any prefixes: qualified member names and swapped members still mean the
+    same ParameterValueStruct (the decoder's general path)."""
+    message = decode(
+        pvs_list(
+            "<ParameterValueStruct><Value xsi:type='xsd:int'>1</Value><Name>Device.A</Name>"
+            "</ParameterValueStruct><cwmp:ParameterValueStruct><cwmp:Name>Device.B</cwmp:Name>"
+            "<cwmp:Value>b</cwmp:Value></cwmp:ParameterValueStruct>"
+        )
+    ).body
+    assert message == rpc.GetParameterValuesResponse(
+        (ParameterValueStruct("Device.A", "1", "xsd:int"), ParameterValueStruct("Device.B", "b"))
+    )
+
+
+@pytest.mark.parametrize(
+    ("inner", "problem"),
+    [
+        (
+            "<ParameterValueStruct><Name>A</Name></ParameterValueStruct><Value>x</Value>",
+            "lacks Value",
+        ),
+        (
+            "<ParameterValueStruct><Name>A</Name><Value>x</Value><Extra/></ParameterValueStruct>",
+            "unexpected Extra",
+        ),
+        (
+            "<ParameterValueStruct><Name>A</Name><Value><b>x</b></Value></ParameterValueStruct>",
+            "not a simple value",
+        ),
+        (
+            "<ParameterValueStruct><Name>A</Name><Value>1</Value><ParameterValueStruct>"
+            "<Name>B</Name><Value>2</Value></ParameterValueStruct></ParameterValueStruct>",
+            "unexpected ParameterValueStruct",
+        ),
+        ("<ParameterValueStruct><Value>1</Value></ParameterValueStruct>", "lacks Name"),
+    ],
+)
+def test_malformed_parameter_structs_are_9003(inner: str, problem: str) -> None:
+    """A ParameterValueStruct is exactly Name and Value (Annex A); anything else is 9003
+    naming the struct."""
+    with pytest.raises(SoapError) as info:
+        decode(pvs_list(inner))
+    assert info.value.code == 9003
+    assert "ParameterList" in info.value.message and problem in info.value.message

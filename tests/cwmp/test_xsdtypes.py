@@ -29,11 +29,13 @@ def test_boolean_forms(text: str, value: bool) -> None:
 
 @pytest.mark.parametrize("text", ["", "yes", "TRUE", "2", "on"])
 def test_boolean_rejects_others(text: str) -> None:
+    """Table 9 allows only 0, 1, true and false (case-sensitive)."""
     with pytest.raises(ValueError):
         parse_boolean(text)
 
 
 def test_boolean_is_sent_as_digit() -> None:
+    """Table 9: 0/1 are valid booleans; we always send the digits."""
     assert (format_boolean(True), format_boolean(False)) == ("1", "0")
 
 
@@ -51,6 +53,7 @@ def test_int_and_unsigned_int_ranges() -> None:
 
 
 def test_datetime_end_of_day_and_offsets() -> None:
+    """Table 9 / SOAP dateTime: 24:00:00, offsets without colon, sub-microsecond fractions."""
     assert parse_datetime("2026-12-31T24:00:00Z") == datetime(2027, 1, 1, tzinfo=UTC)
     assert parse_datetime("2026-01-01T05:30:00+0530") == datetime(2026, 1, 1, tzinfo=UTC)
     assert parse_datetime("2026-01-01T00:00:00.123456789Z").microsecond == 123456
@@ -74,6 +77,7 @@ def test_unknown_time_written_with_an_offset_stays_unknown() -> None:
     ],
 )
 def test_datetime_rejects_malformed(text: str) -> None:
+    """Table 9: anything that is not the SOAP dateTime subset is refused (becomes 9003)."""
     with pytest.raises(ValueError):
         parse_datetime(text)
 
@@ -90,6 +94,7 @@ def test_datetime_formatting() -> None:
 
 
 def test_escaping() -> None:
+    """XML 1.0: markup is escaped, CR kept as a reference, invalid characters replaced."""
     assert escape_text("plain") == "plain"
     assert escape_text("a<b>&c\r") == "a&lt;b&gt;&amp;c&#13;"
     assert escape_text("nul\x00") == "nul\ufffd"

@@ -197,3 +197,46 @@ def test_hostile_description_rejected(doc: bytes) -> None:
     """Descriptions are parsed safely: DTDs, wrong roots and broken XML are errors."""
     with pytest.raises(XmlError):
         devices_in_description(doc, max_bytes=100_000)
+
+
+# --- the description_urls driver path over loopback ----------------------------------------
+
+
+async def test_description_urls_probe_over_loopback() -> None:
+    """No-multicast discovery (issue 3): configured description URLs are fetched; a
+    reachable one announces its DM devices, an oversized or broken one is skipped, and
+    one that stops answering expires after `probe_failures` misses."""
+    from aiohttp import web
+
+    from proxier.upnp.discovery import Discovery, DiscoveryConfig, DiscoveryEvent
+
+    async def description(request: web.Request) -> web.Response:
+        return web.Response(body=DESCRIPTION, content_type="text/xml")
+
+    async def huge(request: web.Request) -> web.Response:
+        return web.Response(body=b"<root>" + b" " * 300_000 + b"</root>")
+
+    app = web.Application()
+    app.router.add_get("/d.xml", description)
+    app.router.add_get("/huge.xml", huge)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    good = f"http://127.0.0.1:{port}/d.xml"
+    config = DiscoveryConfig(
+        description_urls=(good, f"http://127.0.0.1:{port}/huge.xml"),
+        probe_interval=3600,
+        probe_failures=2,
+        max_description_bytes=200_000,
+    )
+    seen: list[DiscoveryEvent] = []
+    async with Discovery(config, seen.append) as discovery:
+        await discovery.probe_now()
+        assert [(e.kind, e.udn, e.location) for e in seen] == [("alive", EMB, good)]
+        await runner.cleanup()
+        await discovery.probe_now()
+        assert len(seen) == 1
+        await discovery.probe_now()
+        assert [(e.kind, e.udn) for e in seen[1:]] == [("expired", EMB)]

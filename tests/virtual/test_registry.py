@@ -43,9 +43,9 @@ def test_restart_keeps_instance_credentials_and_path(tmp_path: Path) -> None:
     again = Registry(tmp_path)
     restored = again.get(KEY)
     assert restored is not None
-    assert (restored.instance, restored.cr_path, restored.cr_password) == (
+    assert (restored.instance, restored.cr_token, restored.cr_password) == (
         rec.instance,
-        rec.cr_path,
+        rec.cr_token,
         rec.cr_password,
     )
 

@@ -1,0 +1,942 @@
+"""`CpeEngine`: one Virtual CWMP Device's CWMP brain (TR-069 §3.2, §3.7, Annex A).
+
+It decides when a session is due (boot, BOOTSTRAP, periodic, scheduled, Connection Request,
+active notification, transfer completion, retry), builds the Inform, runs one session over
+an `AcsTransport` with the sans-IO `CpeSession`, dispatches each ACS request to the
+`DataModelBackend`, and keeps everything that must survive a restart in the `DeviceStore`.
+
+Timers follow the aioquic style: `get_timer()` says when to call `handle_timer(now)` next,
+which answers whether a session should start; `now` is wall-clock seconds (time.time()) so
+periodic phases and persisted due times mean the same after a restart. The only coroutine
+entry points are `run_session(transport)` and `start_due_transfers(now)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from proxier.cwmp import events as ev
+from proxier.cwmp import soap
+from proxier.cwmp.backend import DataModelBackend, ValueChange
+from proxier.cwmp.faults import fault
+from proxier.cwmp.retry import RetryPolicy
+from proxier.cwmp.rpc import (
+    UNKNOWN_TIME,
+    AddObject,
+    AddObjectResponse,
+    AllQueuedTransferStruct,
+    CancelTransfer,
+    CancelTransferResponse,
+    CpeRequest,
+    CpeResponse,
+    CwmpFaultError,
+    DeleteObject,
+    DeleteObjectResponse,
+    DeviceIdStruct,
+    Download,
+    DownloadResponse,
+    EventStruct,
+    FactoryReset,
+    FactoryResetResponse,
+    Fault,
+    FaultStruct,
+    GetAllQueuedTransfers,
+    GetAllQueuedTransfersResponse,
+    GetParameterAttributes,
+    GetParameterAttributesResponse,
+    GetParameterNames,
+    GetParameterNamesResponse,
+    GetParameterValues,
+    GetParameterValuesResponse,
+    GetQueuedTransfers,
+    GetQueuedTransfersResponse,
+    GetRPCMethods,
+    GetRPCMethodsResponse,
+    Inform,
+    ParameterValueStruct,
+    QueuedTransferStruct,
+    Reboot,
+    RebootResponse,
+    ScheduleDownload,
+    ScheduleInform,
+    ScheduleInformResponse,
+    SetParameterAttributes,
+    SetParameterAttributesResponse,
+    SetParameterValues,
+    SetParameterValuesResponse,
+    TransferComplete,
+    Upload,
+    UploadResponse,
+)
+from proxier.cwmp.session import CpeSession, Execute, Finished, Post
+from proxier.cwmp.store import COMPLETED, IN_PROGRESS, NOT_STARTED, DeviceStore, TransferRecord
+from proxier.cwmp.transport import AcsTransport, TransportError
+
+log = logging.getLogger(__name__)
+
+DI = "Device.DeviceInfo."
+MS = "Device.ManagementServer."
+PARAMETER_KEY = MS + "ParameterKey"
+CONNECTION_REQUEST_URL = MS + "ConnectionRequestURL"
+#: Forced Inform parameters read from the backend (reference §4.6); ParameterKey and
+#: ConnectionRequestURL, also forced, are the engine's own.
+FORCED_INFORM_FROM_BACKEND = (
+    DI + "HardwareVersion",
+    DI + "SoftwareVersion",
+    DI + "ProvisioningCode",
+)
+#: Forced Active Notification (TR-181), and ConnectionRequestURL's default active one.
+FORCED_ACTIVE = frozenset({DI + "SoftwareVersion", DI + "ProvisioningCode", CONNECTION_REQUEST_URL})
+
+#: GetRPCMethodsResponse (A.3.1.1). ScheduleDownload is answered 9000 (TR-330 §4.7.1.1).
+SUPPORTED_METHODS = (
+    "GetRPCMethods",
+    "SetParameterValues",
+    "GetParameterValues",
+    "GetParameterNames",
+    "SetParameterAttributes",
+    "GetParameterAttributes",
+    "AddObject",
+    "DeleteObject",
+    "Reboot",
+    "Download",
+    "Upload",
+    "FactoryReset",
+    "ScheduleInform",
+    "GetQueuedTransfers",
+    "GetAllQueuedTransfers",
+    "CancelTransfer",
+)
+
+#: ManagementServer parameters the engine acts on, mirrored from successful SPVs.
+_MIRRORED = frozenset(
+    {
+        "URL",
+        "Username",
+        "Password",
+        "PeriodicInformEnable",
+        "PeriodicInformInterval",
+        "PeriodicInformTime",
+        "ConnectionRequestUsername",
+        "ConnectionRequestPassword",
+        "CWMPRetryMinimumWaitInterval",
+        "CWMPRetryIntervalMultiplier",
+        "DefaultActiveNotificationThrottle",
+    }
+)
+#: Queued transfers the CPE keeps (GetQueuedTransfers returns at most 16, A.4.1.1).
+MAX_TRANSFERS = 16
+FIRST_VERSION = "1.2"
+FALLBACK_VERSION = "1.0"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Per-device settings that are not in the store yet (the ACS may override most)."""
+
+    device_id: DeviceIdStruct
+    acs_url: str
+    acs_username: str = ""
+    acs_password: str = field(default="", repr=False)
+    periodic_inform_enable: bool = True
+    periodic_inform_interval: int = 3600
+    #: PeriodicInformTime phase; None lets the engine pick a random per-device phase so
+    #: hundreds of virtual devices do not inform at the same second.
+    periodic_inform_time: datetime | None = None
+    connection_request_username: str = ""
+    connection_request_password: str = field(default="", repr=False)
+    session_timeout: float = 30.0
+    #: §3.2.2 rate limit: at most this many Connection Requests start sessions per window.
+    connection_request_limit: int = 10
+    connection_request_window: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class AcsSettings:
+    """What a transport needs to reach the ACS now (ManagementServer.URL/Username/Password)."""
+
+    url: str
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResult:
+    ok: bool
+    reason: str = ""
+    events: tuple[str, ...] = ()
+    version: str = FIRST_VERSION
+    rpcs: int = 0
+
+
+@runtime_checkable
+class BootNotifier(Protocol):
+    """Optional backend capability: tells when the device is up again after a reboot."""
+
+    def set_boot_listener(self, listener: Callable[[], None]) -> None: ...
+
+
+@runtime_checkable
+class ValueBinder(Protocol):
+    """Optional backend capability: serve a read-only parameter from the engine."""
+
+    def bind_value(self, name: str, getter: Callable[[], str]) -> None: ...
+
+
+def _iso(t: datetime) -> str:
+    return "" if t == UNKNOWN_TIME else t.isoformat()
+
+
+def _from_iso(s: str) -> datetime:
+    return datetime.fromisoformat(s) if s else UNKNOWN_TIME
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true")
+
+
+class CpeEngine:
+    """CWMP behaviour of one virtual device: events, timers, sessions and RPC dispatch."""
+
+    def __init__(
+        self,
+        backend: DataModelBackend,
+        store: DeviceStore,
+        config: EngineConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.backend = backend
+        self.store = store
+        self.config = config
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._wakeup: Callable[[], None] | None = None
+        self._in_session = False
+        self._session_due: float | None = None
+        self._retry_at: float | None = None
+        self._post_boot_retries = 0
+        self._next_version = FIRST_VERSION
+        self._cr_pending = False
+        self._cr_accepted: deque[float] = deque()
+        self._last_success_end = -math.inf
+        self._acs_set: dict[str, str] = {}
+        self._reboot_after_session = False
+        self._reset_after_session = False
+        self._next_periodic: float | None = None
+        backend.set_listeners(self._on_value_change, self._on_transfer_complete)
+        if isinstance(backend, BootNotifier):
+            backend.set_boot_listener(lambda: self.device_booted(self._clock()))
+        if isinstance(backend, ValueBinder):
+            backend.bind_value(PARAMETER_KEY, lambda: self.parameter_key)
+            backend.bind_value(CONNECTION_REQUEST_URL, lambda: self.connection_request_url)
+        now = clock()
+        self._check_bootstrap(now)
+        self._schedule_periodic(now)
+        if self.store.get_meta("retry_count", "0") != "0" or self.store.events():
+            # Undelivered events or a failed session before the restart: retry now.
+            self._want_session(now)
+
+    # --- public state ------------------------------------------------------------------------
+
+    @property
+    def in_session(self) -> bool:
+        return self._in_session
+
+    @property
+    def parameter_key(self) -> str:
+        return self.store.get_meta("parameter_key")
+
+    @property
+    def retry_count(self) -> int:
+        return int(self.store.get_meta("retry_count", "0"))
+
+    @property
+    def connection_request_url(self) -> str:
+        return self.store.get_meta("connection_request_url")
+
+    def setting(self, leaf: str) -> str:
+        """Current ManagementServer.<leaf> as the engine acts on it (ACS value or config)."""
+        stored = self.store.get_meta("ms." + leaf, "\0")
+        if stored != "\0":
+            return stored
+        c = self.config
+        defaults = {
+            "URL": c.acs_url,
+            "Username": c.acs_username,
+            "Password": c.acs_password,
+            "PeriodicInformEnable": "true" if c.periodic_inform_enable else "false",
+            "PeriodicInformInterval": str(c.periodic_inform_interval),
+            "PeriodicInformTime": c.periodic_inform_time.isoformat()
+            if c.periodic_inform_time
+            else "",
+            "ConnectionRequestUsername": c.connection_request_username,
+            "ConnectionRequestPassword": c.connection_request_password,
+            "CWMPRetryMinimumWaitInterval": "5",
+            "CWMPRetryIntervalMultiplier": "2000",
+            "DefaultActiveNotificationThrottle": "0",
+        }
+        return defaults.get(leaf, "")
+
+    def acs_settings(self) -> AcsSettings:
+        return AcsSettings(self.setting("URL"), self.setting("Username"), self.setting("Password"))
+
+    def connection_request_credentials(self) -> tuple[str, str]:
+        """(ConnectionRequestUsername, ConnectionRequestPassword) for digest checks."""
+        return self.setting("ConnectionRequestUsername"), self.setting("ConnectionRequestPassword")
+
+    def retry_policy(self) -> RetryPolicy:
+        try:
+            return RetryPolicy(
+                int(self.setting("CWMPRetryMinimumWaitInterval")),
+                int(self.setting("CWMPRetryIntervalMultiplier")),
+            )
+        except ValueError:
+            return RetryPolicy()
+
+    def set_wakeup(self, callback: Callable[[], None] | None) -> None:
+        """Called whenever outside input changed what `get_timer()` returns."""
+        self._wakeup = callback
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup()
+
+    # --- inputs from the outside -------------------------------------------------------------
+
+    def device_booted(self, now: float) -> None:
+        """The device (re)started: "1 BOOT", plus one "M Reboot" per Reboot asked for.
+
+        Events kept only "until reboot" are discarded (Table 7) with the values pending
+        notification (A.3.3.1); the retry intervals start over (§3.2.1.1).
+        """
+        with self.store.transaction():
+            pending = self.store.events()
+            self.store.apply_events(ev.after_reboot(pending))
+            self.store.clear_changed_values()
+            self.store.apply_events(ev.raise_event(self.store.events(), ev.BOOT))
+            for key in self.store.reboots():
+                self.store.apply_events(ev.raise_event(self.store.events(), ev.M_REBOOT, key))
+            self.store.clear_reboots()
+        self._post_boot_retries = 0
+        self._want_session(now)
+        self._wake()
+
+    def connection_request(self, now: float) -> bool:
+        """An authenticated Connection Request arrived (§3.2.2). False → answer 503.
+
+        Refused while in a session (we never cut a session short) or when over the rate
+        limit; while one is accepted and its session has not started, more are answered
+        200 without another session.
+        """
+        if self._in_session:
+            return False
+        if self._cr_pending:
+            return True
+        window = self.config.connection_request_window
+        while self._cr_accepted and now - self._cr_accepted[0] >= window:
+            self._cr_accepted.popleft()
+        if len(self._cr_accepted) >= self.config.connection_request_limit:
+            return False
+        self._cr_accepted.append(now)
+        self._cr_pending = True
+        self._raise(ev.CONNECTION_REQUEST)
+        self._want_session(now)
+        self._wake()
+        return True
+
+    def set_connection_request_url(self, url: str) -> None:
+        """The Connection Request server assigned (or moved) this device's URL."""
+        old = self.connection_request_url
+        if url == old:
+            return
+        self.store.set_meta("connection_request_url", url)
+        if old:  # a change of an active-notification parameter (§3.2.2 last paragraph)
+            self._on_value_change([ValueChange(CONNECTION_REQUEST_URL, url)])
+
+    def raise_event(self, code: str, command_key: str = "", *, now: float | None = None) -> None:
+        """Raise an event from another layer ("8 DIAGNOSTICS COMPLETE" …) and inform soon."""
+        self._raise(code, command_key)
+        self._want_session(self._clock() if now is None else now)
+        self._wake()
+
+    def _raise(self, code: str, command_key: str = "") -> None:
+        with self.store.transaction():
+            self.store.apply_events(ev.raise_event(self.store.events(), code, command_key))
+
+    def _notification_level(self, name: str) -> int:
+        level = self.store.notification(name)
+        return 2 if name in FORCED_ACTIVE and level == 0 else level
+
+    def _on_value_change(self, changes: Sequence[ValueChange]) -> None:
+        """Backend callback: values changed by something other than the ACS (A.3.2.4)."""
+        now = self._clock()
+        notified = active = False
+        with self.store.transaction():
+            for change in changes:
+                if self._acs_set.get(change.name) == change.value:
+                    continue  # the echo of the ACS's own SetParameterValues never notifies
+                self._acs_set.pop(change.name, None)
+                level = self._notification_level(change.name)
+                if level == 0:
+                    continue
+                self.store.record_value_change(change.name, change.value, change.type)
+                notified = True
+                active = active or level == 2
+            if notified:
+                self.store.apply_events(ev.raise_event(self.store.events(), ev.VALUE_CHANGE))
+        if active:
+            throttle = float(self.setting("DefaultActiveNotificationThrottle") or 0)
+            self._want_session(max(now, self._last_success_end + throttle))
+            self._wake()
+
+    def _on_transfer_complete(self, tc: TransferComplete) -> None:
+        """Backend callback: a transfer it answered with Status 1 has finished."""
+        record = next(
+            (
+                t
+                for t in self.store.transfers()
+                if t.state == IN_PROGRESS and t.command_key == tc.command_key
+            ),
+            None,
+        )
+        if record is None:
+            log.warning("TransferComplete for unknown CommandKey %r ignored", tc.command_key)
+            return
+        self._complete_transfer(record, tc.fault_struct, tc.start_time, tc.complete_time)
+        self._want_session(self._clock())
+        self._wake()
+
+    def _complete_transfer(
+        self, record: TransferRecord, fault: FaultStruct, start: datetime, complete: datetime
+    ) -> None:
+        code = ev.M_DOWNLOAD if record.is_download else ev.M_UPLOAD
+        with self.store.transaction():
+            self.store.complete_transfer(
+                record.id, fault.fault_code, fault.fault_string, _iso(start), _iso(complete)
+            )
+            self.store.apply_events(ev.raise_event(self.store.events(), code, record.command_key))
+
+    # --- timers ------------------------------------------------------------------------------
+
+    def _want_session(self, at: float) -> None:
+        if self._session_due is None or at < self._session_due:
+            self._session_due = at
+
+    def get_timer(self) -> float | None:
+        """The next time `handle_timer` has something to do, or None."""
+        times = [self._session_due, self._retry_at, self._next_periodic]
+        scheduled = self.store.scheduled_informs()
+        if scheduled:
+            times.append(scheduled[0].due)
+        times.extend(t.due for t in self.store.transfers() if t.state == NOT_STARTED)
+        candidates = [t for t in times if t is not None]
+        return min(candidates) if candidates else None
+
+    def handle_timer(self, now: float) -> bool:
+        """Fire what is due; return True if a session should start now."""
+        if self._next_periodic is not None and now >= self._next_periodic:
+            self._raise(ev.PERIODIC)
+            self._want_session(now)
+            self._schedule_periodic(now)
+        for due in self.store.scheduled_informs():
+            if due.due > now:
+                break
+            with self.store.transaction():
+                self.store.delete_scheduled_inform(due.id)
+                self.store.apply_events(
+                    ev.raise_event(self.store.events(), ev.M_SCHEDULE_INFORM, due.command_key)
+                )
+            self._want_session(now)
+        if self._retry_at is not None and now >= self._retry_at:
+            self._retry_at = None
+            self._want_session(now)
+        return not self._in_session and self._session_due is not None and self._session_due <= now
+
+    def transfers_due(self, now: float) -> bool:
+        return any(t.state == NOT_STARTED and t.due <= now for t in self.store.transfers())
+
+    def _schedule_periodic(self, now: float) -> None:
+        """Next PeriodicInformTime + n × PeriodicInformInterval strictly after `now`."""
+        if not _truthy(self.setting("PeriodicInformEnable")):
+            self._next_periodic = None
+            return
+        try:
+            interval = max(1, int(self.setting("PeriodicInformInterval")))
+        except ValueError:
+            interval = 3600
+        phase = self._periodic_phase(interval)
+        self._next_periodic = phase + (math.floor((now - phase) / interval) + 1) * interval
+
+    def _periodic_phase(self, interval: int) -> float:
+        text = self.setting("PeriodicInformTime")
+        if text:
+            try:
+                t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                t = UNKNOWN_TIME
+            if t.tzinfo is None:
+                t = t.replace(tzinfo=UTC)
+            if t.year > 1:  # Unknown Time → the CPE chooses (TR-181)
+                return t.timestamp()
+        stored = self.store.get_meta("periodic_phase")
+        if not stored:
+            stored = repr(self._rng.uniform(0, interval))
+            self.store.set_meta("periodic_phase", stored)
+        return float(stored)
+
+    def _check_bootstrap(self, now: float) -> None:
+        """First contact with this ACS URL (or after a factory reset) → "0 BOOTSTRAP"."""
+        url = self.setting("URL")
+        if self.store.get_meta("acs_url_seen", "\0") == url:
+            return
+        with self.store.transaction():
+            self.store.clear_for_bootstrap()
+            self.store.apply_events(ev.after_acs_url_change(self.store.events()))
+            self.store.set_meta("acs_url_seen", url)
+        self._want_session(now)
+
+    # --- transfers that were queued with a delay ---------------------------------------------
+
+    async def start_due_transfers(self, now: float) -> None:
+        """Start queued Download/Upload whose DelaySeconds elapsed (A.3.2.8)."""
+        for record in self.store.transfers():
+            if record.state != NOT_STARTED or record.due > now:
+                continue
+            self.store.set_transfer_state(record.id, IN_PROGRESS)
+            try:
+                if record.is_download:
+                    response: DownloadResponse | UploadResponse = await self.backend.download(
+                        Download(
+                            record.command_key,
+                            record.file_type,
+                            record.url,
+                            record.username,
+                            record.password,
+                            record.file_size,
+                            record.target_file_name,
+                        )
+                    )
+                else:
+                    response = await self.backend.upload(
+                        Upload(
+                            record.command_key,
+                            record.file_type,
+                            record.url,
+                            record.username,
+                            record.password,
+                        )
+                    )
+            except CwmpFaultError as exc:
+                f = exc.fault
+                self._complete_transfer(
+                    record, FaultStruct(f.fault_code, f.fault_string), UNKNOWN_TIME, UNKNOWN_TIME
+                )
+                self._want_session(now)
+                continue
+            except Exception:
+                log.exception("transfer %r failed in the backend", record.command_key)
+                self._complete_transfer(
+                    record, FaultStruct(9002, "Internal error"), UNKNOWN_TIME, UNKNOWN_TIME
+                )
+                self._want_session(now)
+                continue
+            if response.status == 0:
+                self._complete_transfer(
+                    record, FaultStruct(), response.start_time, response.complete_time
+                )
+                self._want_session(now)
+
+    # --- one session -------------------------------------------------------------------------
+
+    async def _build_inform(self, now: float, pending: list[ev.PendingEvent]) -> Inform:
+        sent_codes = {e.code for e in pending}
+        params: dict[str, ParameterValueStruct] = {}
+        for pv in await self._forced_values():
+            params[pv.name] = pv
+        params[PARAMETER_KEY] = ParameterValueStruct(PARAMETER_KEY, self.parameter_key)
+        params[CONNECTION_REQUEST_URL] = ParameterValueStruct(
+            CONNECTION_REQUEST_URL, self.connection_request_url
+        )
+        if ev.VALUE_CHANGE in sent_codes:
+            for _, pv in self.store.changed_values():
+                params.setdefault(pv.name, pv)
+        return Inform(
+            device_id=self.config.device_id,
+            event=tuple(EventStruct(e.code, e.command_key) for e in pending),
+            max_envelopes=1,
+            current_time=datetime.fromtimestamp(now, UTC).astimezone(),
+            retry_count=self.retry_count,
+            parameter_list=tuple(params.values()),
+        )
+
+    async def _forced_values(self) -> list[ParameterValueStruct]:
+        try:
+            return await self.backend.get_parameter_values(FORCED_INFORM_FROM_BACKEND)
+        except CwmpFaultError:
+            pass  # one of them is missing: take those that exist
+        except Exception:
+            log.exception("reading forced Inform parameters failed")
+            return []
+        values: list[ParameterValueStruct] = []
+        for name in FORCED_INFORM_FROM_BACKEND:
+            try:
+                values.extend(await self.backend.get_parameter_values([name]))
+            except Exception:
+                continue
+        return values
+
+    def _transfer_completes(self) -> list[TransferComplete]:
+        return [
+            TransferComplete(
+                t.command_key,
+                FaultStruct(t.fault_code, t.fault_string),
+                _from_iso(t.start_time),
+                _from_iso(t.complete_time),
+            )
+            for t in self.store.transfers()
+            if t.state == COMPLETED
+        ]
+
+    async def run_session(self, transport: AcsTransport) -> SessionResult:
+        """Run one session to its end over `transport` (§3.7.1). Never raises for the
+        ACS's misbehaviour; the result says how it ended."""
+        now = self._clock()
+        self._in_session = True
+        self._session_due = None
+        self._retry_at = None
+        self._cr_pending = False
+        with self.store.transaction():
+            inform_list, dropped = ev.inform_events(self.store.events())
+            self.store.apply_events(dropped)
+        changed_upto = max((seq for seq, _ in self.store.changed_values()), default=0)
+        try:
+            inform = await self._build_inform(now, inform_list)
+            session = CpeSession(
+                inform,
+                self._transfer_completes(),
+                version=self._next_version,
+                timeout=self.config.session_timeout,
+            )
+            log.info(
+                "%s: session to %s (cwmp %s) events %s retry %d",
+                self.config.device_id.serial_number,
+                self.setting("URL"),
+                session.version,
+                [e.code for e in inform_list],
+                inform.retry_count,
+            )
+            result, rpcs = await self._drive(session, transport, inform_list, changed_upto)
+        finally:
+            self._in_session = False
+        end = self._clock()
+        if result.ok:
+            self.store.set_meta("retry_count", "0")
+            self._post_boot_retries = 0
+            self._last_success_end = end
+            self._next_version = FIRST_VERSION
+            log.info("%s: session done, %d ACS requests", self.config.device_id.serial_number, rpcs)
+        else:
+            with self.store.transaction():
+                self.store.apply_events(ev.after_failed_session(self.store.events()))
+                self.store.set_meta("retry_count", str(self.retry_count + 1))
+            self._post_boot_retries += 1
+            wait = self.retry_policy().wait(self._post_boot_retries, self._rng)
+            self._retry_at = end + wait
+            if session.version_suspect and session.version == FIRST_VERSION:
+                self._next_version = FALLBACK_VERSION  # §3.2.1.1: retry as v1.0
+            else:
+                self._next_version = FIRST_VERSION
+            log.warning(
+                "%s: session failed (%s); retry #%d in %.0f s",
+                self.config.device_id.serial_number,
+                result.reason,
+                self._post_boot_retries,
+                wait,
+            )
+        await self._after_session(end)
+        return SessionResult(
+            result.ok, result.reason, tuple(e.code for e in inform_list), session.version, rpcs
+        )
+
+    async def _drive(
+        self,
+        session: CpeSession,
+        transport: AcsTransport,
+        inform_list: list[ev.PendingEvent],
+        changed_upto: int,
+    ) -> tuple[Finished, int]:
+        action: Post | Execute | Finished = session.start(self._clock())
+        informed_done = False
+        confirmed_done = 0
+        rpcs = 0
+        while not isinstance(action, Finished):
+            if isinstance(action, Execute):
+                rpcs += 1
+                message = await self.execute(action.request)
+                action = session.respond(message, self._clock())
+                continue
+            action = await self._exchange(session, transport, action)
+            if session.informed and not informed_done:
+                informed_done = True
+                self._on_informed(inform_list, changed_upto)
+            for request in session.confirmed[confirmed_done:]:
+                if isinstance(request, TransferComplete):
+                    self._on_transfer_complete_delivered(request)
+            confirmed_done = len(session.confirmed)
+        return action, rpcs
+
+    async def _exchange(
+        self, session: CpeSession, transport: AcsTransport, post: Post
+    ) -> Post | Execute | Finished:
+        try:
+            body = b"" if post.envelope is None else soap.encode(post.envelope)
+        except Exception as exc:
+            log.exception("encoding a CWMP message failed")
+            return session.fail(f"encode error: {exc}")
+        deadline = session.get_timer()
+        timeout = None if deadline is None else max(0.0, deadline - self._clock())
+        try:
+            reply = await asyncio.wait_for(transport.post(body), timeout)
+        except TimeoutError:
+            return session.handle_timer(math.inf) or session.fail("timeout")
+        except TransportError as exc:
+            return session.fail(f"transport: {exc}")
+        except Exception as exc:  # any driver failure is a failed attempt, not a crash
+            log.exception("ACS transport raised outside its contract")
+            return session.fail(f"transport: {exc!r}")
+        now = self._clock()
+        if reply.status >= 300 or not reply.body.strip():
+            return session.receive(reply.status, None, now)
+        try:
+            envelope = soap.decode(reply.body)
+        except soap.SoapError as exc:
+            return session.receive_malformed(exc.code, exc.message, exc.cwmp_id, now)
+        return session.receive(reply.status, envelope, now)
+
+    def _on_informed(self, inform_list: list[ev.PendingEvent], changed_upto: int) -> None:
+        """InformResponse received: the events it confirms are delivered (§3.7.1.5)."""
+        with self.store.transaction():
+            self.store.apply_events(ev.confirmed_by_inform_response(inform_list))
+            if any(e.code == ev.VALUE_CHANGE for e in inform_list):
+                self.store.clear_changed_values(changed_upto)
+
+    def _on_transfer_complete_delivered(self, tc: TransferComplete) -> None:
+        """TransferCompleteResponse: the transfer and its "M Download"/"M Upload" are done."""
+        record = next(
+            (
+                t
+                for t in self.store.transfers()
+                if t.state == COMPLETED and t.command_key == tc.command_key
+            ),
+            None,
+        )
+        if record is None:
+            return
+        code = ev.M_DOWNLOAD if record.is_download else ev.M_UPLOAD
+        with self.store.transaction():
+            self.store.delete_transfer(record.id)
+            self.store.apply_events(
+                ev.confirmed_by_transfer_complete_response(
+                    self.store.events(), code, record.command_key
+                )
+            )
+
+    async def _after_session(self, now: float) -> None:
+        """Reboot / FactoryReset only once the session is over (A.3.2.9, A.4.1.6)."""
+        if self._reset_after_session:
+            self._reset_after_session = self._reboot_after_session = False
+            self.store.clear_for_bootstrap(factory_reset=True)
+            self._acs_set.clear()
+            self._check_bootstrap(now)
+            self._schedule_periodic(now)
+            try:
+                await self.backend.factory_reset()
+            except Exception:
+                log.exception("factory reset failed")
+        elif self._reboot_after_session:
+            self._reboot_after_session = False
+            keys = self.store.reboots()
+            try:
+                await self.backend.reboot(keys[0] if keys else "")
+            except Exception:
+                log.exception("reboot failed")
+
+    # --- ACS requests ------------------------------------------------------------------------
+
+    async def execute(self, request: CpeRequest) -> CpeResponse | Fault:
+        """Answer one ACS request: a response, or the fault it deserves (never raises)."""
+        try:
+            return await self._dispatch(request)
+        except CwmpFaultError as exc:
+            return exc.fault
+        except Exception:
+            log.exception("%s failed inside the backend", type(request).__name__)
+            return fault(9002)
+
+    async def _dispatch(self, request: CpeRequest) -> CpeResponse:
+        b = self.backend
+        now = self._clock()
+        match request:
+            case GetRPCMethods():
+                return GetRPCMethodsResponse(SUPPORTED_METHODS)
+            case GetParameterNames(path, next_level):
+                return GetParameterNamesResponse(
+                    tuple(await b.get_parameter_names(path, next_level))
+                )
+            case GetParameterValues(names):
+                return GetParameterValuesResponse(tuple(await b.get_parameter_values(names)))
+            case SetParameterValues(plist, key):
+                return await self._set_parameter_values(plist, key, now)
+            case GetParameterAttributes(names):
+                return GetParameterAttributesResponse(
+                    tuple(await b.get_parameter_attributes(names))
+                )
+            case SetParameterAttributes(plist):
+                await b.set_parameter_attributes(plist)
+                notified = [s.name for s in plist if s.notification_change]
+                if notified:
+                    attrs = await b.get_parameter_attributes(notified)
+                    with self.store.transaction():
+                        for a in attrs:
+                            self.store.set_notification(a.name, a.notification)
+                return SetParameterAttributesResponse()
+            case AddObject(name, key):
+                number, status = await b.add_object(name, key)
+                self.store.set_meta("parameter_key", key)
+                return AddObjectResponse(number, status)
+            case DeleteObject(name, key):
+                status = await b.delete_object(name, key)
+                with self.store.transaction():
+                    self.store.set_meta("parameter_key", key)
+                    self.store.forget_subtree(name)
+                return DeleteObjectResponse(status)
+            case Reboot(key):
+                self.store.add_reboot(key)
+                self._reboot_after_session = True
+                return RebootResponse()
+            case FactoryReset():
+                self._reset_after_session = True
+                return FactoryResetResponse()
+            case Download() | Upload():
+                return await self._transfer(request, now)
+            case ScheduleInform(delay, key):
+                if delay <= 0:
+                    raise CwmpFaultError(9003, "Invalid arguments: DelaySeconds must be > 0")
+                self.store.add_scheduled_inform(now + delay, key)
+                return ScheduleInformResponse()
+            case GetQueuedTransfers():
+                return GetQueuedTransfersResponse(
+                    tuple(
+                        QueuedTransferStruct(t.command_key, t.state)
+                        for t in self.store.transfers()
+                        if t.state != COMPLETED
+                    )[:MAX_TRANSFERS]
+                )
+            case GetAllQueuedTransfers():
+                return GetAllQueuedTransfersResponse(
+                    tuple(
+                        AllQueuedTransferStruct(
+                            t.command_key,
+                            t.state,
+                            t.is_download,
+                            t.file_type,
+                            t.file_size,
+                            t.target_file_name,
+                        )
+                        for t in self.store.transfers()
+                        if t.state != COMPLETED
+                    )[:MAX_TRANSFERS]
+                )
+            case CancelTransfer(key):
+                return self._cancel_transfer(key)
+            case ScheduleDownload():
+                raise CwmpFaultError(9000, "Method not supported: ScheduleDownload")
+        raise CwmpFaultError(9000, f"Method not supported: {type(request).__name__}")
+
+    async def _set_parameter_values(
+        self, plist: Sequence[ParameterValueStruct], key: str, now: float
+    ) -> SetParameterValuesResponse:
+        names = [pv.name for pv in plist]
+        if len(set(names)) != len(names):
+            raise CwmpFaultError(9003, "Invalid arguments: a parameter appears twice")
+        status = await self.backend.set_parameter_values(plist, key)
+        mirrored = {
+            pv.name[len(MS) :]: pv.value
+            for pv in plist
+            if pv.name.startswith(MS) and pv.name[len(MS) :] in _MIRRORED
+        }
+        with self.store.transaction():
+            self.store.set_meta("parameter_key", key)
+            for leaf, value in mirrored.items():
+                self.store.set_meta("ms." + leaf, value)
+        for pv in plist:
+            self._acs_set[pv.name] = pv.value
+        if "URL" in mirrored:
+            self._check_bootstrap(now)
+        if mirrored.keys() & {
+            "PeriodicInformEnable",
+            "PeriodicInformInterval",
+            "PeriodicInformTime",
+        }:
+            self._schedule_periodic(now)
+        return SetParameterValuesResponse(status)
+
+    async def _transfer(
+        self, request: Download | Upload, now: float
+    ) -> DownloadResponse | UploadResponse:
+        parts = urlsplit(request.url)
+        if parts.username is not None or parts.password is not None:
+            raise CwmpFaultError(9003, "Invalid arguments: userinfo in the file URL")
+        if len([t for t in self.store.transfers() if t.state != COMPLETED]) >= MAX_TRANSFERS:
+            raise CwmpFaultError(9004, "Resources exceeded: transfer queue full")
+        is_download = isinstance(request, Download)
+        common = {
+            "command_key": request.command_key,
+            "is_download": is_download,
+            "file_type": request.file_type,
+            "url": request.url,
+            "username": request.username,
+            "password": request.password,
+            "file_size": request.file_size if isinstance(request, Download) else 0,
+            "target_file_name": request.target_file_name if isinstance(request, Download) else "",
+        }
+        if request.delay_seconds > 0:
+            self.store.add_transfer(due=now + request.delay_seconds, state=NOT_STARTED, **common)  # type: ignore[arg-type]
+            return DownloadResponse(1) if is_download else UploadResponse(1)
+        transfer_id = self.store.add_transfer(due=now, state=IN_PROGRESS, **common)  # type: ignore[arg-type]
+        try:
+            if isinstance(request, Download):
+                response: DownloadResponse | UploadResponse = await self.backend.download(request)
+            else:
+                response = await self.backend.upload(request)
+        except BaseException:
+            self.store.delete_transfer(transfer_id)
+            raise
+        if response.status == 0:
+            self.store.delete_transfer(transfer_id)
+        return response
+
+    def _cancel_transfer(self, key: str) -> CancelTransferResponse:
+        matching = [t for t in self.store.transfers() if t.command_key == key]
+        if not matching:
+            raise CwmpFaultError(9003, f"Invalid arguments: no transfer {key!r}")
+        if any(t.state != NOT_STARTED for t in matching):
+            raise CwmpFaultError(
+                9021, "Cancelation of file transfer not permitted in current transfer state"
+            )
+        with self.store.transaction():
+            for t in matching:
+                self.store.delete_transfer(t.id)
+        return CancelTransferResponse()

@@ -1,0 +1,107 @@
+"""`DeviceRunner`: the thin asyncio driver that owns one `CpeEngine`.
+
+It sleeps until the engine's next timer or a wake-up (Connection Request, value change,
+transfer completion) — one timer handle per wait, no polling — then lets the engine fire its
+timers and runs the session it asks for over a fresh transport. Hundreds of runners share
+one loop; an idle one is a suspended task and costs memory only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from proxier.cwmp.engine import AcsSettings, CpeEngine, SessionResult
+from proxier.cwmp.transport import AcsTransport
+
+log = logging.getLogger(__name__)
+
+#: Builds the transport for one session from where the ACS is right now.
+TransportFactory = Callable[[AcsSettings], AcsTransport]
+
+
+class DeviceRunner:
+    """Drives one engine on the running event loop until `stop()`."""
+
+    def __init__(
+        self,
+        engine: CpeEngine,
+        transport_factory: TransportFactory,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_session: Callable[[SessionResult], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self._factory = transport_factory
+        self._clock = clock
+        self._on_session = on_session
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        engine.set_wakeup(self._wake.set)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self, *, booted: bool = False) -> None:
+        """Start driving; `booted` raises "1 BOOT" first (the device just came up)."""
+        if booted:
+            self.engine.device_booted(self._clock())
+        if not self.running:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop after cancelling any session in progress (state is in the store)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def connection_request(self) -> bool:
+        """For the Connection Request server: False means answer 503 (§3.2.2)."""
+        return self.engine.connection_request(self._clock())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A bug must not silence the device: log, and keep the timers running.
+                log.exception("%s: runner step failed", self.engine.config.device_id.serial_number)
+                await asyncio.sleep(1.0)
+
+    async def _step(self) -> None:
+        timer = self.engine.get_timer()
+        now = self._clock()
+        if timer is None or timer > now:
+            self._wake.clear()
+            delay = None if timer is None else timer - now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+        now = self._clock()
+        if self.engine.transfers_due(now):
+            await self.engine.start_due_transfers(now)
+        if not self.engine.handle_timer(now):
+            stuck = self.engine.get_timer()
+            if stuck is not None and stuck <= now and timer is not None and timer <= now:
+                # A due time nothing consumes would spin the loop: back off instead.
+                log.warning("%s: timer did not advance", self.engine.config.device_id.serial_number)
+                await asyncio.sleep(1.0)
+            return
+        transport = self._factory(self.engine.acs_settings())
+        try:
+            result = await self.engine.run_session(transport)
+        finally:
+            with contextlib.suppress(Exception):
+                await transport.close()
+        if self._on_session is not None:
+            self._on_session(result)

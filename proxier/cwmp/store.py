@@ -1,0 +1,384 @@
+"""Per-device persistent CWMP state in one sqlite file (WAL, atomic transactions).
+
+What must survive a crash or a kill -9 for TR-069 to hold: undelivered events with their
+CommandKeys (§3.7.1.5), the session retry count (§3.2.1.1), ParameterKey, notification
+attributes and values pending notification (A.3.2.4), queued/finished transfers for
+GetQueuedTransfers and TransferComplete (A.3.2.8), scheduled informs (A.4.1.2), reboots
+asked for, the ACS URL a BOOTSTRAP was raised for, settings the ACS wrote into
+ManagementServer and a small key/value table other layers may use.
+
+Every method is one transaction; `with store.transaction():` groups several into one.
+WAL with synchronous=NORMAL keeps every committed transaction across a process kill (only
+a power cut may lose the newest ones). The file is 0600 in a 0700 directory: it holds
+credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from proxier.cwmp.events import EventChange, PendingEvent
+from proxier.cwmp.rpc import ParameterValueStruct
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    code TEXT NOT NULL,
+    command_key TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notification (name TEXT PRIMARY KEY, level INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS changed_values (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    value TEXT NOT NULL,
+    type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transfers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_key TEXT NOT NULL,
+    is_download INTEGER NOT NULL,
+    file_type TEXT NOT NULL,
+    url TEXT NOT NULL,
+    username TEXT NOT NULL,
+    password TEXT NOT NULL,
+    file_size INTEGER NOT NULL,
+    target_file_name TEXT NOT NULL,
+    due REAL NOT NULL,
+    state INTEGER NOT NULL,
+    fault_code INTEGER NOT NULL DEFAULT 0,
+    fault_string TEXT NOT NULL DEFAULT '',
+    start_time TEXT NOT NULL DEFAULT '',
+    complete_time TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS scheduled_informs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    due REAL NOT NULL,
+    command_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reboots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_key TEXT NOT NULL
+);
+"""
+
+#: Transfer states of QueuedTransferStruct (TR-069 Table 45).
+NOT_STARTED, IN_PROGRESS, COMPLETED = 1, 2, 3
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """A Download/Upload the ACS asked for, until its TransferComplete is confirmed."""
+
+    id: int
+    command_key: str
+    is_download: bool
+    file_type: str
+    url: str
+    username: str
+    password: str = field(repr=False)
+    file_size: int
+    target_file_name: str
+    due: float
+    state: int
+    fault_code: int = 0
+    fault_string: str = ""
+    start_time: str = ""  # ISO 8601, "" = Unknown Time
+    complete_time: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledInform:
+    id: int
+    due: float
+    command_key: str
+
+
+class DeviceStore:
+    """One virtual device's CWMP state file."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.path.parent, 0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chmod(self.path, 0o600)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA cache_size=-64")
+        self._depth = 0
+        with self.transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all (nesting joins the outer one)."""
+        if self._depth == 0:
+            self._db.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._db.execute("ROLLBACK")
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self._db.execute("COMMIT")
+
+    def integrity_ok(self) -> bool:
+        row = self._db.execute("PRAGMA integrity_check").fetchone()
+        return bool(row and row[0] == "ok")
+
+    # --- events ------------------------------------------------------------------------------
+
+    def events(self) -> list[PendingEvent]:
+        """Undelivered events, oldest first."""
+        rows = self._db.execute("SELECT seq, code, command_key FROM events ORDER BY seq")
+        return [PendingEvent(seq, code, key) for seq, code, key in rows]
+
+    def apply_events(self, change: EventChange) -> None:
+        with self.transaction():
+            self._db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in change.remove])
+            self._db.executemany(
+                "INSERT INTO events (code, command_key) VALUES (?, ?)", list(change.add)
+            )
+
+    # --- engine scalars ----------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def delete_meta(self, key: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+    def meta_items(self, prefix: str) -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+        )
+        return {k: v for k, v in rows}
+
+    # --- generic key/value for other layers --------------------------------------------------
+
+    def kv_get(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def kv_set(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO kv (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def kv_delete(self, key: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    def kv_items(self, prefix: str = "") -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return {k: v for k, v in rows}
+
+    # --- notification attributes and values pending notification -----------------------------
+
+    def notification(self, name: str) -> int:
+        row = self._db.execute("SELECT level FROM notification WHERE name = ?", (name,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def set_notification(self, name: str, level: int) -> None:
+        with self.transaction():
+            if level == 0:
+                self._db.execute("DELETE FROM notification WHERE name = ?", (name,))
+            else:
+                self._db.execute(
+                    "INSERT INTO notification (name, level) VALUES (?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET level = excluded.level",
+                    (name, level),
+                )
+
+    def forget_subtree(self, prefix: str) -> None:
+        """An object was deleted: its attributes and pending values go with it (A.3.2.7)."""
+        with self.transaction():
+            for table in ("notification", "changed_values"):
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE substr(name, 1, ?) = ?", (len(prefix), prefix)
+                )
+
+    def record_value_change(self, name: str, value: str, type_: str) -> None:
+        """Keep only the newest value of a changed parameter; a newer change gets a newer seq."""
+        with self.transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO changed_values (name, value, type) VALUES (?, ?, ?)",
+                (name, value, type_),
+            )
+
+    def changed_values(self) -> list[tuple[int, ParameterValueStruct]]:
+        rows = self._db.execute("SELECT seq, name, value, type FROM changed_values ORDER BY seq")
+        return [(seq, ParameterValueStruct(n, v, t)) for seq, n, v, t in rows]
+
+    def clear_changed_values(self, up_to_seq: int | None = None) -> None:
+        with self.transaction():
+            if up_to_seq is None:
+                self._db.execute("DELETE FROM changed_values")
+            else:
+                self._db.execute("DELETE FROM changed_values WHERE seq <= ?", (up_to_seq,))
+
+    # --- transfers ---------------------------------------------------------------------------
+
+    def add_transfer(
+        self,
+        *,
+        command_key: str,
+        is_download: bool,
+        file_type: str,
+        url: str,
+        username: str,
+        password: str,
+        file_size: int,
+        target_file_name: str,
+        due: float,
+        state: int,
+    ) -> int:
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO transfers (command_key, is_download, file_type, url, username, "
+                "password, file_size, target_file_name, due, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    command_key,
+                    int(is_download),
+                    file_type,
+                    url,
+                    username,
+                    password,
+                    file_size,
+                    target_file_name,
+                    due,
+                    state,
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def transfers(self) -> list[TransferRecord]:
+        rows = self._db.execute(
+            "SELECT id, command_key, is_download, file_type, url, username, password, "
+            "file_size, target_file_name, due, state, fault_code, fault_string, start_time, "
+            "complete_time FROM transfers ORDER BY id"
+        )
+        return [
+            TransferRecord(
+                r[0],
+                r[1],
+                bool(r[2]),
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+                r[13],
+                r[14],
+            )
+            for r in rows
+        ]
+
+    def set_transfer_state(self, transfer_id: int, state: int) -> None:
+        with self.transaction():
+            self._db.execute("UPDATE transfers SET state = ? WHERE id = ?", (state, transfer_id))
+
+    def complete_transfer(
+        self,
+        transfer_id: int,
+        fault_code: int,
+        fault_string: str,
+        start_time: str,
+        complete_time: str,
+    ) -> None:
+        with self.transaction():
+            self._db.execute(
+                "UPDATE transfers SET state = ?, fault_code = ?, fault_string = ?, "
+                "start_time = ?, complete_time = ?, password = '' WHERE id = ?",
+                (COMPLETED, fault_code, fault_string, start_time, complete_time, transfer_id),
+            )
+
+    def delete_transfer(self, transfer_id: int) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM transfers WHERE id = ?", (transfer_id,))
+
+    # --- scheduled informs and reboots -------------------------------------------------------
+
+    def add_scheduled_inform(self, due: float, command_key: str) -> int:
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO scheduled_informs (due, command_key) VALUES (?, ?)",
+                (due, command_key),
+            )
+            return int(cur.lastrowid or 0)
+
+    def scheduled_informs(self) -> list[ScheduledInform]:
+        rows = self._db.execute(
+            "SELECT id, due, command_key FROM scheduled_informs ORDER BY due, id"
+        )
+        return [ScheduledInform(i, d, k) for i, d, k in rows]
+
+    def delete_scheduled_inform(self, inform_id: int) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM scheduled_informs WHERE id = ?", (inform_id,))
+
+    def add_reboot(self, command_key: str) -> None:
+        with self.transaction():
+            self._db.execute("INSERT INTO reboots (command_key) VALUES (?)", (command_key,))
+
+    def reboots(self) -> list[str]:
+        return [k for (k,) in self._db.execute("SELECT command_key FROM reboots ORDER BY id")]
+
+    def clear_reboots(self) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM reboots")
+
+    def clear_for_bootstrap(self, *, factory_reset: bool = False) -> None:
+        """A new ACS (or a factory reset): forget what only the old ACS asked for.
+
+        Values pending notification go with the discarded "4 VALUE CHANGE" (A.3.3.1);
+        queued transfers and scheduled informs were the previous ACS's requests (reference
+        §4.3: icwmp drops them the same way). Notification attributes survive a URL change
+        (A.3.3.1) but not a factory reset.
+        """
+        tables = ["changed_values", "transfers", "scheduled_informs"]
+        if factory_reset:
+            tables += ["notification", "reboots", "meta"]
+        with self.transaction():
+            for table in tables:
+                self._db.execute(f"DELETE FROM {table}")

@@ -1,0 +1,38 @@
+"""pytest fixtures for namespace tests (imported by the conftest of each test package)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from tests.netns.harness import NetnsLan, gupnp_unavailable, unavailable
+
+MakeLan = Callable[..., NetnsLan]
+
+
+@pytest.fixture
+async def netns_lan() -> AsyncIterator[MakeLan]:
+    """`netns_lan("cp", "dev")` → a started private LAN, torn down after the test.
+    Skips (with the reason) where namespaces cannot be made."""
+    reason = unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    lans: list[NetnsLan] = []
+
+    def make(*hosts: str) -> NetnsLan:
+        lan = NetnsLan(hosts or ("cp", "dev")).up()
+        lans.append(lan)
+        return lan
+
+    yield make
+    for lan in lans:
+        await lan.down()
+
+
+@pytest.fixture
+def gupnp() -> None:
+    """Skip unless the GUPnP peers can run (root, namespaces, python3-gi + GUPnP 1.6)."""
+    reason = gupnp_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
