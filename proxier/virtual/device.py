@@ -133,20 +133,29 @@ class VirtualDevice:
         return self._attached.dm if self._attached else None
 
     @property
+    def initial_cr_credentials(self) -> tuple[str, str]:
+        """The configured shared pair, else the device's own random pair (registry)."""
+        cr = self.shared.config.connection_request
+        if cr.username:
+            return cr.username, cr.password
+        return self.record.cr_username, self.record.cr_password
+
+    @property
     def connection_request_url(self) -> str:
         return self.shared.connreq.url(self._token)
 
     def _management_server(self) -> MemoryBackend:
         acs = self.shared.config.acs
         ms = MemoryBackend(self.store, persist_key="management_server")
+        cr_username, cr_password = self.initial_cr_credentials
         add_management_server(
             ms,
             acs_url=acs.url,
             acs_username=acs.username,
             acs_password=acs.password,
             periodic_inform_interval=acs.periodic_inform_interval,
-            connection_request_username=self.record.cr_username,
-            connection_request_password=self.record.cr_password,
+            connection_request_username=cr_username,
+            connection_request_password=cr_password,
         )
         ms.freeze_defaults()
         return ms
@@ -159,9 +168,10 @@ class VirtualDevice:
     def _cr_credentials(self) -> tuple[str, str]:
         if self._attached is not None:
             return self._attached.engine.connection_request_credentials()
+        username, password = self.initial_cr_credentials
         return (
-            self.store.get_meta("ms.ConnectionRequestUsername", self.record.cr_username),
-            self.store.get_meta("ms.ConnectionRequestPassword", self.record.cr_password),
+            self.store.get_meta("ms.ConnectionRequestUsername", username),
+            self.store.get_meta("ms.ConnectionRequestPassword", password),
         )
 
     def _connection_request(self) -> bool:
@@ -174,6 +184,7 @@ class VirtualDevice:
 
     def _engine_config(self) -> EngineConfig:
         acs = self.shared.config.acs
+        cr_username, cr_password = self.initial_cr_credentials
         return EngineConfig(
             device_id=self.device_id,
             acs_url=acs.url,
@@ -181,8 +192,8 @@ class VirtualDevice:
             acs_password=acs.password,
             periodic_inform_enable=acs.periodic_inform_enable,
             periodic_inform_interval=acs.periodic_inform_interval,
-            connection_request_username=self.record.cr_username,
-            connection_request_password=self.record.cr_password,
+            connection_request_username=cr_username,
+            connection_request_password=cr_password,
             session_timeout=float(acs.session_timeout),
         )
 

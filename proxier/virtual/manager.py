@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import aiohttp
 
-from proxier.translate.backend import UpnpBackend
+from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
 from proxier.upnp.description import describe
@@ -60,6 +60,8 @@ class VirtualDeviceManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
+        me = shared.config.proxier
+        self._proxier_info = ProxierIdentity(me.oui, me.product_class, me.serial_number)
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
@@ -146,7 +148,7 @@ class VirtualDeviceManager:
         backend = UpnpBackend(
             dm,
             instance_store=device.instances,
-            proxier_info=self.shared.config.proxier,
+            proxier_info=self._proxier_info,
             timeout=self.shared.config.upnp.action_timeout,
             tables=self.tables,
             manufacturer=manufacturer,
