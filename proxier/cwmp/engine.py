@@ -713,6 +713,9 @@ class CpeEngine:
             return session.handle_timer(math.inf) or session.fail("timeout")
         except TransportError as exc:
             return session.fail(f"transport: {exc}")
+        except Exception as exc:  # any driver failure is a failed attempt, not a crash
+            log.exception("ACS transport raised outside its contract")
+            return session.fail(f"transport: {exc!r}")
         now = self._clock()
         if reply.status >= 300 or not reply.body.strip():
             return session.receive(reply.status, None, now)

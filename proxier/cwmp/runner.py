@@ -90,12 +90,18 @@ class DeviceRunner:
         now = self._clock()
         if self.engine.transfers_due(now):
             await self.engine.start_due_transfers(now)
-        if self.engine.handle_timer(now):
-            transport = self._factory(self.engine.acs_settings())
-            try:
-                result = await self.engine.run_session(transport)
-            finally:
-                with contextlib.suppress(Exception):
-                    await transport.close()
-            if self._on_session is not None:
-                self._on_session(result)
+        if not self.engine.handle_timer(now):
+            stuck = self.engine.get_timer()
+            if stuck is not None and stuck <= now and timer is not None and timer <= now:
+                # A due time nothing consumes would spin the loop: back off instead.
+                log.warning("%s: timer did not advance", self.engine.config.device_id.serial_number)
+                await asyncio.sleep(1.0)
+            return
+        transport = self._factory(self.engine.acs_settings())
+        try:
+            result = await self.engine.run_session(transport)
+        finally:
+            with contextlib.suppress(Exception):
+                await transport.close()
+        if self._on_session is not None:
+            self._on_session(result)

@@ -105,6 +105,11 @@ class Proc:
         self.process.stdin.write(line.encode() + b"\n")
         await self.process.stdin.drain()
 
+    async def exited(self, within: float = 10.0) -> int:
+        """Wait for the process to end by itself; its exit status."""
+        await asyncio.wait_for(self.process.wait(), within)
+        return int(self.process.returncode or 0)
+
     async def stop(self, grace: float = 5.0) -> int:
         """SIGTERM, then SIGKILL if it does not exit in time; returns the exit status."""
         if self.process.returncode is None:
