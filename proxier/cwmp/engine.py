@@ -617,9 +617,8 @@ class CpeEngine:
         self._session_due = None
         self._retry_at = None
         self._cr_pending = False
-        with self.store.transaction():
-            inform_list, dropped = ev.inform_events(self.store.events())
-            self.store.apply_events(dropped)
+        inform_list, dropped = ev.inform_events(self.store.events())
+        self.store.apply_events(dropped)
         changed_upto = max((seq for seq, _ in self.store.changed_values()), default=0)
         try:
             inform = await self._build_inform(now, inform_list)
