@@ -86,3 +86,26 @@ async def test_idle_runners_do_not_poll(tmp_path: Path) -> None:
         await r.stop()
     for s in stores:
         s.close()
+
+
+async def test_paused_runner_holds_events_and_refuses_connection_requests(
+    tmp_path: Path,
+) -> None:
+    """TR-069 Annex J.2.3: an offline proxied device answers Connection Requests with 503
+    and starts no sessions; its pending events go out once it is back (§3.7.1.5)."""
+    engine, store = make(tmp_path, "P1")
+    results: asyncio.Queue[SessionResult] = asyncio.Queue()
+    runner = DeviceRunner(engine, lambda s: ScriptedAcs(), on_session=results.put_nowait)
+    runner.pause()
+    runner.start(booted=True)
+    assert not runner.connection_request()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert results.empty()
+    assert {e.code for e in store.events()} >= {"0 BOOTSTRAP", "1 BOOT"}
+    runner.resume()
+    first = await asyncio.wait_for(results.get(), 10)
+    assert set(first.events) == {"0 BOOTSTRAP", "1 BOOT"}
+    assert runner.connection_request()
+    await runner.stop()
+    store.close()
