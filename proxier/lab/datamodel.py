@@ -9,8 +9,8 @@ reference upnp-dm.md §2.2 is a method here, taking and returning the typed valu
 
 701 malformed path / SearchDepth / filter, 702 bad XML (raised by the codecs), 703 no such
 name, 704 value not of the parameter's type, 705 value out of range or not allowed, 706
-read-only violation, 707 the same parameter twice in one SetValues, 708 busy (a test knob).
-No 709 is raised: no source gives it a meaning (reference §2.7).
+read-only violation, 707 the same parameter twice in one SetValues, 708 busy (a test knob),
+709 Resources Exceeded (TR-330 Table 2) when CreateInstance would overfill a table.
 
 Choices where the sources are silent (reference upnp-dm.md marks them UNCONFIRMED):
 - SearchDepth 0 = unlimited; N > 0 descends N levels, a table and its `#` instance count as
@@ -750,7 +750,7 @@ class DataModel:
         if not table.d.writable:
             raise UpnpError(706, f"{name} does not allow CreateInstance")
         if table.d.max_entries is not None and len(table.instances) >= table.d.max_entries:
-            raise UpnpError(705, f"{name} is full ({table.d.max_entries} entries)")
+            raise UpnpError(709, f"{name} is full ({table.d.max_entries} entries)")
         new_id = table.next_id
         template = self._instantiate(table.d.instance, f"{found[0][0]}{new_id}/", is_instance=True)
         prefix = f"{found[0][0]}{new_id}/"
