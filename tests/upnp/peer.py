@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,18 +18,20 @@ class Recorded:
 
 
 @asynccontextmanager
-async def serve(routes: dict[str, Handler], *, method: str = "*") -> AsyncIterator[str]:
+async def serve(
+    routes: dict[str, Handler], *, method: str = "*", ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[str]:
     """Serve `routes` (path → handler) on 127.0.0.1:<ephemeral>; yield the base URL."""
     app = web.Application()
     for path, handler in routes.items():
         app.router.add_route(method, path, handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
 
