@@ -46,7 +46,7 @@ class Faults:
     action_latency: dict[str, float] = field(default_factory=dict)
     errors: dict[str, tuple[int, str]] = field(default_factory=dict)  # action → UPnP error
     refuse_subscriptions: bool = False  # SUBSCRIBE → 503
-    drop_events: bool = False  # subscriptions accepted, NOTIFYs never sent
+    drop_events: bool = False  # subscriptions accepted, NOTIFYs lost (their SEQ is used up)
     silent: bool = False  # gone: no HTTP answers (503), no SSDP, no byebye
     busy: bool = False  # CMS answers 708
     disk_full: bool = False  # SMS downloads fail with Error_DiskFull
@@ -139,6 +139,7 @@ class LabDevice:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._notify_queue: asyncio.Queue[tuple[Subscription, dict[str, str]]] | None = None
         self._notifier: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         model.changes.append(self._on_model_change)
         self.bms.log("Notice", f"boot {self.boot_id}")
 
@@ -171,6 +172,7 @@ class LabDevice:
         if self.state == "up" and not self.faults.silent:
             self.ssdp.byebye(self)
         self.state = "stopped"
+        self._stopping.set()
         tasks = [*self._tasks, *([self._notifier] if self._notifier else [])]
         for task in tasks:
             task.cancel()
@@ -236,14 +238,15 @@ class LabDevice:
         values = dict(variables)
         for observer in list(self.observers):
             observer(short, values)
-        if self.state != "up" or self.faults.drop_events or self.faults.silent:
-            return
-        if self._notify_queue is None:
+        if self.state != "up" or self.faults.silent or self._notify_queue is None:
             return
         publisher = self.publishers[short]
         publisher.expire(self.clock())
         for sub in list(publisher.subscriptions.values()):
-            self._notify_queue.put_nowait((sub, values))
+            if self.faults.drop_events:
+                sub.next_seq()  # lost on the way: the subscriber sees a SEQ gap
+            else:
+                self._notify_queue.put_nowait((sub, values))
 
     def subscribe(
         self, short: str, callback: str | None, timeout: str | None, subscriber_ip: str
@@ -253,7 +256,9 @@ class LabDevice:
         return self.publishers[short].subscribe(callback, timeout, subscriber_ip, self.clock())
 
     def send_initial_event(self, short: str, sub: Subscription) -> None:
-        if self._notify_queue is not None and not self.faults.drop_events:
+        if self.faults.drop_events:
+            sub.next_seq()
+        elif self._notify_queue is not None:
             self._notify_queue.put_nowait((sub, self.state_variables(short)))
 
     async def _notify_worker(self) -> None:
@@ -303,7 +308,12 @@ class LabDevice:
             raise UpnpError(401, f"no action {action_name} in {service.short}")
         delay = self.faults.latency + self.faults.action_latency.get(action_name, 0.0)
         if delay > 0:
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            except TimeoutError:
+                pass
+            else:
+                raise UpnpError(501, "device stopping")
         forced = self.faults.errors.get(action_name)
         if forced is not None:
             raise UpnpError(forced[0], forced[1] or "forced error (fault knob)")
