@@ -55,6 +55,10 @@ class UpnpConfig:
     interfaces: tuple[str, ...] = ()
     search_interval: int = 300
     description_urls: tuple[str, ...] = ()
+    #: How often each description URL is fetched, and after how many failures in a row the
+    #: device counts as gone (the no-multicast path has no leases or byebye).
+    probe_interval: float = 30.0
+    probe_failures: int = 3
     allow_lan_multicast: bool = False
     action_timeout: float = 10.0
     client_cert: str = ""
@@ -226,6 +230,8 @@ def from_dict(data: dict[str, Any]) -> Config:
         interfaces=s.texts("interfaces"),
         search_interval=s.integer("search_interval", 300, 5, 86400),
         description_urls=s.texts("description_urls"),
+        probe_interval=s.number("probe_interval", 30.0, 0.05, 86400.0),
+        probe_failures=s.integer("probe_failures", 3, 1, 100),
         allow_lan_multicast=s.flag("allow_lan_multicast", False),
         action_timeout=s.number("action_timeout", 10.0, 0.1, 300.0),
         client_cert=s.text("client_cert"),
