@@ -227,7 +227,8 @@ class CpeEngine:
         self._session_due: float | None = None
         self._retry_at: float | None = None
         self._post_boot_retries = 0
-        self._next_version = FIRST_VERSION
+        #: Inform namespace: 1.2, or 1.0 once an ACS accepted only that (§3.2.1.1).
+        self._next_version = store.get_meta("inform_version") or FIRST_VERSION
         self._cr_pending = False
         self._cr_accepted: deque[float] = deque()
         self._last_success_end = -math.inf
@@ -511,6 +512,8 @@ class CpeEngine:
             self.store.clear_for_bootstrap()
             self.store.apply_events(ev.after_acs_url_change(self.store.events()))
             self.store.set_meta("acs_url_seen", url)
+            self.store.delete_meta("inform_version")
+        self._next_version = FIRST_VERSION
         self._want_session(now)
 
     # --- transfers that were queued with a delay ---------------------------------------------
@@ -630,10 +633,11 @@ class CpeEngine:
         changed_upto = max((seq for seq, _ in self.store.changed_values()), default=0)
         try:
             inform = await self._build_inform(now, inform_list)
+            inform_version = self._next_version
             session = CpeSession(
                 inform,
                 self._transfer_completes(),
-                version=self._next_version,
+                version=inform_version,
                 timeout=self.config.session_timeout,
             )
             log.info(
@@ -658,7 +662,10 @@ class CpeEngine:
                 self.store.set_meta("session_open", "0")
             self._post_boot_retries = 0
             self._last_success_end = end
-            self._next_version = FIRST_VERSION
+            if inform_version == FALLBACK_VERSION:
+                # The fallback worked: keep v1.0 for this ACS instead of failing every
+                # other session (until a new ACS URL bootstraps).
+                self.store.set_meta("inform_version", FALLBACK_VERSION)
             log.info("%s: session done, %d ACS requests", self.config.device_id.serial_number, rpcs)
         else:
             suspect = session.version_suspect and session.version == FIRST_VERSION
@@ -678,8 +685,12 @@ class CpeEngine:
         self._post_boot_retries += 1
         wait = self.retry_policy().wait(self._post_boot_retries, self._rng)
         self._retry_at = end + wait
-        # §3.2.1.1: an ACS that rejected our v1.2 Inform may support only v1.0.
-        self._next_version = FALLBACK_VERSION if version_suspect else FIRST_VERSION
+        # §3.2.1.1: an ACS that rejected our v1.2 Inform may support only v1.0; one that
+        # rejected v1.0 too gets v1.2 again.
+        if version_suspect:
+            self._next_version = FALLBACK_VERSION
+        elif self._next_version == FALLBACK_VERSION and not self.store.get_meta("inform_version"):
+            self._next_version = FIRST_VERSION
         log.warning(
             "%s: session failed (%s); retry #%d in %.0f s",
             self.config.device_id.serial_number,

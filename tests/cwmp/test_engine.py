@@ -259,6 +259,8 @@ async def test_inform_fault_falls_back_to_cwmp_1_0(device: Device) -> None:
     assert second.ok and second.version == "1.0"
     retry = acs.received[1]
     assert retry is not None and retry.version == "1.0" and retry.supported_cwmp_versions is None
+    device.engine.raise_event(ev.PERIODIC)
+    assert (await device.engine.run_session(acs)).version == "1.0"  # stays with what works
 
 
 async def test_v10_inform_response_reverts_session_to_v10(device: Device) -> None:
@@ -687,3 +689,41 @@ async def test_kill_9_during_session_then_restart_delivers_per_table_7(device: D
     assert isinstance(tc, TransferComplete) and tc.command_key == "dl-9"
     assert again.store.events() == [] and again.engine.retry_count == 0
     again.store.close()
+
+
+async def test_replay_genieacs_bootstrap_session(device: Device) -> None:
+    """Reference §5: the recorded GenieACS 1.2.16 bootstrap session replayed against the
+    engine: same message shapes in the same order (one empty POST, responses to GPN, GPV,
+    SPV), its "inform" provision SPV applied (CR credentials, periodic settings) and the
+    session ending on GenieACS's 204."""
+    from tests.cwmp.genieacs_trace import load_trace
+
+    trace = load_trace()
+    start = next(i for i, e in enumerate(trace) if e.from_cpe and "cwmp:Inform>" in (e.body or ""))
+    end = next(i for i in range(start, len(trace)) if trace[i].fields.get("statusCode") == "204")
+    recorded = trace[start : end + 1]
+    replies = [
+        AcsReply(int(e.fields["statusCode"] or 0), (e.body or "").encode())
+        for e in recorded
+        if e.from_acs
+    ]
+    expected = [None if not e.body else soap_name(e.body) for e in recorded if e.from_cpe]
+    queue = iter(replies)
+    acs = ScriptedAcs(override=lambda env: next(queue))
+    result = await device.engine.run_session(acs)
+    assert result.ok, result.reason
+    assert [None if b is None else type(b).__name__ for b in acs.bodies()] == expected
+    assert result.version == "1.0"  # GenieACS answered in cwmp-1-0: §3.7.1.1 revert
+    user, password = device.engine.connection_request_credentials()
+    assert user == "DEC0DE-PyCPE-TRANSCRIPT1" and password
+    assert device.engine.setting("PeriodicInformInterval") == "300"
+    timer = device.engine.get_timer()
+    assert timer is not None and timer - device.clock.now <= 300
+
+
+def soap_name(body: str) -> str:
+    import re
+
+    m = re.search(r"<cwmp:(\w+)>", body)
+    assert m is not None
+    return m.group(1)
