@@ -122,11 +122,17 @@ class LabDevice:
         self.udn = udn
         self.model = model
         self.clock = clock
-        self.friendly_name = friendly_name or model.value("/UPnP/DM/DeviceInfo/FriendlyName")
-        self.serial_number = model.value("/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/SerialNumber")
+        self.friendly_name = friendly_name or _value_or(
+            model, "/UPnP/DM/DeviceInfo/FriendlyName", f"Lab DM device {index}"
+        )
+        self.serial_number = _value_or(
+            model, "/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/SerialNumber", f"LAB{index:06d}"
+        )
         self.faults = Faults()
         self.bms = BmsCore(lambda v: self.publish("BMS", v), clock=clock)
-        self.sms = SmsCore(model.value(SOFTWARE_VERSION_PATHS[0]), lambda v: self.publish("SMS", v))
+        self.sms = SmsCore(
+            _value_or(model, SOFTWARE_VERSION_PATHS[0], "1.0.0"), lambda v: self.publish("SMS", v)
+        )
         self.publishers: dict[str, Publisher] = {s.short: Publisher() for s in SERVICES}
         self.boot_id = 1
         self.config_id = 1
@@ -599,7 +605,8 @@ class LabDevice:
         self.sms.complete(op, header)
         self.bms.log("Notice", f"operation {op.op_id} ({op.action}) completed")
         if op.action == "Update" and op.duid == FIRMWARE and header is not None:
-            self.model.device_set({p: header["Version"] for p in SOFTWARE_VERSION_PATHS})
+            present = [p for p in SOFTWARE_VERSION_PATHS if _value_or(self.model, p, None)]
+            self.model.device_set({p: header["Version"] for p in present})
             if self.faults.reboot_after_update:
                 self.spawn(self.reboot())
 
@@ -628,6 +635,14 @@ class LabDevice:
             self.sms.fail(op, "Error_Network", f"HTTP {result.status} from {op.uri[:200]}")
             return None
         return result.body
+
+
+def _value_or(model: DataModel, path: str, default: str | None) -> Any:
+    """A parameter of the model, or `default` when this model does not have it."""
+    try:
+        return model.value(path)
+    except UpnpError:
+        return default
 
 
 def _loopback_host(host: str) -> bool:
