@@ -74,7 +74,7 @@ async def main() -> int:
         print(f"OK SetValues -> {status}", flush=True)
 
         events: asyncio.Queue[DmEvent] = asyncio.Queue()
-        async with GenaManager(session, host=args.source) as gena:
+        async with GenaManager(session, host=args.source.split("%")[0]) as gena:
             gena.add(event.udn + "/CMS", "CMS", event_sub, events.put_nowait)
             for _ in range(args.events):
                 got = await asyncio.wait_for(events.get(), args.within)

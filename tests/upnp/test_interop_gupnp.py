@@ -32,3 +32,29 @@ async def test_our_control_point_drives_gupnp_device(netns_lan: MakeLan, gupnp: 
     await cp.expect(lambda line: line.startswith("OK event seq=1 "))
     await cp.expect(lambda line: line == "OK unsubscribed")
     assert await cp.exited() == 0
+
+
+async def test_ipv6_global_address_with_gupnp_device(netns_lan: MakeLan, gupnp: None) -> None:
+    """UDA Annex A IPv6: on a global address GUPnP uses the site-local group FF05::C; our
+    control point searches there, calls SOAP on a bracketed IPv6 URL and receives GENA
+    events on an IPv6 callback URL."""
+    lan = netns_lan("cp", "dev", v6=True)
+    device = await lan.spawn(
+        "dev",
+        GPY,
+        str(PEERS / "gupnp_device.py"),
+        "--iface",
+        "upnp0",
+        "--address",
+        lan.addr6("dev"),
+        "--period",
+        "1",
+    )
+    await device.expect(lambda line: line.startswith("READY"))
+    source = f"{lan.addr6('cp')}%upnp0"
+    cp = await lan.python("cp", "tests.netns.interop_cp", "--source", source, "--events", "1")
+    found = await cp.expect(lambda line: line.startswith("OK discovered"))
+    assert f"http://[{lan.addr6('dev')}]:" in found
+    await cp.expect(lambda line: line == "OK SetValues -> ChangesApplied")
+    await cp.expect(lambda line: line.startswith("OK event seq=0 "))
+    assert await cp.exited() == 0
