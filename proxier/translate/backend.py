@@ -47,6 +47,7 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.translate.firmware import FirmwareUpdates
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
 from proxier.translate.paths import (
@@ -155,6 +156,7 @@ class UpnpBackend:
         self._notification: dict[str, int] = {}  # CWMP name → 1/2 asked by the ACS
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
+        self.firmware = FirmwareUpdates(device, self.tables.firmware, timeout=timeout)
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -163,6 +165,7 @@ class UpnpBackend:
     ) -> None:
         self._on_value_change = on_value_change
         self._on_transfer_complete = on_transfer_complete
+        self.firmware.listener = on_transfer_complete
 
     async def _call(self, rpc: str, action: str, awaitable: Awaitable[T]) -> T:
         """One device call, bounded; UPnP errors become CWMP faults through Table 2."""
@@ -959,10 +962,12 @@ class UpnpBackend:
         await self._call("FactoryReset", "BaselineReset", bms.baseline_reset())
 
     async def download(self, request: Download) -> DownloadResponse:
-        raise _err(9000, "Download is not translated yet")
+        """Firmware through SMS::Update (TR-330 §4.7.1.1); TransferComplete follows."""
+        return await self.firmware.download(request)
 
     async def upload(self, request: Upload) -> UploadResponse:
-        raise _err(9000, "Upload is not translated yet")
+        """Vendor log upload (TR-330 §4.4.2) is not translated: 9011 in TransferComplete."""
+        raise _err(9011, "log upload from a UPnP DM device is not supported yet")
 
     async def device_identity(self) -> tuple[DeviceIdStruct, list[ParameterValueStruct]]:
         """Inform DeviceId and Forced Inform DeviceInfo parameters, from the device's
@@ -999,7 +1004,10 @@ class UpnpBackend:
     # --- events -------------------------------------------------------------------------------
 
     async def handle_event(self, event: DmEvent) -> list[ValueChange]:
-        """Act on one DM event: "4 VALUE CHANGE" candidates, cache invalidation."""
+        """Act on one DM event: "4 VALUE CHANGE" candidates, cache invalidation, the end of
+        firmware operations (SMS OperationIDs)."""
+        if event.service == "SMS" and "OperationIDs" in event.variables:
+            self.firmware.operation_ids_changed()
         if event.service != "CMS":
             return []
         changed = {k: v for k, v in event.variables.items() if self._last_vars.get(k) != v}
