@@ -83,6 +83,8 @@ class ProxierIdentity:
     oui: str = "00D09E"
     product_class: str = "TR330-Proxier"
     serial_number: str = "PROXIER-0001"
+    #: Serve the proxier's own Device:2 model (VirtualDevice table) over CWMP to the ACS too.
+    cwmp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +262,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         oui=s.text("oui", base.oui),
         product_class=s.text("product_class", base.product_class),
         serial_number=s.text("serial_number", base.serial_number),
+        cwmp=s.flag("cwmp", False),
     )
     s.finish()
     _check_oui("proxier.oui", ident.oui)

@@ -24,6 +24,7 @@ CR = ("rig-cr", "rig-cr-secret")
 
 class Rig:
     def __init__(self, acs: LabAcs, lab: LabServer, state: Path) -> None:
+        self.own_cwmp = False
         self.acs = acs
         self.lab = lab
         self.state = state
@@ -43,6 +44,7 @@ class Rig:
                 },
                 "state": {"dir": str(self.state)},
                 "api": {"enable": False},
+                "proxier": {"cwmp": self.own_cwmp},
             }
         )
 
