@@ -260,8 +260,11 @@ class VirtualDevice:
                 "online" if transition.online else "offline",
                 transition.reason,
             )
-        if transition.online != self.record.online:
-            self.record = self.shared.registry.update(self.record, online=transition.online)
+        location = self.lifecycle.location or self.record.location
+        if transition.online != self.record.online or location != self.record.location:
+            self.record = self.shared.registry.update(
+                self.record, online=transition.online, location=location
+            )
         attached = self._attached
         if attached is None:
             return
