@@ -520,8 +520,11 @@ class GenaManager:
             when = self.core.get_timer()
             self._wake.clear()
             delay = None if when is None else max(0.0, when - self._clock())
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+            # arrives while the event is being set, and stop() would then hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     def _run(self, actions: list[Action]) -> None:
         for action in actions:
