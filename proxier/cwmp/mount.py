@@ -167,11 +167,10 @@ class MountedBackend:
         await self.main.reboot(command_key)
 
     async def factory_reset(self) -> None:
+        """The device first; only if it accepted, the mounted subtrees go back to defaults."""
         await self.main.factory_reset()
         for backend in self.mounts.values():
-            reset = getattr(backend, "reset_to_defaults", None)
-            if reset is not None:
-                reset()
+            await backend.factory_reset()
 
     async def download(self, request: Download) -> DownloadResponse:
         return await self.main.download(request)

@@ -46,7 +46,7 @@ class Faults:
     action_latency: dict[str, float] = field(default_factory=dict)
     errors: dict[str, tuple[int, str]] = field(default_factory=dict)  # action → UPnP error
     refuse_subscriptions: bool = False  # SUBSCRIBE → 503
-    drop_events: bool = False  # subscriptions accepted, NOTIFYs never sent
+    drop_events: bool = False  # subscriptions accepted, NOTIFYs lost (their SEQ is used up)
     silent: bool = False  # gone: no HTTP answers (503), no SSDP, no byebye
     busy: bool = False  # CMS answers 708
     disk_full: bool = False  # SMS downloads fail with Error_DiskFull
@@ -122,11 +122,17 @@ class LabDevice:
         self.udn = udn
         self.model = model
         self.clock = clock
-        self.friendly_name = friendly_name or model.value("/UPnP/DM/DeviceInfo/FriendlyName")
-        self.serial_number = model.value("/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/SerialNumber")
+        self.friendly_name = friendly_name or _value_or(
+            model, "/UPnP/DM/DeviceInfo/FriendlyName", f"Lab DM device {index}"
+        )
+        self.serial_number = _value_or(
+            model, "/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/SerialNumber", f"LAB{index:06d}"
+        )
         self.faults = Faults()
         self.bms = BmsCore(lambda v: self.publish("BMS", v), clock=clock)
-        self.sms = SmsCore(model.value(SOFTWARE_VERSION_PATHS[0]), lambda v: self.publish("SMS", v))
+        self.sms = SmsCore(
+            _value_or(model, SOFTWARE_VERSION_PATHS[0], "1.0.0"), lambda v: self.publish("SMS", v)
+        )
         self.publishers: dict[str, Publisher] = {s.short: Publisher() for s in SERVICES}
         self.boot_id = 1
         self.config_id = 1
@@ -139,6 +145,7 @@ class LabDevice:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._notify_queue: asyncio.Queue[tuple[Subscription, dict[str, str]]] | None = None
         self._notifier: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         model.changes.append(self._on_model_change)
         self.bms.log("Notice", f"boot {self.boot_id}")
 
@@ -171,6 +178,7 @@ class LabDevice:
         if self.state == "up" and not self.faults.silent:
             self.ssdp.byebye(self)
         self.state = "stopped"
+        self._stopping.set()
         tasks = [*self._tasks, *([self._notifier] if self._notifier else [])]
         for task in tasks:
             task.cancel()
@@ -236,14 +244,15 @@ class LabDevice:
         values = dict(variables)
         for observer in list(self.observers):
             observer(short, values)
-        if self.state != "up" or self.faults.drop_events or self.faults.silent:
-            return
-        if self._notify_queue is None:
+        if self.state != "up" or self.faults.silent or self._notify_queue is None:
             return
         publisher = self.publishers[short]
         publisher.expire(self.clock())
         for sub in list(publisher.subscriptions.values()):
-            self._notify_queue.put_nowait((sub, values))
+            if self.faults.drop_events:
+                sub.next_seq()  # lost on the way: the subscriber sees a SEQ gap
+            else:
+                self._notify_queue.put_nowait((sub, values))
 
     def subscribe(
         self, short: str, callback: str | None, timeout: str | None, subscriber_ip: str
@@ -253,7 +262,9 @@ class LabDevice:
         return self.publishers[short].subscribe(callback, timeout, subscriber_ip, self.clock())
 
     def send_initial_event(self, short: str, sub: Subscription) -> None:
-        if self._notify_queue is not None and not self.faults.drop_events:
+        if self.faults.drop_events:
+            sub.next_seq()
+        elif self._notify_queue is not None:
             self._notify_queue.put_nowait((sub, self.state_variables(short)))
 
     async def _notify_worker(self) -> None:
@@ -303,7 +314,12 @@ class LabDevice:
             raise UpnpError(401, f"no action {action_name} in {service.short}")
         delay = self.faults.latency + self.faults.action_latency.get(action_name, 0.0)
         if delay > 0:
-            await asyncio.sleep(delay)
+            try:
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            except TimeoutError:
+                pass
+            else:
+                raise UpnpError(501, "device stopping")
         forced = self.faults.errors.get(action_name)
         if forced is not None:
             raise UpnpError(forced[0], forced[1] or "forced error (fault knob)")
@@ -589,7 +605,8 @@ class LabDevice:
         self.sms.complete(op, header)
         self.bms.log("Notice", f"operation {op.op_id} ({op.action}) completed")
         if op.action == "Update" and op.duid == FIRMWARE and header is not None:
-            self.model.device_set({p: header["Version"] for p in SOFTWARE_VERSION_PATHS})
+            present = [p for p in SOFTWARE_VERSION_PATHS if _value_or(self.model, p, None)]
+            self.model.device_set({p: header["Version"] for p in present})
             if self.faults.reboot_after_update:
                 self.spawn(self.reboot())
 
@@ -618,6 +635,14 @@ class LabDevice:
             self.sms.fail(op, "Error_Network", f"HTTP {result.status} from {op.uri[:200]}")
             return None
         return result.body
+
+
+def _value_or(model: DataModel, path: str, default: str | None) -> Any:
+    """A parameter of the model, or `default` when this model does not have it."""
+    try:
+        return model.value(path)
+    except UpnpError:
+        return default
 
 
 def _loopback_host(host: str) -> bool:

@@ -197,7 +197,9 @@ class LabServer:
         app.router.add_post("/_lab/{dev}/set", self._ctl_set)
         app.router.add_post("/_lab/{dev}/move", self._ctl_move)
         app.router.add_put("/_lab/files/{name}", self._ctl_file)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         await self._add_site(self.port)
         self._session = aiohttp.ClientSession()
