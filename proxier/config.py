@@ -44,6 +44,10 @@ class ConnectionRequestConfig:
     bind: str = "127.0.0.1"
     port: int = 7548
     host: str = "127.0.0.1"
+    #: Initial ConnectionRequestUsername/Password of every virtual device; empty = a random
+    #: pair per device (the ACS provisions its own with SetParameterValues, as GenieACS does).
+    username: str = ""
+    password: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +213,8 @@ def from_dict(data: dict[str, Any]) -> Config:
         bind=s.text("bind", "127.0.0.1"),
         port=s.integer("port", 7548, 0, 65535),
         host=s.text("host", "127.0.0.1"),
+        username=s.text("username"),
+        password=s.text("password"),
     )
     s.finish()
     _check_address("connection_request.bind", cr.bind)

@@ -227,7 +227,8 @@ class CpeEngine:
         self._session_due: float | None = None
         self._retry_at: float | None = None
         self._post_boot_retries = 0
-        self._next_version = FIRST_VERSION
+        #: Inform namespace: 1.2, or 1.0 once an ACS accepted only that (§3.2.1.1).
+        self._next_version = store.get_meta("inform_version") or FIRST_VERSION
         self._cr_pending = False
         self._cr_accepted: deque[float] = deque()
         self._last_success_end = -math.inf
@@ -242,6 +243,12 @@ class CpeEngine:
             backend.bind_value(PARAMETER_KEY, lambda: self.parameter_key)
             backend.bind_value(CONNECTION_REQUEST_URL, lambda: self.connection_request_url)
         now = clock()
+        if self.store.get_meta("session_open") == "1":
+            # The process died inside a session: that attempt failed (§3.2.1.1, Table 7).
+            with self.store.transaction():
+                self.store.apply_events(ev.after_failed_session(self.store.events()))
+                self.store.set_meta("retry_count", str(self.retry_count + 1))
+                self.store.set_meta("session_open", "0")
         self._check_bootstrap(now)
         self._schedule_periodic(now)
         if self.store.get_meta("retry_count", "0") != "0" or self.store.events():
@@ -505,6 +512,8 @@ class CpeEngine:
             self.store.clear_for_bootstrap()
             self.store.apply_events(ev.after_acs_url_change(self.store.events()))
             self.store.set_meta("acs_url_seen", url)
+            self.store.delete_meta("inform_version")
+        self._next_version = FIRST_VERSION
         self._want_session(now)
 
     # --- transfers that were queued with a delay ---------------------------------------------
@@ -617,16 +626,18 @@ class CpeEngine:
         self._session_due = None
         self._retry_at = None
         self._cr_pending = False
+        inform_list, dropped = ev.inform_events(self.store.events())
         with self.store.transaction():
-            inform_list, dropped = ev.inform_events(self.store.events())
             self.store.apply_events(dropped)
+            self.store.set_meta("session_open", "1")
         changed_upto = max((seq for seq, _ in self.store.changed_values()), default=0)
         try:
             inform = await self._build_inform(now, inform_list)
+            inform_version = self._next_version
             session = CpeSession(
                 inform,
                 self._transfer_completes(),
-                version=self._next_version,
+                version=inform_version,
                 timeout=self.config.session_timeout,
             )
             log.info(
@@ -638,36 +649,54 @@ class CpeEngine:
                 inform.retry_count,
             )
             result, rpcs = await self._drive(session, transport, inform_list, changed_upto)
+        except asyncio.CancelledError:
+            self._in_session = False
+            self._record_failure(self._clock(), "cancelled", version_suspect=False)
+            raise
         finally:
             self._in_session = False
         end = self._clock()
         if result.ok:
-            self.store.set_meta("retry_count", "0")
+            with self.store.transaction():
+                self.store.set_meta("retry_count", "0")
+                self.store.set_meta("session_open", "0")
             self._post_boot_retries = 0
             self._last_success_end = end
-            self._next_version = FIRST_VERSION
+            if inform_version == FALLBACK_VERSION:
+                # The fallback worked: keep v1.0 for this ACS instead of failing every
+                # other session (until a new ACS URL bootstraps).
+                self.store.set_meta("inform_version", FALLBACK_VERSION)
             log.info("%s: session done, %d ACS requests", self.config.device_id.serial_number, rpcs)
         else:
-            with self.store.transaction():
-                self.store.apply_events(ev.after_failed_session(self.store.events()))
-                self.store.set_meta("retry_count", str(self.retry_count + 1))
-            self._post_boot_retries += 1
-            wait = self.retry_policy().wait(self._post_boot_retries, self._rng)
-            self._retry_at = end + wait
-            if session.version_suspect and session.version == FIRST_VERSION:
-                self._next_version = FALLBACK_VERSION  # §3.2.1.1: retry as v1.0
-            else:
-                self._next_version = FIRST_VERSION
-            log.warning(
-                "%s: session failed (%s); retry #%d in %.0f s",
-                self.config.device_id.serial_number,
-                result.reason,
-                self._post_boot_retries,
-                wait,
-            )
+            suspect = session.version_suspect and session.version == FIRST_VERSION
+            self._record_failure(end, result.reason, version_suspect=suspect)
         await self._after_session(end)
         return SessionResult(
             result.ok, result.reason, tuple(e.code for e in inform_list), session.version, rpcs
+        )
+
+    def _record_failure(self, end: float, reason: str, *, version_suspect: bool) -> None:
+        """An unsuccessful session: count it, drop what must not be retried, and schedule
+        the retry after a Table 3 wait (§3.2.1.1)."""
+        with self.store.transaction():
+            self.store.apply_events(ev.after_failed_session(self.store.events()))
+            self.store.set_meta("retry_count", str(self.retry_count + 1))
+            self.store.set_meta("session_open", "0")
+        self._post_boot_retries += 1
+        wait = self.retry_policy().wait(self._post_boot_retries, self._rng)
+        self._retry_at = end + wait
+        # §3.2.1.1: an ACS that rejected our v1.2 Inform may support only v1.0; one that
+        # rejected v1.0 too gets v1.2 again.
+        if version_suspect:
+            self._next_version = FALLBACK_VERSION
+        elif self._next_version == FALLBACK_VERSION and not self.store.get_meta("inform_version"):
+            self._next_version = FIRST_VERSION
+        log.warning(
+            "%s: session failed (%s); retry #%d in %.0f s",
+            self.config.device_id.serial_number,
+            reason,
+            self._post_boot_retries,
+            wait,
         )
 
     async def _drive(
@@ -713,6 +742,9 @@ class CpeEngine:
             return session.handle_timer(math.inf) or session.fail("timeout")
         except TransportError as exc:
             return session.fail(f"transport: {exc}")
+        except Exception as exc:  # any driver failure is a failed attempt, not a crash
+            log.exception("ACS transport raised outside its contract")
+            return session.fail(f"transport: {exc!r}")
         now = self._clock()
         if reply.status >= 300 or not reply.body.strip():
             return session.receive(reply.status, None, now)

@@ -494,7 +494,7 @@ def device2_backend(
     """The small Device:2 tree: DeviceInfo, ManagementServer and Hosts.Host.{i}."""
     started = time.monotonic()
     b = MemoryBackend(persist)
-    di, ms = "Device.DeviceInfo.", "Device.ManagementServer."
+    di = "Device.DeviceInfo."
     ro = ParamSpec
     b.add_parameter("Device.RootDataModelVersion", ro("2.12"))
     for leaf, value in (
@@ -512,6 +512,48 @@ def device2_backend(
     b.add_parameter(di + "ProvisioningCode", ro("", writable=True, maximum=64, notification=2))
     b.add_parameter(di + "UpTime", ro(type="xsd:unsignedInt"))
     b.bind_value(di + "UpTime", lambda: str(int(time.monotonic() - started)))
+    add_management_server(
+        b,
+        acs_url=acs_url,
+        acs_username=acs_username,
+        acs_password=acs_password,
+        periodic_inform_interval=periodic_inform_interval,
+        connection_request_username=connection_request_username,
+        connection_request_password=connection_request_password,
+    )
+    boolean = "xsd:boolean"
+    b.add_table(
+        "Device.Hosts.Host.",
+        {
+            "Alias": ro(writable=True, maximum=64),
+            "PhysAddress": ro(writable=True, maximum=64),
+            "IPAddress": ro(writable=True, maximum=45),
+            "HostName": ro(maximum=64),
+            "Active": ro("false", boolean),
+        },
+        count_parameter="Device.Hosts.HostNumberOfEntries",
+    )
+    b.freeze_defaults()
+    return b
+
+
+def add_management_server(
+    b: MemoryBackend,
+    *,
+    acs_url: str,
+    acs_username: str = "",
+    acs_password: str = "",
+    periodic_inform_interval: int = 3600,
+    connection_request_username: str = "",
+    connection_request_password: str = "",
+) -> None:
+    """`Device.ManagementServer.` as the engine acts on it (reference §3.1).
+
+    Every virtual device has its own copy: the UPnP device never holds CWMP settings, so the
+    proxier mounts this subtree beside the translated model (`proxier.cwmp.mount`).
+    """
+    ms = "Device.ManagementServer."
+    ro = ParamSpec
     uint, boolean = "xsd:unsignedInt", "xsd:boolean"
     for leaf, spec in (
         ("URL", ro(acs_url, writable=True, maximum=256)),
@@ -533,16 +575,3 @@ def device2_backend(
         ("CWMPRetryIntervalMultiplier", ro("2000", uint, True, minimum=1000, maximum=65535)),
     ):
         b.add_parameter(ms + leaf, spec)
-    b.add_table(
-        "Device.Hosts.Host.",
-        {
-            "Alias": ro(writable=True, maximum=64),
-            "PhysAddress": ro(writable=True, maximum=64),
-            "IPAddress": ro(writable=True, maximum=45),
-            "HostName": ro(maximum=64),
-            "Active": ro("false", boolean),
-        },
-        count_parameter="Device.Hosts.HostNumberOfEntries",
-    )
-    b.freeze_defaults()
-    return b

@@ -40,6 +40,7 @@ class DeviceRunner:
         self._on_session = on_session
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._paused = False
         engine.set_wakeup(self._wake.set)
 
     @property
@@ -61,8 +62,31 @@ class DeviceRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Start no sessions until `resume()` (the proxied device is offline, Annex J.2.3).
+
+        Timers are not consumed while paused: what fell due is handled on resume, so
+        pending events wait in the store instead of being lost or retried into the void.
+        """
+        self._paused = True
+        self._wake.set()
+
+    def resume(self) -> None:
+        self._paused = False
+        self._wake.set()
+
     def connection_request(self) -> bool:
-        """For the Connection Request server: False means answer 503 (§3.2.2)."""
+        """For the Connection Request server: False means answer 503 (§3.2.2).
+
+        A paused (offline) device refuses: TR-069 Annex J.2.3 wants 503 for an offline
+        proxied device.
+        """
+        if self._paused:
+            return False
         return self.engine.connection_request(self._clock())
 
     def wake(self) -> None:
@@ -80,6 +104,10 @@ class DeviceRunner:
                 await asyncio.sleep(1.0)
 
     async def _step(self) -> None:
+        if self._paused:
+            self._wake.clear()
+            await self._wake.wait()
+            return
         timer = self.engine.get_timer()
         now = self._clock()
         if timer is None or timer > now:
@@ -87,15 +115,23 @@ class DeviceRunner:
             delay = None if timer is None else timer - now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+            if self._paused:
+                return
         now = self._clock()
         if self.engine.transfers_due(now):
             await self.engine.start_due_transfers(now)
-        if self.engine.handle_timer(now):
-            transport = self._factory(self.engine.acs_settings())
-            try:
-                result = await self.engine.run_session(transport)
-            finally:
-                with contextlib.suppress(Exception):
-                    await transport.close()
-            if self._on_session is not None:
-                self._on_session(result)
+        if not self.engine.handle_timer(now):
+            stuck = self.engine.get_timer()
+            if stuck is not None and stuck <= now and timer is not None and timer <= now:
+                # A due time nothing consumes would spin the loop: back off instead.
+                log.warning("%s: timer did not advance", self.engine.config.device_id.serial_number)
+                await asyncio.sleep(1.0)
+            return
+        transport = self._factory(self.engine.acs_settings())
+        try:
+            result = await self.engine.run_session(transport)
+        finally:
+            with contextlib.suppress(Exception):
+                await transport.close()
+        if self._on_session is not None:
+            self._on_session(result)

@@ -119,6 +119,12 @@ class DeviceStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+        self._meta: dict[str, str] = {}
+        self._load_meta()
+
+    def _load_meta(self) -> None:
+        """The engine's scalars are read on every session: keep a write-through copy."""
+        self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
     def close(self) -> None:
         self._db.close()
@@ -135,6 +141,7 @@ class DeviceStore:
             self._depth -= 1
             if self._depth == 0:
                 self._db.execute("ROLLBACK")
+                self._load_meta()
             raise
         self._depth -= 1
         if self._depth == 0:
@@ -152,6 +159,8 @@ class DeviceStore:
         return [PendingEvent(seq, code, key) for seq, code, key in rows]
 
     def apply_events(self, change: EventChange) -> None:
+        if not change.remove and not change.add:
+            return
         with self.transaction():
             self._db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in change.remove])
             self._db.executemany(
@@ -161,26 +170,26 @@ class DeviceStore:
     # --- engine scalars ----------------------------------------------------------------------
 
     def get_meta(self, key: str, default: str = "") -> str:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return default if row is None else str(row[0])
+        return self._meta.get(key, default)
 
     def set_meta(self, key: str, value: str) -> None:
+        if self._meta.get(key) == value:
+            return
         with self.transaction():
             self._db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+            self._meta[key] = value
 
     def delete_meta(self, key: str) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            self._meta.pop(key, None)
 
     def meta_items(self, prefix: str) -> dict[str, str]:
-        rows = self._db.execute(
-            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
-        )
-        return {k: v for k, v in rows}
+        return {k: v for k, v in self._meta.items() if k.startswith(prefix)}
 
     # --- generic key/value for other layers --------------------------------------------------
 
@@ -382,3 +391,5 @@ class DeviceStore:
         with self.transaction():
             for table in tables:
                 self._db.execute(f"DELETE FROM {table}")
+            if factory_reset:
+                self._meta.clear()

@@ -9,8 +9,8 @@ reference upnp-dm.md §2.2 is a method here, taking and returning the typed valu
 
 701 malformed path / SearchDepth / filter, 702 bad XML (raised by the codecs), 703 no such
 name, 704 value not of the parameter's type, 705 value out of range or not allowed, 706
-read-only violation, 707 the same parameter twice in one SetValues, 708 busy (a test knob).
-No 709 is raised: no source gives it a meaning (reference §2.7).
+read-only violation, 707 the same parameter twice in one SetValues, 708 busy (a test knob),
+709 Resources Exceeded (TR-330 Table 2) when CreateInstance would overfill a table.
 
 Choices where the sources are silent (reference upnp-dm.md marks them UNCONFIRMED):
 - SearchDepth 0 = unlimited; N > 0 descends N levels, a table and its `#` instance count as
@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import functools
 import json
 import re
 import time
@@ -99,6 +100,7 @@ class _Path:
     partial: bool  # ends with "/"
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse_path(path: str, *, allow_wildcard: bool = True) -> _Path:
     """Split a CMS path; 701 when it breaks the grammar of reference §2.4."""
     if not isinstance(path, str):
@@ -375,6 +377,8 @@ class DataModel:
         self.supported_parameters_update = _stamp_text(1, self.boot_time)
         self._attr_version = 1
         self.attribute_values_update = _stamp_text(1, self.boot_time)
+        #: parent object of each parameter `_resolve` reached (NumberOfEntries needs it)
+        self._parent_of_param: dict[int, tuple[Param, Obj]] = {}
         self.root = self._build()
 
     # -- building and reset --
@@ -431,6 +435,7 @@ class DataModel:
         self.version += 1
         self.alarms_enabled = False
         self.inconsistent = False
+        self._parent_of_param.clear()
         self.root = self._build()
         now = self.clock()
         self.boot_time = now
@@ -471,6 +476,7 @@ class DataModel:
                         if not last or parsed.partial:
                             raise UpnpError(703, f"{prefix}{seg} is a parameter: {path}")
                         nxt.append((prefix + seg, child))
+                        self._parent_of_param[id(child)] = (child, node)
                     else:
                         if last and not parsed.partial:
                             raise UpnpError(703, f"{prefix}{seg} is an object: {path}")
@@ -555,6 +561,10 @@ class DataModel:
                     yield from self._leaves(f"{path}{name}/", child)
 
     def _param_with_parent(self, path: str) -> tuple[Param, Obj]:
+        param_node = self._resolve(self.root, path, wildcard=False)[0][1]
+        known = self._parent_of_param.get(id(param_node))
+        if isinstance(param_node, Param) and known is not None and known[0] is param_node:
+            return param_node, known[1]
         parent_path = path.rsplit("/", 1)[0] + "/"
         parent = self._resolve(self.root, parent_path, wildcard=False)[0][1]
         param = self._resolve(self.root, path, wildcard=False)[0][1]
@@ -646,6 +656,9 @@ class DataModel:
                     if leaf in seen:
                         continue
                     seen.add(leaf)
+                    if parent is None:
+                        known = self._parent_of_param.get(id(param))
+                        parent = known[1] if known is not None and known[0] is param else None
                     if parent is None:
                         param, parent = self._param_with_parent(leaf)
                     out.append(ParameterValue(leaf, self._value(param, parent)))
@@ -750,7 +763,7 @@ class DataModel:
         if not table.d.writable:
             raise UpnpError(706, f"{name} does not allow CreateInstance")
         if table.d.max_entries is not None and len(table.instances) >= table.d.max_entries:
-            raise UpnpError(705, f"{name} is full ({table.d.max_entries} entries)")
+            raise UpnpError(709, f"{name} is full ({table.d.max_entries} entries)")
         new_id = table.next_id
         template = self._instantiate(table.d.instance, f"{found[0][0]}{new_id}/", is_instance=True)
         prefix = f"{found[0][0]}{new_id}/"
@@ -800,6 +813,7 @@ class DataModel:
             raise UpnpError(706, f"{table_path} does not allow DeleteInstance")
         self.version += 1
         del table.instances[number]
+        self._parent_of_param.clear()
         table.version = self.version
         self._emit({}, (instance_identifier,))
         return CHANGES_APPLIED

@@ -42,7 +42,7 @@ from proxier.upnp.device import (
     TracerouteResult,
     UpnpError,
 )
-from proxier.upnp.http import HttpFetchError, bounded_request
+from proxier.upnp.http import HttpFetchError, PeerCheck, bounded_request
 from proxier.upnp.results import EUInfo, InterfaceResetResult, SelfTestResult
 
 _LOG = logging.getLogger(__name__)
@@ -66,8 +66,10 @@ class SoapTransport:
         timeout: float = DEFAULT_ACTION_TIMEOUT,
         max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         ssl_context: ssl.SSLContext | None = None,
+        peer_check: PeerCheck | None = None,
     ) -> None:
         self.session = session
+        self.peer_check = peer_check
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.ssl_context = ssl_context
@@ -93,6 +95,7 @@ class SoapTransport:
                 time_limit=time_limit if time_limit is not None else self.timeout,
                 max_bytes=self.max_bytes,
                 ssl_context=self.ssl_context,
+                peer_check=self.peer_check,
             )
         except HttpFetchError as exc:
             raise UpnpError(soap.TRANSPORT_ERROR, f"{action}: {exc}") from None

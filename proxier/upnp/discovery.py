@@ -14,21 +14,26 @@ multicast unless `proxier.upnp.netns.check_multicast_allowed` agrees.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import math
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import aiohttp
+from async_upnp_client.ssdp import get_ssdp_socket
 from lxml import etree
 
 from proxier.upnp import ssdp
 from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import XmlError, local_name, parse_xml
+
+if TYPE_CHECKING:
+    from proxier.config import UpnpConfig
 
 _LOG = logging.getLogger(__name__)
 
@@ -366,8 +371,9 @@ def devices_in_description(document: bytes, *, max_bytes: int) -> list[ProbedDev
 class DiscoveryConfig:
     """Discovery settings (TR-330 §4.1.1: query on regular, configurable intervals).
 
-    `interfaces` are local IP addresses to search and listen on (IPv6 as "addr%ifname");
-    empty means no SSDP at all. `description_urls` is the no-multicast path.
+    `interfaces` are interface names (their IPv4 address is used) or local addresses to
+    search and listen on (IPv6 as "addr%ifname"); empty means no SSDP at all.
+    `description_urls` is the no-multicast path.
     """
 
     interfaces: tuple[str, ...] = ()
@@ -382,6 +388,16 @@ class DiscoveryConfig:
     allow_lan_multicast: bool = False
 
 
+def discovery_config(upnp: UpnpConfig) -> DiscoveryConfig:
+    """The discovery settings of the daemon's `[upnp]` section."""
+    return DiscoveryConfig(
+        interfaces=upnp.interfaces,
+        search_interval=float(upnp.search_interval),
+        description_urls=upnp.description_urls,
+        allow_lan_multicast=upnp.allow_lan_multicast,
+    )
+
+
 class _Datagrams(asyncio.DatagramProtocol):
     def __init__(self, on_data: Callable[[bytes, str], None]) -> None:
         self._on_data = on_data
@@ -393,9 +409,27 @@ class _Datagrams(asyncio.DatagramProtocol):
         _LOG.debug("SSDP socket error: %s", exc)
 
 
+def interface_ipv4(name: str) -> str:
+    """The IPv4 address of network interface `name` (Linux SIOCGIFADDR)."""
+    import fcntl
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            packed = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
+        except OSError as exc:
+            raise ValueError(f"interface {name!r} has no IPv4 address: {exc}") from None
+    return socket.inet_ntoa(packed[20:24])
+
+
 def _endpoints(interface: str) -> tuple[tuple[str, int] | tuple[str, int, int, int], str]:
-    """(socket source address, multicast group) for a configured interface address."""
+    """(socket source address, multicast group) for a configured interface: an IPv4
+    address, an IPv6 address as "addr%ifname", or an interface name (its IPv4 address)."""
     if ":" not in interface:
+        try:
+            ipaddress.IPv4Address(interface)
+        except ValueError:
+            interface = interface_ipv4(interface)
         return (interface, 0), ssdp.SSDP_GROUP_V4
     addr, _, scope = interface.partition("%")
     index = socket.if_nametoindex(scope) if scope and not scope.isdigit() else int(scope or 0)
@@ -486,8 +520,6 @@ class Discovery:
     # -- internals
 
     async def _open_interface(self, loop: asyncio.AbstractEventLoop, interface: str) -> None:
-        from async_upnp_client.ssdp import get_ssdp_socket
-
         source, group = _endpoints(interface)
         target: tuple[str, int] | tuple[str, int, int, int]
         if len(source) == 4:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -20,6 +20,9 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 1024 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _READ_CHUNK = 64 * 1024
+
+
+PeerCheck = Callable[[bytes | None], None]
 
 
 class HttpFetchError(Exception):
@@ -43,6 +46,25 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise HttpFetchError(f"refusing URL {url[:200]!r}: only http(s) URLs with a host")
+
+
+def _peer_certificate(response: aiohttp.ClientResponse) -> bytes | None:
+    """The peer's DER certificate, or None (plain HTTP, or the connection is gone).
+
+    aiohttp releases the connection as soon as a small body is complete, so the response's
+    protocol (private, but stable across aiohttp 3.x) is the fallback. None fails closed.
+    """
+    transport = None
+    if response.connection is not None:
+        transport = response.connection.transport
+    else:
+        protocol = getattr(response, "_protocol", None)
+        transport = getattr(protocol, "transport", None)
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    return der if isinstance(der, bytes) else None
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
@@ -72,8 +94,13 @@ async def bounded_request(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_redirects: int = 0,
     ssl_context: ssl.SSLContext | None = None,
+    peer_check: PeerCheck | None = None,
 ) -> HttpResult:
-    """Do one request within the bounds; any failure is an `HttpFetchError`."""
+    """Do one request within the bounds; any failure is an `HttpFetchError`.
+
+    `peer_check` sees the peer's DER certificate (None on plain HTTP) before the body is
+    read, and refuses the peer by raising (DP pinning, `proxier.upnp.tls.pin_check`).
+    """
     check_url(url)
     try:
         async with asyncio.timeout(time_limit):
@@ -87,6 +114,7 @@ async def bounded_request(
                 max_bytes,
                 max_redirects,
                 ssl_context,
+                peer_check,
             )
     except TimeoutError:
         raise HttpFetchError(f"{method} {url[:200]} took longer than {time_limit:g} s") from None
@@ -104,6 +132,7 @@ async def _request(
     max_bytes: int,
     max_redirects: int,
     ssl_context: ssl.SSLContext | None,
+    peer_check: PeerCheck | None,
 ) -> HttpResult:
     host = urlsplit(url).hostname
     for _ in range(max_redirects + 1):
@@ -125,6 +154,11 @@ async def _request(
                 if urlsplit(url).hostname != host:
                     raise HttpFetchError(f"redirect to another host refused: {url[:200]}")
                 continue
+            if peer_check is not None:
+                try:
+                    peer_check(_peer_certificate(response))
+                except Exception as exc:
+                    raise HttpFetchError(f"peer refused: {exc}") from None
             body = await _read_bounded(response, max_bytes)
             lowered = {name.lower(): value for name, value in response.headers.items()}
             return HttpResult(response.status, body, str(response.url), lowered)

@@ -54,6 +54,7 @@ from tests.cwmp.acs_peer import ScriptedAcs
 DEVICE = DeviceIdStruct("Acme", "00D09E", "Lamp", "SN-1")
 URL = "http://127.0.0.1:7547/acs"
 T0 = 1_800_000_000.0
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Clock:
@@ -258,6 +259,8 @@ async def test_inform_fault_falls_back_to_cwmp_1_0(device: Device) -> None:
     assert second.ok and second.version == "1.0"
     retry = acs.received[1]
     assert retry is not None and retry.version == "1.0" and retry.supported_cwmp_versions is None
+    device.engine.raise_event(ev.PERIODIC)
+    assert (await device.engine.run_session(acs)).version == "1.0"  # stays with what works
 
 
 async def test_v10_inform_response_reverts_session_to_v10(device: Device) -> None:
@@ -621,3 +624,106 @@ async def test_inform_rejects_empty_reply(device: Device) -> None:
     result = await device.engine.run_session(ScriptedAcs(override=lambda e: AcsReply(204, b"")))
     assert not result.ok
     assert {e.code for e in device.store.events()} == {"0 BOOTSTRAP", "1 BOOT"}
+
+
+_SESSION_CHILD = """
+import asyncio, random, sys
+from proxier.cwmp.engine import CpeEngine, EngineConfig
+from proxier.cwmp.memory import device2_backend
+from proxier.cwmp.rpc import DeviceIdStruct, TransferComplete
+from proxier.cwmp.store import DeviceStore
+from tests.cwmp.acs_peer import ScriptedAcs
+
+DEVICE = DeviceIdStruct("Acme", "00D09E", "Lamp", "SN-1")
+URL = "http://127.0.0.1:7547/acs"
+store = DeviceStore(sys.argv[1])
+backend = device2_backend(DEVICE, acs_url=URL, persist=store)
+engine = CpeEngine(backend, store, EngineConfig(DEVICE, URL), rng=random.Random(1))
+engine.device_booted(0.0)
+engine.connection_request(0.0)
+
+def hang_on_transfer_complete(env):
+    if env is not None and isinstance(env.body, TransferComplete):
+        print("TC", flush=True)
+        import time
+        time.sleep(3600)
+    return None
+
+asyncio.run(engine.run_session(ScriptedAcs(override=hang_on_transfer_complete)))
+"""
+
+
+async def test_kill_9_during_session_then_restart_delivers_per_table_7(device: Device) -> None:
+    """Kill -9 inside a session, after the InformResponse but before the
+    TransferCompleteResponse: after restart the Inform carries RetryCount 1 and exactly the
+    undelivered events — "7 TRANSFER COMPLETE" + "M Download" (never discarded), not the
+    confirmed "1 BOOT" nor "6 CONNECTION REQUEST" (never retried) (§3.7.1.5, §3.2.1.1)."""
+    import os
+    import sys
+
+    acs = ScriptedAcs()
+    acs.queue(Download("dl-9", "1 Firmware Upgrade Image", "http://127.0.0.1:1/fw"))
+    await device.session(acs)  # the download finishes: TransferComplete pending
+    device.store.close()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _SESSION_CHILD,
+        str(device.path),
+        stdout=asyncio.subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert child.stdout is not None
+    line = await asyncio.wait_for(child.stdout.readline(), 60)
+    assert line.strip() == b"TC"
+    child.kill()  # SIGKILL
+    await child.wait()
+    device.store = DeviceStore(device.path)
+    again = device.restart()
+    assert again.engine.handle_timer(again.clock.now)
+    acs2 = ScriptedAcs()
+    inform = await again.session(acs2)
+    assert inform.retry_count == 1
+    assert codes(inform) == {("7 TRANSFER COMPLETE", ""), ("M Download", "dl-9")}
+    tc = acs2.bodies()[1]
+    assert isinstance(tc, TransferComplete) and tc.command_key == "dl-9"
+    assert again.store.events() == [] and again.engine.retry_count == 0
+    again.store.close()
+
+
+async def test_replay_genieacs_bootstrap_session(device: Device) -> None:
+    """Reference §5: the recorded GenieACS 1.2.16 bootstrap session replayed against the
+    engine: same message shapes in the same order (one empty POST, responses to GPN, GPV,
+    SPV), its "inform" provision SPV applied (CR credentials, periodic settings) and the
+    session ending on GenieACS's 204."""
+    from tests.cwmp.genieacs_trace import load_trace
+
+    trace = load_trace()
+    start = next(i for i, e in enumerate(trace) if e.from_cpe and "cwmp:Inform>" in (e.body or ""))
+    end = next(i for i in range(start, len(trace)) if trace[i].fields.get("statusCode") == "204")
+    recorded = trace[start : end + 1]
+    replies = [
+        AcsReply(int(e.fields["statusCode"] or 0), (e.body or "").encode())
+        for e in recorded
+        if e.from_acs
+    ]
+    expected = [None if not e.body else soap_name(e.body) for e in recorded if e.from_cpe]
+    queue = iter(replies)
+    acs = ScriptedAcs(override=lambda env: next(queue))
+    result = await device.engine.run_session(acs)
+    assert result.ok, result.reason
+    assert [None if b is None else type(b).__name__ for b in acs.bodies()] == expected
+    assert result.version == "1.0"  # GenieACS answered in cwmp-1-0: §3.7.1.1 revert
+    user, password = device.engine.connection_request_credentials()
+    assert user == "DEC0DE-PyCPE-TRANSCRIPT1" and password
+    assert device.engine.setting("PeriodicInformInterval") == "300"
+    timer = device.engine.get_timer()
+    assert timer is not None and timer - device.clock.now <= 300
+
+
+def soap_name(body: str) -> str:
+    import re
+
+    m = re.search(r"<cwmp:(\w+)>", body)
+    assert m is not None
+    return m.group(1)

@@ -329,7 +329,8 @@ def test_create_and_delete_errors(dm: DataModel) -> None:
     assert code(exc) == 701
 
 
-def test_table_max_entries_is_705(clock: Clock) -> None:
+def test_table_max_entries_is_709(clock: Clock) -> None:
+    """TR-330 Table 2: 709 Resources Exceeded when a table is full."""
     dm = DataModel(
         load_model_spec({"nodes": [{"path": "/T/#/", "access": "readWrite", "maxEntries": 1}]}),
         clock=clock,
@@ -337,7 +338,7 @@ def test_table_max_entries_is_705(clock: Clock) -> None:
     assert dm.create_instance("/T/", []) == ("/T/0/", "ChangesApplied")
     with pytest.raises(UpnpError) as exc:
         dm.create_instance("/T/", [])
-    assert code(exc) == 705
+    assert code(exc) == 709
 
 
 # --- attributes ---------------------------------------------------------------------------------

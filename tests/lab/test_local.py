@@ -45,3 +45,33 @@ async def test_events_start_with_initial_values_then_follow_changes() -> None:
     device.close()
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(anext(stream), 5)
+
+
+async def test_simulated_device_runs_bms_and_sms_without_network() -> None:
+    """Reference §3.2/§4.2 through the DmDevice protocol: diagnostics and SMS info, in process."""
+    device = LocalDmDevice.simulated()
+    assert device.bms is not None and device.sms is not None
+    assert device.lab is not None
+    device.lab.faults.test_duration = 0.0
+    stream = device.events()
+    initial = [await anext(stream) for _ in range(3)]
+    assert [e.service for e in initial] == ["CMS", "BMS", "SMS"]
+    test_id = await device.bms.ping("::1", 2, 1000, 64, 0)
+    while True:
+        event = await asyncio.wait_for(anext(stream), 5)
+        if event.service == "BMS" and event.variables.get("ActiveTestIDs") == "":
+            break
+    assert (await device.bms.get_test_info(test_id)).state == "Completed"
+    result = await device.bms.get_ping_result(test_id)
+    assert (result.status, result.success_count) == ("Success", 2)
+    assert await device.bms.get_active_test_ids() == []
+    assert await device.sms.get_du_ids() == [0, 1]
+    firmware = await device.sms.get_du_info(0)
+    assert (firmware.du_type, firmware.du_version) == ("Firmware", "1.0.0")
+    with pytest.raises(UpnpError) as exc:
+        await device.sms.uninstall(0, False)
+    assert exc.value.code == 600
+    logs = await device.bms.get_log_uris()
+    assert (await device.bms.get_log_info(logs[0])).enabled is True
+    device.close()
+    await device.lab.stop()

@@ -13,6 +13,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 
 from proxier.upnp.discovery import Discovery, DiscoveryConfig, DiscoveryEvent
 from proxier.upnp.netns import current_netns_name, in_private_netns
@@ -38,16 +39,37 @@ async def main() -> int:
     parser.add_argument("--source", required=True, help="local address to search/listen on")
     parser.add_argument("--search-interval", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--expect", type=int, default=0, help="stop after N alive devices")
+    parser.add_argument("--quiet", action="store_true", help="print only READY/FOUND")
     args = parser.parse_args()
     if not in_private_netns():
         print("refusing to run in the host network namespace", file=sys.stderr)
         return 2
     config = DiscoveryConfig(interfaces=(args.source,), search_interval=args.search_interval, mx=1)
+    if args.expect:  # a benchmark: one search for the device type, as the baseline does
+        config = DiscoveryConfig(
+            interfaces=(args.source,),
+            search_interval=args.search_interval,
+            mx=1,
+            search_targets=("urn:schemas-upnp-org:device:ManageableDevice:2",),
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Discovery(config, _print):
+    alive: set[str] = set()
+    started = time.perf_counter()
+
+    def on_event(event: DiscoveryEvent) -> None:
+        if not args.quiet:
+            _print(event)
+        if event.kind == "alive":
+            alive.add(event.udn)
+            if len(alive) == args.expect:
+                print(f"FOUND {len(alive)} {time.perf_counter() - started:.6f}", flush=True)
+                stop.set()
+
+    async with Discovery(config, on_event):
         print(f"READY netns={current_netns_name()}", flush=True)
         try:
             await asyncio.wait_for(stop.wait(), args.seconds)

@@ -20,8 +20,8 @@ async def netns_lan() -> AsyncIterator[MakeLan]:
         pytest.skip(reason)
     lans: list[NetnsLan] = []
 
-    def make(*hosts: str) -> NetnsLan:
-        lan = NetnsLan(hosts or ("cp", "dev")).up()
+    def make(*hosts: str, v6: bool = False) -> NetnsLan:
+        lan = NetnsLan(hosts or ("cp", "dev"), v6=v6).up()
         lans.append(lan)
         return lan
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SUBNET = "198.18.0"
+SUBNET6 = "2001:db8:18:"
 _INDEX = {"cp": 11, "dev": 12, "dev2": 15, "gupnp": 13, "lab": 14}
 
 
@@ -105,6 +106,11 @@ class Proc:
         self.process.stdin.write(line.encode() + b"\n")
         await self.process.stdin.drain()
 
+    async def exited(self, within: float = 10.0) -> int:
+        """Wait for the process to end by itself; its exit status."""
+        await asyncio.wait_for(self.process.wait(), within)
+        return int(self.process.returncode or 0)
+
     async def stop(self, grace: float = 5.0) -> int:
         """SIGTERM, then SIGKILL if it does not exit in time; returns the exit status."""
         if self.process.returncode is None:
@@ -124,7 +130,8 @@ class Proc:
 class NetnsLan:
     """A bridge namespace plus one namespace per host name, torn down by `down()`."""
 
-    def __init__(self, hosts: Sequence[str] = ("cp", "dev")) -> None:
+    def __init__(self, hosts: Sequence[str] = ("cp", "dev"), *, v6: bool = False) -> None:
+        self.v6 = v6
         self.prefix = f"upnp-t{os.getpid() % 100000}{secrets.token_hex(2)}"
         self.lan = f"{self.prefix}-lan"
         self.hosts = list(hosts)
@@ -137,6 +144,10 @@ class NetnsLan:
 
     def addr(self, host: str) -> str:
         return self._addr[host]
+
+    def addr6(self, host: str) -> str:
+        """The host's global IPv6 address (LAN made with v6=True)."""
+        return f"{SUBNET6}:{self._addr[host].rsplit('.', 1)[1]}"
 
     def up(self) -> NetnsLan:
         try:
@@ -179,6 +190,8 @@ class NetnsLan:
         _ip("-n", self.lan, "link", "set", veth, "master", "br0", "up")
         addr = f"{SUBNET}.{index}"
         _ip("-n", ns, "addr", "add", f"{addr}/24", "dev", "upnp0")
+        if self.v6:  # nodad: usable at once, no 2 s wait for duplicate detection
+            _ip("-n", ns, "addr", "add", f"{SUBNET6}:{index}/64", "dev", "upnp0", "nodad")
         _ip("-n", ns, "link", "set", "upnp0", "up", "multicast", "on")
         _ip("-n", ns, "route", "add", "239.0.0.0/8", "dev", "upnp0")
         # Stacks pick their source address by "connecting" towards the internet; a

@@ -33,8 +33,8 @@ GROUP = (ssdp.SSDP_GROUP_V4, ssdp.SSDP_PORT)
 
 
 class Device(asyncio.DatagramProtocol):
-    def __init__(self, udn: str, location: str, max_age: int) -> None:
-        self.udn, self.location, self.max_age = udn, location, max_age
+    def __init__(self, udns: list[str], source: str, max_age: int) -> None:
+        self.udns, self.source, self.max_age = udns, source, max_age
         self.boot_id = 1
         self.silent = False
         self.transport: asyncio.DatagramTransport | None = None
@@ -43,24 +43,29 @@ class Device(asyncio.DatagramProtocol):
         assert isinstance(transport, asyncio.DatagramTransport)
         self.transport = transport
 
-    def targets(self) -> list[str]:
-        return [*TYPES, self.udn]
+    def location(self, udn: str) -> str:
+        return f"http://{self.source}:8080/{udn[5:]}/description.xml"
 
     def notify(self, nts: str, announcement: str = "") -> None:
         assert self.transport is not None
-        for nt in self.targets():
+        for udn in self.udns:
+            self._notify(udn, nts, announcement)
+        print(f"SENT {nts} {announcement} boot={self.boot_id}".rstrip(), flush=True)
+
+    def _notify(self, udn: str, nts: str, announcement: str) -> None:
+        assert self.transport is not None
+        for nt in [*TYPES, udn]:
             packet = ssdp.build_notify(
                 nts,  # type: ignore[arg-type]
                 nt,
-                self.udn,
-                location=self.location,
+                udn,
+                location=self.location(udn),
                 max_age=self.max_age,
                 boot_id=self.boot_id,
                 config_id=1,
                 announcement=announcement,
             )
             self.transport.sendto(packet, GROUP)
-        print(f"SENT {nts} {announcement} boot={self.boot_id}".rstrip(), flush=True)
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         if self.silent or self.transport is None:
@@ -71,17 +76,22 @@ class Device(asyncio.DatagramProtocol):
             return
         if msg.kind != "search":
             return
-        for st in self.targets():
-            if msg.target in (st, "ssdp:all"):
+        for udn in self.udns:
+            self._answer(udn, msg.target, (str(addr[0]), int(addr[1])))
+
+    def _answer(self, udn: str, target: str, to: tuple[str, int]) -> None:
+        assert self.transport is not None
+        for st in [*TYPES, udn]:
+            if target in (st, "ssdp:all"):
                 answer = ssdp.build_search_response(
                     st,
-                    self.udn,
-                    location=self.location,
+                    udn,
+                    location=self.location(udn),
                     max_age=self.max_age,
                     boot_id=self.boot_id,
                     config_id=1,
                 )
-                self.transport.sendto(answer, (str(addr[0]), int(addr[1])))
+                self.transport.sendto(answer, to)
 
 
 async def main() -> int:
@@ -89,18 +99,22 @@ async def main() -> int:
     parser.add_argument("--source", required=True)
     parser.add_argument("--udn", default="uuid:6b0b1a52-9f59-4e0a-8c4e-00000000d001")
     parser.add_argument("--max-age", type=int, default=1800)
+    parser.add_argument("--count", type=int, default=1, help="devices (UDN, UDN+1, …)")
+    parser.add_argument("--quiet", action="store_true", help="no alive burst at start")
     args = parser.parse_args()
     if not in_private_netns():
         print("refusing to run in the host network namespace", file=sys.stderr)
         return 2
-    location = f"http://{args.source}:8080/{args.udn[5:]}/description.xml"
-    device = Device(args.udn, location, args.max_age)
+    head, tail = args.udn[:-4], int(args.udn[-4:], 16)
+    udns = [args.udn] + [f"{head}{tail + i:04x}" for i in range(1, args.count)]
+    device = Device(udns, args.source, args.max_age)
     sock, _, _ = get_ssdp_socket((args.source, 0), GROUP)
     sock.bind(("", ssdp.SSDP_PORT))
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(lambda: device, sock=sock)
     device.transport = transport
-    device.notify("ssdp:alive")
+    if not args.quiet:
+        device.notify("ssdp:alive")
     print("READY", flush=True)
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

@@ -26,8 +26,9 @@ def event(kind: str, **want: Any) -> Any:
     return match
 
 
-async def start_cp(lan: Any) -> Proc:
-    cp = await lan.python("cp", "tests.netns.discovery_probe", "--source", lan.addr("cp"))
+async def start_cp(lan: Any, source: str = "") -> Proc:
+    source = source or lan.addr("cp")
+    cp = await lan.python("cp", "tests.netns.discovery_probe", "--source", source)
     await cp.expect(lambda line: line.startswith("READY"))
     return cp
 
@@ -37,7 +38,7 @@ async def test_finds_device_then_byebye_reboot_and_lease_expiry(netns_lan: MakeL
     Announcement.dm.upnp.org AboutToReboot, then alive with a new BOOTID; UDA §1.2.2: a
     device that goes silent expires when its max-age runs out."""
     lan = netns_lan("cp", "dev")
-    cp = await start_cp(lan)
+    cp = await start_cp(lan, "upnp0")  # an interface name, as in the [upnp] config
     dev = await lan.python(
         "dev", "tests.netns.ssdp_device", "--source", lan.addr("dev"), "--max-age", "2"
     )

@@ -39,3 +39,12 @@ async def test_default_config_never_multicasts() -> None:
         assert discovery._transports == []
     finally:
         await discovery.stop()
+
+
+def test_interface_names_resolve_to_their_ipv4_address() -> None:
+    """[upnp] interfaces are names (README): "lo" is 127.0.0.1; unknown names are errors."""
+    from proxier.upnp.discovery import interface_ipv4
+
+    assert interface_ipv4("lo") == "127.0.0.1"
+    with pytest.raises(ValueError):
+        interface_ipv4("nonexistent0")

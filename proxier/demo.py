@@ -1,0 +1,140 @@
+"""`proxier demo`: lab UPnP DM devices + the proxier + the lab ACS, on loopback, embedded defaults.
+
+It shows the main job end to end: three lab devices are discovered through description URLs
+(no multicast), each becomes a Virtual CWMP Device that bootstraps to the lab ACS, and the ACS
+then runs GetParameterValues, SetParameterValues and AddObject against one of them, each
+delivered by a Connection Request. Everything logs to stderr; a summary goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from typing import Any
+
+from proxier.api import Proxier
+from proxier.config import from_dict
+from proxier.lab.server import LabServer
+from proxier.labacs.client import LabAcsClient
+from proxier.labacs.server import LabAcs, LabAcsConfig
+
+log = logging.getLogger("proxier.demo")
+
+#: The demo's ACS↔CPE Connection Request credentials (loopback only, lab use).
+DEMO_CR = ("demo-cr", "demo-cr-secret")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--devices", type=int, default=3, help="lab devices to start (1-50)")
+    parser.add_argument(
+        "--serve", action="store_true", help="keep everything running after the demo steps"
+    )
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+
+
+def _show(title: str, result: dict[str, Any]) -> None:
+    print(f"\n== {title}: {result.get('status')}")
+    body = result.get("result") or result.get("fault") or {}
+    print(json.dumps(body, indent=2)[:4000])
+
+
+async def wait_devices(client: LabAcsClient, count: int, within: float) -> list[dict[str, Any]]:
+    """The ACS's device list once `count` devices are there, or whatever is there by then."""
+    devices: list[dict[str, Any]] = []
+    for _ in range(int(within / 0.2)):  # the ACS is polled over its REST API, as a user would
+        devices = await client.devices()
+        if len(devices) >= count:
+            break
+        await asyncio.sleep(0.2)
+    return devices
+
+
+async def run_demo(devices: int, serve: bool) -> int:
+    state = tempfile.mkdtemp(prefix="proxier-demo-")
+    cr_user, cr_pass = DEMO_CR
+    acs_config = LabAcsConfig(port=0, cr_username=cr_user, cr_password=cr_pass)
+    async with LabAcs(acs_config) as acs, LabServer(devices) as lab:
+        print(f"lab ACS:      {acs.base_url}")
+        for url in lab.description_urls:
+            print(f"lab device:   {url}")
+        config = from_dict(
+            {
+                "acs": {"url": acs.url, "periodic_inform_interval": 3600},
+                "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
+                "upnp": {"description_urls": list(lab.description_urls)},
+                "state": {"dir": state},
+                "api": {"port": 0},
+            }
+        )
+        async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
+            print(f"proxier:      state in {state}, local API port {proxier.local_api.port}")
+            found = await wait_devices(client, devices, within=30)
+            print(f"\n== {len(found)} virtual device(s) registered at the lab ACS")
+            for dev in found:
+                print(f"  {dev['id']}  CR {dev.get('connectionRequestUrl', '')}")
+            if len(found) < devices:
+                print("demo: not every lab device appeared at the ACS", file=sys.stderr)
+                return 1
+            first = found[0]["id"]
+            gpv = await client.run_task(
+                first,
+                {
+                    "name": "GetParameterValues",
+                    "parameterNames": [
+                        "Device.DeviceInfo.SerialNumber",
+                        "Device.DeviceInfo.SoftwareVersion",
+                        "Device.DeviceInfo.ProxierInfo.",
+                    ],
+                },
+            )
+            _show(f"GetParameterValues on {first}", gpv)
+            spv = await client.run_task(
+                first,
+                {
+                    "name": "SetParameterValues",
+                    "parameterList": [
+                        ["Device.DeviceInfo.ProvisioningCode", "DEMO-1", "xsd:string"]
+                    ],
+                    "parameterKey": "demo-1",
+                },
+            )
+            _show("SetParameterValues Device.DeviceInfo.ProvisioningCode", spv)
+            add = await client.run_task(
+                first,
+                {
+                    "name": "AddObject",
+                    "objectName": "Device.NAT.PortMapping.",
+                    "parameterKey": "demo-2",
+                },
+            )
+            _show("AddObject Device.NAT.PortMapping.", add)
+            table = proxier.virtual_devices()
+            print(f"\n== proxier VirtualDevice table: {len(table)} row(s)")
+            for row in table:
+                state_word = "online" if row["online"] else "offline"
+                print(f"  {row['instance']}: {row['id']} ({state_word})")
+            ok = all(r.get("status") == "done" for r in (gpv, spv, add))
+            if serve:
+                print("\nserving; Ctrl-C to stop")
+                await asyncio.Event().wait()
+            return 0 if ok else 1
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if not 1 <= args.devices <= 50:
+        print("proxier demo: --devices must be between 1 and 50", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(run_demo(args.devices, args.serve))
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1150 @@
+"""`UpnpBackend`: the data model of one Virtual CWMP Device, served by a UPnP DM device.
+
+Each CWMP RPC becomes the CMS action sequence of TR-330 §4.6:
+
+- GetParameterNames (§4.6.2.1): GetInstances + GetSupportedParameters for the structure,
+  GetAttributes for Writable (Access = readWrite), 703 → 9005.
+- GetParameterValues (§4.6.3.1): one GetValues of all content paths; xsi:type from the CMS
+  Type attribute (mappings/types.toml), cached per structure path.
+- SetParameterValues (§4.6.4.1): one atomic SetValues; ChangesCommitted → Status 1,
+  ChangesApplied → 0; Table 2 faults, per-parameter SetParameterValuesFault where TR-069
+  A.3.2.1 requires it and the proxier can tell which parameter failed.
+- Get/SetParameterAttributes (§4.6.5): Notification ⇄ EventOnChange, partial paths expanded
+  to parameters, AccessList changes → 9003, rollback from the attribute cache on failure.
+- AddObject / DeleteObject (§4.6.6, §4.6.7): CreateInstance / DeleteInstance through the
+  instance map.
+
+Objects that CWMP has and UPnP DM serves as services (§4.3.2: IPPing, TraceRoute,
+NSLookupDiagnostics from BMS), `Device.DeviceInfo.ProxierInfo.`, and
+`Device.DeviceInfo.SupportedDataModel.{i}.` are held by the proxier and inserted where their
+paths fall. `Device.ManagementServer.` is the CWMP engine's own and never taken from the
+device. Every device call is bounded by `timeout`: a slow or vanished device gives 9002, never
+a hung session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from proxier.cwmp.backend import TransferListener, ValueChange, ValueChangeListener
+from proxier.cwmp.faults import fault, spv_fault
+from proxier.cwmp.rpc import (
+    CwmpFaultError,
+    DeviceIdStruct,
+    Download,
+    DownloadResponse,
+    ParameterAttributeStruct,
+    ParameterInfoStruct,
+    ParameterValueStruct,
+    SetParameterAttributesStruct,
+    SetParameterValuesFault,
+    Upload,
+    UploadResponse,
+)
+from proxier.translate.firmware import FirmwareUpdates
+from proxier.translate.instances import AliasError, InstanceStore
+from proxier.translate.notify import ValueChangeTracker
+from proxier.translate.paths import (
+    PathError,
+    PathTranslator,
+    Root,
+    UnknownInstance,
+    is_instance,
+    roots_from_models,
+    table_of,
+)
+from proxier.translate.tables import Tables, default_tables
+from proxier.upnp.device import (
+    DmDevice,
+    DmEvent,
+    NodeAttributes,
+    ParameterValue,
+    SupportedDataModel,
+    UpnpError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CHANGES_COMMITTED = "ChangesCommitted"
+#: Objects of the virtual device that belong to the CWMP engine, not to the proxied device.
+ENGINE_OWNED = ("Device.ManagementServer.",)
+PROXIER_INFO = "Device.DeviceInfo.ProxierInfo."
+SUPPORTED_DATA_MODEL = "Device.DeviceInfo.SupportedDataModel."
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProxierIdentity:
+    """The proxier itself, as `Device.DeviceInfo.ProxierInfo.` shows it (reference §3.3)."""
+
+    manufacturer_oui: str
+    product_class: str
+    serial_number: str
+    proxy_protocol: str = "UPnP-DM"
+
+
+@dataclass(slots=True)
+class _Local:
+    """A parameter the proxier holds (or reads through from fixed UPnP paths)."""
+
+    type: str = "xsd:string"
+    writable: bool = False
+    value: str = ""
+    upnp: tuple[str, ...] = ()  # read-through candidates (DeviceInfo identity)
+
+
+@dataclass(slots=True)
+class _Tree:
+    """Names of one request's answer in the order found, objects ending with '.'."""
+
+    writable: dict[str, bool] = field(default_factory=dict)
+
+    def add(self, name: str, writable: bool) -> None:
+        if name not in self.writable:
+            self.writable[name] = writable
+
+
+def _status(change_status: str) -> int:
+    """TR-330 §4.6.4.1: ChangesCommitted → 1, ChangesApplied → 0 (same for every write)."""
+    return 1 if change_status == CHANGES_COMMITTED else 0
+
+
+def _structure(upnp: str) -> str:
+    """`/BBF/Hosts/Host/3/IPAddress` → `/BBF/Hosts/Host/#/IPAddress`."""
+    return re.sub(r"/\d+(?=/|$)", "/#", upnp)
+
+
+class UpnpBackend:
+    """DataModelBackend over one DmDevice (see the module docstring)."""
+
+    def __init__(
+        self,
+        device: DmDevice,
+        *,
+        instance_store: InstanceStore,
+        proxier_info: ProxierIdentity,
+        timeout: float = DEFAULT_TIMEOUT,
+        tables: Tables | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        manufacturer: str = "",
+    ) -> None:
+        self.device = device
+        self.store = instance_store
+        self.proxier_info = proxier_info
+        self.timeout = timeout
+        self.tables = tables if tables is not None else default_tables()
+        self.clock = clock
+        self.manufacturer = manufacturer  # fallback for DeviceId.Manufacturer (description)
+        self.tracker = ValueChangeTracker()
+        self._on_value_change: ValueChangeListener | None = None
+        self._on_transfer_complete: TransferListener | None = None
+        self._paths: PathTranslator | None = None
+        self._models: list[SupportedDataModel] = []
+        self._local: dict[str, _Local] = {}
+        self._local_objects: dict[str, bool] = {}  # name → writable (AddObject)
+        self._types: dict[str, str] = {}  # structure path → CMS Type
+        self._access: dict[str, bool] = {}  # concrete path → readWrite
+        self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
+        self._notification: dict[str, int] = {}  # CWMP name → 1/2 asked by the ACS
+        self._ready_lock = asyncio.Lock()
+        self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
+        self.firmware = FirmwareUpdates(device, self.tables.firmware, timeout=timeout)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def set_listeners(
+        self, on_value_change: ValueChangeListener, on_transfer_complete: TransferListener
+    ) -> None:
+        self._on_value_change = on_value_change
+        self._on_transfer_complete = on_transfer_complete
+        self.firmware.listener = on_transfer_complete
+
+    async def _call(self, rpc: str, action: str, awaitable: Awaitable[T]) -> T:
+        """One device call, bounded; UPnP errors become CWMP faults through Table 2."""
+        try:
+            return await asyncio.wait_for(awaitable, self.timeout)
+        except TimeoutError:
+            log.warning(
+                "device %s: %s timed out after %.1fs", self.device.udn, action, self.timeout
+            )
+            raise _err(9002, f"device did not answer {action} in time") from None
+        except UpnpError as exc:
+            if exc.code == 0:
+                log.warning("device %s: %s failed: %s", self.device.udn, action, exc)
+            code = self.tables.errors.cwmp_fault(exc.code, rpc)
+            raise _err(code, f"{action}: UPnP {exc}") from None
+
+    @property
+    def paths(self) -> PathTranslator:
+        assert self._paths is not None, "call ensure_ready() first"
+        return self._paths
+
+    async def ensure_ready(self, rpc: str = "GetParameterNames") -> None:
+        """Learn the device's data models and build the proxier-held objects, once."""
+        if self._paths is not None:
+            return
+        async with self._ready_lock:
+            if self._paths is not None:
+                return
+            models = await self._call(
+                rpc, "GetSupportedDataModels", self.device.cms.get_supported_data_models()
+            )
+            self._models = list(models)
+            roots = roots_from_models(self._models, self.tables.roots)
+            self._build_local(roots)
+            self._paths = PathTranslator(roots, self.store)
+
+    def _build_local(self, roots: Sequence[Root]) -> None:
+        local: dict[str, _Local] = {}
+        info = self.proxier_info
+        for name, value in (
+            ("ManufacturerOUI", info.manufacturer_oui),
+            ("ProductClass", info.product_class),
+            ("SerialNumber", info.serial_number),
+            ("ProxyProtocol", info.proxy_protocol),
+        ):
+            local[PROXIER_INFO + name] = _Local(value=value)
+        for i, model in enumerate(self._models, 1):
+            base = f"{SUPPORTED_DATA_MODEL}{i}."
+            local[base + "URL"] = _Local(value=model.url)
+            local[base + "URN"] = _Local(value=model.uri)
+            local[base + "Features"] = _Local(value="")
+        local["Device.DeviceInfo.SupportedDataModelNumberOfEntries"] = _Local(
+            "xsd:unsignedInt", value=str(len(self._models))
+        )
+        if self.device.bms is not None:
+            for obj in self.tables.diagnostics:
+                if obj.service != "BMS":
+                    continue
+                for p in obj.parameters:
+                    local[obj.name + p.name] = _Local(p.type, p.writable, p.default)
+        if not any(r.cwmp == "Device." for r in roots):
+            for row in self.tables.deviceinfo:
+                local[row.name] = _Local(row.type, row.writable, "", row.upnp)
+        objects: dict[str, bool] = {"Device.": False}
+        for name in local:
+            _add_ancestors(objects, name)
+        objects[SUPPORTED_DATA_MODEL] = False
+        for i in range(1, len(self._models) + 1):
+            objects[f"{SUPPORTED_DATA_MODEL}{i}."] = False
+        for root in roots:
+            objects.setdefault(root.cwmp, False)
+            _add_ancestors(objects, root.cwmp)
+        self._local = local
+        self._local_objects = objects
+
+    def _local_below(self, prefix: str, next_level: bool) -> list[tuple[str, bool]]:
+        """Proxier-held names below the object `prefix` (children only when next_level)."""
+        out: list[tuple[str, bool]] = []
+        for name, writable in self._local_objects.items():
+            if name.startswith(prefix) and name != prefix:
+                rest = name[len(prefix) : -1]
+                if not next_level or "." not in rest:
+                    out.append((name, writable))
+        for name, loc in self._local.items():
+            if name.startswith(prefix):
+                if not next_level or "." not in name[len(prefix) :]:
+                    out.append((name, loc.writable))
+        return out
+
+    def _device_roots_below(self, prefix: str) -> list[Root]:
+        """Device roots whose CWMP object is `prefix` or lies below it."""
+        return [r for r in self.paths.roots if r.cwmp.startswith(prefix)]
+
+    async def _to_upnp(self, rpc: str, name: str) -> str:
+        """The UPnP path of a CWMP name, refreshing the instance map once if needed."""
+        try:
+            return self.paths.to_upnp(name)
+        except UnknownInstance as missing:
+            await self._refresh_table(rpc, missing.table)
+        except PathError as exc:
+            raise _err(9005, str(exc)) from None
+        try:
+            return self.paths.to_upnp(name)
+        except (UnknownInstance, PathError):
+            raise _err(9005, f"no such instance in {name}") from None
+
+    async def _refresh_table(self, rpc: str, table: str) -> None:
+        try:
+            found = await self._call(rpc, "GetInstances", self.device.cms.get_instances(table, 1))
+        except CwmpFaultError:
+            return
+        numbers = []
+        for path in found:
+            try:
+                t, n = table_of(path)
+            except PathError:
+                continue
+            if t == table:
+                numbers.append(n)
+        self._sync(table, numbers)
+
+    def _sync(self, table: str, numbers: Iterable[int]) -> None:
+        numbers = set(numbers)
+        for _cwmp, upnp in self.store.instances(table):
+            if upnp not in numbers:
+                self._forget(f"{table}{upnp}/")
+        self.store.sync(table, numbers)
+
+    def _forget(self, prefix: str) -> None:
+        """Drop caches of a deleted instance (and below)."""
+        for cache in (self._access, self._eoc):
+            for p in [p for p in cache if p.startswith(prefix)]:
+                del cache[p]
+        self.tracker.forget_below(prefix)
+
+    def _visible(self, name: str) -> bool:
+        return not name.startswith(ENGINE_OWNED)
+
+    def _is_local_name(self, name: str) -> bool:
+        return name in self._local or name in self._local_objects
+
+    # --- GetParameterNames (TR-330 §4.6.2.1) --------------------------------------------------
+
+    async def get_parameter_names(
+        self, parameter_path: str, next_level: bool
+    ) -> list[ParameterInfoStruct]:
+        rpc = "GetParameterNames"
+        await self.ensure_ready(rpc)
+        path = parameter_path
+        if path == "":
+            if next_level:
+                return [ParameterInfoStruct("Device.", False)]
+            path = "Device."
+        if not self._visible(path):
+            raise _err(9005, f"{path} is not served by this backend")
+        tree = _Tree()
+        if not path.endswith("."):
+            # "If the ParameterPath is a parameter – Go to step #3"
+            writable = await self._parameter_writable(rpc, path)
+            if next_level:
+                # TR-069 A.3.2.3: NextLevel true with a Parameter name is 9003.
+                raise _err(9003, "NextLevel true on a parameter name")
+            return [ParameterInfoStruct(path, writable)]
+        local = self._local_below(path, next_level)
+        is_local_object = path in self._local_objects
+        root = self.paths.root_for_cwmp(path)
+        device_found = False
+        if root is not None:
+            try:
+                await self._device_names(rpc, path, next_level, tree)
+                device_found = True
+            except CwmpFaultError as exc:
+                if exc.fault.fault_code != 9005 or not (is_local_object or local):
+                    raise
+        if not next_level:
+            for nested in self._device_roots_below(path):
+                if nested is not root:
+                    await self._device_names(rpc, nested.cwmp, False, tree)
+        if not device_found and not is_local_object and not local:
+            raise _err(9005, f"{path} is not in the data model")
+        if not next_level and path not in tree.writable:
+            tree.writable = {path: self._local_objects.get(path, False), **tree.writable}
+        for name, writable in local:
+            tree.add(name, writable)
+        return [ParameterInfoStruct(n, w) for n, w in tree.writable.items() if self._visible(n)]
+
+    async def _parameter_writable(self, rpc: str, name: str) -> bool:
+        loc = self._local.get(name)
+        if loc is not None:
+            return loc.writable
+        upnp = await self._to_upnp(rpc, name)
+        attrs = await self._attributes(rpc, [upnp])
+        node = attrs.get(upnp)
+        if node is None or self.tables.types.is_object(node.type):
+            raise _err(9005, f"{name} is not a parameter")
+        return node.access == "readWrite"
+
+    async def _device_names(self, rpc: str, path: str, next_level: bool, tree: _Tree) -> None:
+        """The device's part of a GetParameterNames on the object `path`."""
+        upnp = await self._to_upnp(rpc, path)
+        if not next_level:
+            await self._names_subtree(rpc, upnp, tree)
+        elif not _looks_like_instance(upnp) and self._types.get(_structure(upnp)) == (
+            "MultiInstance"
+        ):
+            await self._names_table(rpc, upnp, tree)
+        else:
+            # an instance is a single object; an object of unknown kind shows itself a
+            # table when GetSupportedParameters answers `…/#/` (_names_single)
+            await self._names_single(rpc, upnp, tree)
+
+    async def _names_table(self, rpc: str, upnp: str, tree: _Tree) -> None:
+        """NextLevel true on a multi-instance object: step 1 (GetInstances, depth 1), 3."""
+        found = await self._call(rpc, "GetInstances", self.device.cms.get_instances(upnp, 1))
+        mine = sorted(n for t, n in (table_of(p) for p in found if p.startswith(upnp)) if t == upnp)
+        self._sync(upnp, mine)
+        instances = [f"{upnp}{n}/" for n in mine]
+        attrs = await self._attributes(rpc, instances)
+        for inst, name in zip(instances, self.paths.to_cwmp_many(instances), strict=True):
+            node = attrs.get(inst)
+            tree.add(name, node is not None and node.access == "readWrite")
+
+    async def _names_single(self, rpc: str, upnp: str, tree: _Tree) -> None:
+        """NextLevel true on a single-instance object: step 2 (depth 1), then step 3."""
+        found = await self._call(
+            rpc, "GetSupportedParameters", self.device.cms.get_supported_parameters(upnp, 1)
+        )
+        base = _structure(upnp)
+        children: list[str] = []
+        tables: set[str] = set()
+        for struct in found:
+            if struct == base + "#/":
+                # The node is a table after all: list its instances.
+                self._types[base] = "MultiInstance"
+                await self._names_table(rpc, upnp, tree)
+                return
+            if not struct.startswith(base):
+                continue
+            rel = struct[len(base) :]
+            if rel.endswith("/#/"):
+                rel = rel[:-2]
+                tables.add(upnp + rel)
+            if not rel or "#" in rel:
+                continue
+            children.append(upnp + rel)
+        # Step 3 for parameters and tables; single-instance objects are never writable.
+        ask = [c for c in children if not c.endswith("/") or c in tables]
+        attrs = await self._attributes(rpc, ask) if ask else {}
+        for child, name in zip(children, self.paths.to_cwmp_many(children), strict=True):
+            node = attrs.get(child)
+            tree.add(name, node is not None and node.access == "readWrite")
+
+    async def _names_subtree(self, rpc: str, upnp: str, tree: _Tree) -> None:
+        """NextLevel false: steps 1 and 2 with depth 0, every node of the branch, step 3."""
+        nodes, tables = await self._expand(rpc, upnp, with_objects=True)
+        ask = [n for n in nodes if not n.endswith("/") or n in tables or _looks_like_instance(n)]
+        attrs = await self._attributes(rpc, ask, hint=upnp) if ask else {}
+        names = self.paths.to_cwmp_many(nodes)
+        for node_path, name in zip(nodes, names, strict=True):
+            node = attrs.get(node_path)
+            tree.add(name, node is not None and node.access == "readWrite" and node_path in ask)
+
+    async def _expand(
+        self, rpc: str, upnp: str, *, with_objects: bool
+    ) -> tuple[list[str], set[str]]:
+        """Every concrete node below the object `upnp` (GetInstances + GetSupportedParameters
+        with depth 0, TR-330 §4.6.2.1 / §4.6.5.1.1 steps 1-2), in tree order: parameters,
+        and objects, tables and instances too when `with_objects`; plus the table paths."""
+        if not upnp.endswith("/"):
+            return [upnp], set()
+        cms = self.device.cms
+        instances = await self._call(rpc, "GetInstances", cms.get_instances(upnp, 0))
+        structure = await self._call(
+            rpc, "GetSupportedParameters", cms.get_supported_parameters(upnp, 0)
+        )
+        # Instances per table, kept in the map (never computed).
+        by_table: dict[str, list[int]] = {}
+        for inst in instances:
+            try:
+                t, n = table_of(inst)
+            except PathError:
+                continue
+            by_table.setdefault(t, []).append(n)
+        for t, numbers in by_table.items():
+            self._sync(t, numbers)
+        base = _structure(upnp)
+        found: list[str] = [upnp] if with_objects else []
+        tables: set[str] = set()
+        for struct in structure:
+            if not struct.startswith(base):
+                continue
+            rel = struct[len(base) :]
+            if rel.endswith("#/"):
+                rel = rel[:-2]  # a table at the depth limit (not expected at depth 0)
+            idx = rel.find("#/")
+            while idx != -1:  # the tables on the way, even empty ones
+                for table in self._instantiate(upnp, rel[:idx], by_table):
+                    tables.add(table)
+                    if with_objects:
+                        found.extend(_objects_between(upnp, table))
+                        found.append(table)
+                idx = rel.find("#/", idx + 2)
+            for concrete in self._instantiate(upnp, rel, by_table):
+                if with_objects:
+                    found.extend(_objects_between(upnp, concrete))
+                if not concrete.endswith("/") or with_objects:
+                    found.append(concrete)
+        return _tree_order(found), tables
+
+    def _instantiate(self, prefix: str, rel: str, by_table: dict[str, list[int]]) -> list[str]:
+        """Concrete paths for the structure path `prefix + rel` (each `#` → instances)."""
+        head, sep, tail = rel.partition("#/")
+        if not sep:
+            return [prefix + rel]
+        table = prefix + head
+        out = []
+        for n in sorted(set(by_table.get(table, []))):
+            out.extend(self._instantiate(f"{table}{n}/", tail, by_table))
+        return out
+
+    async def _attributes(
+        self, rpc: str, paths: Sequence[str], *, hint: str | None = None, fresh: bool = False
+    ) -> dict[str, NodeAttributes]:
+        """Attributes of nodes; cached Access/Type, fetched in one GetAttributes otherwise.
+
+        `hint` is an ancestor to ask for first: devices that answer a partial path with the
+        whole branch (as the lab device does) then need a single call.
+        """
+        out: dict[str, NodeAttributes] = {}
+        missing = []
+        for p in paths:
+            cached = None if fresh else self._cached_attributes(p)
+            if cached is None:
+                missing.append(p)
+            else:
+                out[p] = cached
+        if not missing:
+            return out
+        ask = [hint] if hint is not None and len(missing) > 1 else missing
+        got = await self._call(rpc, "GetAttributes", self.device.cms.get_attributes(ask))
+        self._remember(got)
+        for node in got:
+            out.setdefault(node.path, node)
+        still = [p for p in missing if p not in out]
+        if still and ask != still:
+            got = await self._call(rpc, "GetAttributes", self.device.cms.get_attributes(still))
+            self._remember(got)
+            for node in got:
+                out.setdefault(node.path, node)
+        return out
+
+    def _cached_attributes(self, path: str) -> NodeAttributes | None:
+        access = self._access.get(path)
+        kind = self._types.get(_structure(path))
+        if access is None or kind is None:
+            return None
+        return NodeAttributes(
+            path,
+            access="readWrite" if access else "readOnly",
+            type=kind,
+            event_on_change=self._eoc.get(path),
+        )
+
+    def _remember(self, nodes: Iterable[NodeAttributes]) -> None:
+        for node in nodes:
+            if node.type is not None:
+                self._types[_structure(node.path)] = node.type
+            if node.access is not None:
+                self._access[node.path] = node.access == "readWrite"
+            if node.event_on_change is not None:
+                self._eoc[node.path] = node.event_on_change
+
+    # --- GetParameterValues (TR-330 §4.6.3.1) -------------------------------------------------
+
+    async def get_parameter_values(
+        self, parameter_names: Sequence[str]
+    ) -> list[ParameterValueStruct]:
+        rpc = "GetParameterValues"
+        await self.ensure_ready(rpc)
+        content: list[tuple[str, bool]] = []  # (UPnP content path, may be absent)
+        local_out: list[ParameterValueStruct] = []
+        read_through: dict[str, tuple[str, ...]] = {}
+        for raw in parameter_names:
+            name = raw or "Device."
+            if not self._visible(name):
+                raise _err(9005, f"{name} is not served here")
+            local = [
+                n for n in self._local if n == name or (name.endswith(".") and n.startswith(name))
+            ]
+            if not local:
+                alias = await self._alias_value(rpc, name)
+                if alias is not None:
+                    local_out.append(alias)
+                    continue
+            root = self.paths.root_for_cwmp(name)
+            nested = (
+                [r for r in self._device_roots_below(name) if r is not root]
+                if name.endswith(".")
+                else []
+            )
+            optional = bool(local) or name in self._local_objects
+            if root is None and not optional and not nested:
+                raise _err(9005, f"{name} is not in the data model")
+            for n in local:
+                loc = self._local[n]
+                if loc.upnp:
+                    read_through[n] = loc.upnp
+                else:
+                    local_out.append(ParameterValueStruct(n, loc.value, loc.type))
+            if root is not None and name not in self._local:
+                try:
+                    content.append((await self._to_upnp(rpc, name), optional))
+                except CwmpFaultError:
+                    if not optional:
+                        raise
+            content.extend((r.upnp, True) for r in nested)
+        out = local_out
+        if content:
+            out.extend(await self._get_values(rpc, content))
+        if read_through:
+            out.extend(await self._read_through(rpc, read_through))
+        return [v for v in out if self._visible(v.name)]
+
+    async def _alias_value(self, rpc: str, name: str) -> ParameterValueStruct | None:
+        """`….{i}.Alias` served from the proxier's cache when the device has none."""
+        target = await self._alias_target(rpc, name)
+        if target is None:
+            return None
+        value = self.store.alias(*target)
+        return None if value is None else ParameterValueStruct(name, value)
+
+    async def _get_values(
+        self, rpc: str, content: Sequence[tuple[str, bool]]
+    ) -> list[ParameterValueStruct]:
+        """One CMS::GetValues for every content path; a path the device does not hold is
+        dropped when it may be absent (proxier-held objects), else it is 9005."""
+        cms = self.device.cms
+        try:
+            got = await self._call(rpc, "GetValues", cms.get_values([c for c, _ in content]))
+        except CwmpFaultError as exc:
+            if exc.fault.fault_code != 9005 or not any(opt for _, opt in content):
+                raise
+            got = []
+            for path, optional in content:
+                try:
+                    got.extend(await self._call(rpc, "GetValues", cms.get_values([path])))
+                except CwmpFaultError as inner:
+                    if inner.fault.fault_code != 9005 or not optional:
+                        raise
+        paths = [pv.path for pv in got]
+        types = await self._types_of(rpc, paths)
+        names = self.paths.to_cwmp_many(paths)
+        return [
+            ParameterValueStruct(name, pv.value, types[pv.path])
+            for name, pv in zip(names, got, strict=True)
+        ]
+
+    async def _types_of(self, rpc: str, paths: Sequence[str]) -> dict[str, str]:
+        """xsi:type of each parameter from its CMS Type (cached per structure path)."""
+        unknown = [p for p in paths if _structure(p) not in self._types]
+        if unknown:
+            try:
+                await self._attributes(rpc, unknown, fresh=True)
+            except CwmpFaultError:
+                pass  # no Type known: the default type of mappings/types.toml
+        types = self.tables.types
+        return {p: types.xsd(self._types.get(_structure(p))) for p in paths}
+
+    async def _read_through(
+        self, rpc: str, params: dict[str, tuple[str, ...]]
+    ) -> list[ParameterValueStruct]:
+        out = []
+        for name, candidates in params.items():
+            value = ""
+            for upnp in candidates:
+                try:
+                    got = await self._call(rpc, "GetValues", self.device.cms.get_values([upnp]))
+                except CwmpFaultError as exc:
+                    if exc.fault.fault_code == 9005:
+                        continue
+                    raise
+                if got:
+                    value = got[0].value
+                    break
+            out.append(ParameterValueStruct(name, value, self._local[name].type))
+        return out
+
+    # --- SetParameterValues (TR-330 §4.6.4.1) -------------------------------------------------
+
+    async def set_parameter_values(
+        self, parameter_list: Sequence[ParameterValueStruct], parameter_key: str
+    ) -> int:
+        rpc = "SetParameterValues"
+        await self.ensure_ready(rpc)
+        names = [p.name for p in parameter_list]
+        if len(set(names)) != len(names):
+            raise _err(9003, "a parameter appears more than once")
+        faults: list[SetParameterValuesFault] = []
+        device: list[tuple[ParameterValueStruct, str]] = []
+        local: list[ParameterValueStruct] = []
+        aliases: list[tuple[str, int, str, str]] = []
+        for pv in parameter_list:
+            if pv.name.endswith(".") or not self._visible(pv.name):
+                faults.append(spv_fault(pv.name, 9005, "not a parameter"))
+                continue
+            loc = self._local.get(pv.name)
+            if loc is not None:
+                if not loc.writable:
+                    faults.append(spv_fault(pv.name, 9008))
+                elif loc.upnp:
+                    held = [u for u in loc.upnp if self.paths.root_for_upnp(u) is not None]
+                    device.append((pv, (held or list(loc.upnp))[0]))
+                elif not _value_fits(loc.type, pv.value) or (
+                    pv.name.endswith(".DiagnosticsState") and pv.value != "Requested"
+                ):
+                    faults.append(spv_fault(pv.name, 9007))
+                else:
+                    local.append(pv)
+                continue
+            alias = await self._alias_target(rpc, pv.name)
+            if alias is not None:
+                aliases.append((*alias, pv.value, pv.name))
+                continue
+            try:
+                device.append((pv, await self._to_upnp(rpc, pv.name)))
+            except CwmpFaultError as exc:
+                faults.append(spv_fault(pv.name, exc.fault.fault_code))
+        for table, cwmp, value, name in aliases:
+            other = self.store.by_alias(table, value)
+            if not re.fullmatch(r"[A-Za-z][^.\[\]]{0,63}", value) or (
+                other is not None and other != cwmp
+            ):
+                faults.append(spv_fault(name, 9007, "Alias must be unique and start with a letter"))
+        if faults:
+            raise _err(9003, "", tuple(faults))
+        status = 0
+        if device:
+            values = [ParameterValue(upnp, pv.value) for pv, upnp in device]
+            try:
+                change = await self._call(rpc, "SetValues", self.device.cms.set_values(values))
+            except CwmpFaultError as exc:
+                raise await self._spv_detail(rpc, exc, device) from None
+            status = _status(change)
+            self.tracker.acs_set({upnp: pv.value for pv, upnp in device}, self.clock())
+        for pv in local:
+            self._local[pv.name].value = pv.value
+        for table, cwmp, value, _name in aliases:
+            try:
+                self.store.set_alias(table, cwmp, value)
+            except (AliasError, KeyError):  # checked above; a race with DeleteObject
+                pass
+        return status
+
+    async def _alias_target(self, rpc: str, name: str) -> tuple[str, int] | None:
+        """(table, CWMP number) when `name` is `….{i}.Alias` of a table without its own Alias
+        parameter: the proxier keeps it (TR-330 §4.6.8)."""
+        if not name.endswith(".Alias"):
+            return None
+        inst = name[: -len("Alias")]
+        try:
+            upnp_inst = await self._to_upnp(rpc, inst)
+        except CwmpFaultError:
+            return None
+        if not _looks_like_instance(upnp_inst):
+            return None
+        try:
+            await self._attributes(rpc, [upnp_inst + "Alias"])
+            return None  # the device has an Alias parameter of its own
+        except CwmpFaultError:
+            pass
+        table, number = table_of(upnp_inst)
+        cwmp = self.store.cwmp_for(table, number)
+        return None if cwmp is None else (table, cwmp)
+
+    async def _spv_detail(
+        self, rpc: str, exc: CwmpFaultError, device: Sequence[tuple[ParameterValueStruct, str]]
+    ) -> CwmpFaultError:
+        """A SetValues failure as TR-069 A.3.2.1 wants it: 9003 with one
+        SetParameterValuesFault per parameter in error, when the proxier can tell which ones;
+        otherwise (TR-330 §4.6.4 note) the mapped fault without details."""
+        code = exc.fault.fault_code
+        if code not in (9005, 9006, 9007, 9008):
+            return exc
+        if len(device) == 1:
+            culprits = [device[0][0].name]
+        else:
+            culprits = await self._find_culprits(rpc, code, device)
+        if not culprits:
+            return exc
+        detail = tuple(spv_fault(name, code) for name in culprits)
+        return _err(9003, exc.fault.fault_string, detail)
+
+    async def _find_culprits(
+        self, rpc: str, code: int, device: Sequence[tuple[ParameterValueStruct, str]]
+    ) -> list[str]:
+        out = []
+        for pv, upnp in device:
+            try:
+                attrs = await self._attributes(rpc, [upnp], fresh=True)
+            except CwmpFaultError as probe:
+                if probe.fault.fault_code == 9005 and code == 9005:
+                    out.append(pv.name)
+                continue
+            node = attrs.get(upnp)
+            if node is None:
+                continue
+            if code == 9008 and node.access != "readWrite":
+                out.append(pv.name)
+            elif code == 9006 and not _value_fits(self.tables.types.xsd(node.type), pv.value):
+                out.append(pv.name)
+        return out
+
+    # --- Get/SetParameterAttributes (TR-330 §4.6.5) -------------------------------------------
+
+    async def _parameters_below(self, rpc: str, name: str) -> list[tuple[str, str | None]]:
+        """(CWMP name, UPnP path or None for proxier-held) of every parameter `name` covers."""
+        out: list[tuple[str, str | None]] = []
+        if not self._visible(name):
+            raise _err(9005, f"{name} is not served here")
+        local = [n for n in self._local if n == name or (name.endswith(".") and n.startswith(name))]
+        out.extend((n, None) for n in local)
+        if name in self._local:
+            return out
+        root = self.paths.root_for_cwmp(name)
+        sources: list[str] = []
+        if root is not None:
+            try:
+                sources.append(await self._to_upnp(rpc, name))
+            except CwmpFaultError:
+                if not local and name not in self._local_objects:
+                    raise
+        if name.endswith("."):
+            sources.extend(r.upnp for r in self._device_roots_below(name) if r is not root)
+        if root is None and not local and not sources and name not in self._local_objects:
+            raise _err(9005, f"{name} is not in the data model")
+        for upnp in sources:
+            try:
+                params, _ = await self._expand(rpc, upnp, with_objects=False)
+            except CwmpFaultError as exc:
+                if exc.fault.fault_code == 9005 and (local or name in self._local_objects):
+                    continue
+                raise
+            for n, p in zip(self.paths.to_cwmp_many(params), params, strict=True):
+                if self._visible(n):
+                    out.append((n, p))
+        return out
+
+    async def get_parameter_attributes(
+        self, parameter_names: Sequence[str]
+    ) -> list[ParameterAttributeStruct]:
+        rpc = "GetParameterAttributes"
+        await self.ensure_ready(rpc)
+        out: list[ParameterAttributeStruct] = []
+        for raw in parameter_names:
+            params = await self._parameters_below(rpc, raw or "Device.")
+            device = [p for _, p in params if p is not None]
+            attrs = await self._attributes(rpc, device, fresh=True) if device else {}
+            for name, upnp in params:
+                if upnp is None:
+                    level = self._notification.get(name, 0)
+                else:
+                    node = attrs.get(upnp)
+                    if node is None:
+                        raise _err(9005, f"no attributes for {name}")
+                    level = self._notification.get(name, 1) if node.event_on_change else 0
+                # TR-330 §4.6.5.1.1: "AccessList will always be empty".
+                out.append(ParameterAttributeStruct(name, level, ()))
+        return out
+
+    async def set_parameter_attributes(
+        self, parameter_list: Sequence[SetParameterAttributesStruct]
+    ) -> None:
+        rpc = "SetParameterAttributes"
+        await self.ensure_ready(rpc)
+        for item in parameter_list:
+            if item.access_list_change:
+                # TR-330 §4.6.5.2.1: an attempt to set AccessList is answered with 9003.
+                raise _err(9003, "AccessList cannot be set")
+            if item.notification_change and not 0 <= item.notification <= 6:
+                raise _err(9003, f"Notification {item.notification}")
+            if item.notification_change and item.notification > 2:
+                raise _err(9009, "lightweight notification is not supported")
+        plan: list[tuple[int, list[tuple[str, str | None]]]] = []
+        for item in parameter_list:
+            if item.notification_change:
+                plan.append((item.notification, await self._parameters_below(rpc, item.name)))
+        # The attributes as they are now: the cache to roll back to (§4.6.5.2.1).
+        all_device = [p for _, params in plan for _, p in params if p is not None]
+        before = await self._attributes(rpc, all_device, fresh=True) if all_device else {}
+        done: list[list[str]] = []
+        for level, params in plan:
+            device = [p for _, p in params if p is not None]
+            if not device:
+                continue
+            nodes = [NodeAttributes(p, event_on_change=level > 0) for p in device]
+            try:
+                await self._call(rpc, "SetAttributes", self.device.cms.set_attributes(nodes))
+            except CwmpFaultError:
+                await self._roll_back(rpc, done, before)
+                raise
+            done.append(device)
+        for level, params in plan:
+            for name, upnp in params:
+                if level > 0:
+                    self._notification[name] = level
+                else:
+                    self._notification.pop(name, None)
+                if upnp is not None:
+                    self._eoc[upnp] = level > 0
+                    if level > 0:
+                        kind = self._types.get(_structure(upnp))
+                        self.tracker.watch(upnp, name, self.tables.types.xsd(kind))
+                    else:
+                        self.tracker.unwatch(upnp)
+        watched = [p for _, params in plan for _, p in params if p and self.tracker.is_watched(p)]
+        if watched:
+            try:
+                got = await self._call(rpc, "GetValues", self.device.cms.get_values(watched))
+                self.tracker.seed((pv.path, pv.value) for pv in got)
+            except CwmpFaultError:
+                log.info("device %s: could not seed notified values", self.device.udn)
+
+    async def _roll_back(
+        self, rpc: str, done: list[list[str]], before: dict[str, NodeAttributes]
+    ) -> None:
+        for device in reversed(done):
+            nodes = [
+                NodeAttributes(p, event_on_change=bool(before[p].event_on_change))
+                for p in device
+                if p in before
+            ]
+            try:
+                await self._call(rpc, "SetAttributes", self.device.cms.set_attributes(nodes))
+            except CwmpFaultError:
+                log.warning("device %s: attribute rollback failed", self.device.udn)
+            for node in nodes:
+                self._eoc[node.path] = bool(node.event_on_change)
+
+    # --- AddObject / DeleteObject (TR-330 §4.6.6, §4.6.7) -------------------------------------
+
+    async def add_object(self, object_name: str, parameter_key: str) -> tuple[int, int]:
+        rpc = "AddObject"
+        await self.ensure_ready(rpc)
+        if not object_name.endswith(".") or not self._visible(object_name):
+            raise _err(9005, f"{object_name} is not an object path")
+        if object_name in self._local_objects or self.paths.root_for_cwmp(object_name) is None:
+            raise _err(9005, f"{object_name} is not a writable table")
+        upnp = await self._to_upnp(rpc, object_name)
+        if _looks_like_instance(upnp):
+            raise _err(9005, f"{object_name} is an instance")
+        if not self.store.instances(upnp):
+            # Number the rows already there first, so they keep the lower numbers.
+            await self._refresh_table(rpc, upnp)
+        identifier, change = await self._call(
+            rpc, "CreateInstance", self.device.cms.create_instance(upnp, [])
+        )
+        try:
+            table, number = table_of(identifier)
+        except PathError:
+            raise _err(9002, f"device returned {identifier!r} as InstanceIdentifier") from None
+        cwmp = self.store.allocate(table, [number])[number]
+        return cwmp, _status(change)
+
+    async def delete_object(self, object_name: str, parameter_key: str) -> int:
+        rpc = "DeleteObject"
+        await self.ensure_ready(rpc)
+        if not object_name.endswith(".") or not self._visible(object_name):
+            raise _err(9005, f"{object_name} is not an object path")
+        if object_name in self._local_objects:
+            raise _err(9001, f"{object_name} cannot be deleted")
+        upnp = await self._to_upnp(rpc, object_name)
+        if not _looks_like_instance(upnp):
+            raise _err(9005, f"{object_name} is not an instance")
+        change = await self._call(rpc, "DeleteInstance", self.device.cms.delete_instance(upnp))
+        table, number = table_of(upnp)
+        self._forget(upnp)
+        self.store.remove(table, number)
+        return _status(change)
+
+    # --- device-level operations --------------------------------------------------------------
+
+    async def reboot(self, command_key: str) -> None:
+        """TR-330 Table 1 row 1: the Reboot RPC is BMS::Reboot."""
+        bms = self.device.bms
+        if bms is None:
+            raise _err(9000, "the device has no BasicManagement")
+        await self._call("Reboot", "Reboot", bms.reboot())
+
+    async def factory_reset(self) -> None:
+        """The FactoryReset RPC is BMS::BaselineReset (TR-330 Table 1 row 0)."""
+        bms = self.device.bms
+        if bms is None:
+            raise _err(9000, "the device has no BasicManagement")
+        await self._call("FactoryReset", "BaselineReset", bms.baseline_reset())
+
+    async def download(self, request: Download) -> DownloadResponse:
+        """Firmware through SMS::Update (TR-330 §4.7.1.1); TransferComplete follows."""
+        return await self.firmware.download(request)
+
+    async def upload(self, request: Upload) -> UploadResponse:
+        """Vendor log upload (TR-330 §4.4.2) is not translated: 9011 in TransferComplete."""
+        raise _err(9011, "log upload from a UPnP DM device is not supported yet")
+
+    async def device_identity(self) -> tuple[DeviceIdStruct, list[ParameterValueStruct]]:
+        """Inform DeviceId and Forced Inform DeviceInfo parameters, from the device's
+        DeviceInfo nodes (mappings/deviceinfo.toml; reference upnp-dm.md §2.8)."""
+        rpc = "GetParameterValues"
+        ident = {"manufacturer": self.manufacturer}
+        forced = []
+        for row in self.tables.deviceinfo:
+            if not (row.device_id or row.forced_inform):
+                continue
+            value = None
+            for upnp in row.upnp:
+                try:
+                    got = await self._call(rpc, "GetValues", self.device.cms.get_values([upnp]))
+                except CwmpFaultError as exc:
+                    if exc.fault.fault_code == 9005:
+                        continue
+                    raise
+                if got:
+                    value = got[0].value
+                    break
+            if row.device_id and value:
+                ident[row.device_id] = value
+            if row.forced_inform:
+                forced.append(ParameterValueStruct(row.name, value or "", row.type))
+        device_id = DeviceIdStruct(
+            manufacturer=ident.get("manufacturer", ""),
+            oui=ident.get("oui", ""),
+            product_class=ident.get("product_class", ""),
+            serial_number=ident.get("serial_number", ""),
+        )
+        return device_id, forced
+
+    # --- events -------------------------------------------------------------------------------
+
+    async def handle_event(self, event: DmEvent) -> list[ValueChange]:
+        """Act on one DM event: "4 VALUE CHANGE" candidates, cache invalidation, the end of
+        firmware operations (SMS OperationIDs)."""
+        if event.service == "SMS" and "OperationIDs" in event.variables:
+            self.firmware.operation_ids_changed()
+        if event.service != "CMS":
+            return []
+        changed = {k: v for k, v in event.variables.items() if self._last_vars.get(k) != v}
+        first = not self._last_vars
+        self._last_vars.update(event.variables)
+        if first:
+            # The initial event: a baseline, nothing changed yet. Attributes persist across
+            # discovery (TR-330 §4.6.5): learn which parameters already notify.
+            if self._on_value_change is not None:
+                try:
+                    await self.discover_notified()
+                except CwmpFaultError as exc:
+                    log.warning("device %s: notified parameters unknown: %s", self.device.udn, exc)
+            return []
+        if "SupportedDataModelsUpdate" in changed:
+            self._paths = None  # re-read the data models on the next RPC
+        if "SupportedParametersUpdate" in changed:
+            self._types.clear()
+            self._access.clear()
+        if "AttributeValuesUpdate" in changed:
+            self._eoc.clear()
+        if "ConfigurationUpdate" not in changed:
+            return []
+
+        async def read(paths: Sequence[str]) -> dict[str, str]:
+            got = await self._call(
+                "GetParameterValues", "GetValues", self.device.cms.get_values(paths)
+            )
+            return {pv.path: pv.value for pv in got}
+
+        try:
+            changes = await self.tracker.on_configuration_update(read, self.clock())
+        except CwmpFaultError as exc:
+            log.warning("device %s: cannot re-read notified values: %s", self.device.udn, exc)
+            return []
+        if changes and self._on_value_change is not None:
+            self._on_value_change(changes)
+        return changes
+
+    async def run_events(self) -> None:
+        """Consume the device's event stream until it ends."""
+        async for event in self.device.events():
+            await self.handle_event(event)
+
+    async def discover_notified(self) -> None:
+        """Find parameters with EventOnChange already set on the device (TR-330 §4.6.5:
+        attributes persist across discovery) and start tracking their values."""
+        rpc = "GetParameterAttributes"
+        await self.ensure_ready(rpc)
+        for root in self.paths.roots:
+            params, _ = await self._expand(rpc, root.upnp, with_objects=False)
+            attrs = await self._attributes(rpc, params, hint=root.upnp, fresh=True)
+            names = self.paths.to_cwmp_many(params)
+            on = []
+            for name, upnp in zip(names, params, strict=True):
+                node = attrs.get(upnp)
+                if node is not None and node.event_on_change and self._visible(name):
+                    self.tracker.watch(upnp, name, self.tables.types.xsd(node.type))
+                    on.append(upnp)
+            if on:
+                got = await self._call(rpc, "GetValues", self.device.cms.get_values(on))
+                self.tracker.seed((pv.path, pv.value) for pv in got)
+
+
+def _err(
+    code: int, detail: str = "", details: tuple[SetParameterValuesFault, ...] = ()
+) -> CwmpFaultError:
+    """The exception answering an RPC with fault `code` (standard FaultString + detail)."""
+    f = fault(code, detail, details)
+    return CwmpFaultError(f.fault_code, f.fault_string, f.set_parameter_values_fault)
+
+
+def _add_ancestors(objects: dict[str, bool], name: str) -> None:
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        obj = ".".join(parts[:i]) + "."
+        objects.setdefault(obj, False)
+
+
+def _objects_between(top: str, path: str) -> list[str]:
+    """The object paths strictly between `top` and `path` (`/A/`, `/A/B/`…)."""
+    parts = path[len(top) :].rstrip("/").split("/")
+    out, acc = [], top
+    for part in parts[:-1]:
+        acc += part + "/"
+        out.append(acc)
+    return out
+
+
+def _tree_order(paths: Iterable[str]) -> list[str]:
+    """Unique paths, each object before what is below it, siblings in first-seen order."""
+    tree: dict[str, Any] = {}
+    terminal = "\0"
+    for path in paths:
+        node = tree
+        parts = path.split("/")
+        for part in parts[1:-1]:
+            node = node.setdefault(part + "/", {})
+        node.setdefault(parts[-1] if parts[-1] else terminal, {})
+    out: list[str] = []
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        if terminal in node:
+            out.append(prefix)
+        for key, child in node.items():
+            if key == terminal:
+                continue
+            if key.endswith("/"):
+                walk(child, prefix + key)
+            else:
+                out.append(prefix + key)
+
+    walk(tree, "/")
+    return out
+
+
+def _looks_like_instance(upnp: str) -> bool:
+    segments = upnp.rstrip("/").split("/")
+    return upnp.endswith("/") and bool(segments) and is_instance(segments[-1])
+
+
+_INT = re.compile(r"[+-]?\d+")
+
+
+def _value_fits(xsd: str, value: str) -> bool:
+    """Whether `value` is a lexical form of `xsd` (to tell which parameter broke a 704)."""
+    v = value.strip()
+    if xsd == "xsd:boolean":
+        return v.lower() in ("0", "1", "true", "false")
+    if xsd in ("xsd:int", "xsd:long"):
+        return bool(_INT.fullmatch(v))
+    if xsd in ("xsd:unsignedInt", "xsd:unsignedLong"):
+        return bool(_INT.fullmatch(v)) and not v.startswith("-")
+    if xsd == "xsd:dateTime":
+        return bool(
+            re.fullmatch(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?", v)
+        )
+    if xsd == "xsd:hexBinary":
+        return len(v) % 2 == 0 and bool(re.fullmatch(r"[0-9A-Fa-f]*", v))
+    return True

@@ -1,0 +1,310 @@
+"""One Virtual CWMP Device (TR-069 Annex J.2): a proxied UPnP DM device seen by the ACS.
+
+It composes the layers for one device: the network DM device (`NetworkDmDevice`), the TR-330
+translation (`UpnpBackend`) with the engine's own `Device.ManagementServer.` mounted beside it,
+the CWMP engine and its asyncio runner, GENA subscriptions and the Connection Request
+registration. All CWMP state is in the device's store, so the in-memory parts can be rebuilt
+whenever the device comes back from a reboot, a reset or a new address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from proxier.config import Config
+from proxier.cwmp.backend import DataModelBackend
+from proxier.cwmp.connreq import ConnectionRequestServer
+from proxier.cwmp.engine import AcsSettings, CpeEngine, EngineConfig, SessionResult
+from proxier.cwmp.memory import MemoryBackend, add_management_server
+from proxier.cwmp.mount import MountedBackend
+from proxier.cwmp.rpc import DeviceIdStruct
+from proxier.cwmp.runner import DeviceRunner
+from proxier.cwmp.store import DeviceStore
+from proxier.cwmp.transport import AcsTransport
+from proxier.translate.backend import UpnpBackend
+from proxier.translate.instances import InstanceStore
+from proxier.upnp.client import NetworkDmDevice
+from proxier.upnp.gena import GenaManager
+from proxier.virtual.lifecycle import Lifecycle, Transition
+from proxier.virtual.registry import Registry, VirtualDeviceRecord
+
+log = logging.getLogger(__name__)
+
+MS = "Device.ManagementServer."
+LIFECYCLE_KEY = "lifecycle."
+#: How long a device the ACS rebooted or reset may stay away before we log it as missing.
+RETURN_WAIT = 300.0
+
+TransportFactory = Callable[[AcsSettings], AcsTransport]
+
+
+@dataclass(slots=True)
+class Shared:
+    """What every virtual device of one proxier shares (one of each per process)."""
+
+    config: Config
+    registry: Registry
+    connreq: ConnectionRequestServer
+    gena: GenaManager
+    transport_factory: TransportFactory
+    clock: Callable[[], float] = time.time
+    on_session: Callable[[VirtualDevice, SessionResult], None] | None = None
+
+
+class _Attached:
+    """The parts that exist only while the device is reachable at a known description."""
+
+    def __init__(
+        self,
+        dm: NetworkDmDevice,
+        backend: UpnpBackend,
+        engine: CpeEngine,
+        runner: DeviceRunner,
+        events: asyncio.Task[None],
+    ) -> None:
+        self.dm = dm
+        self.backend = backend
+        self.engine = engine
+        self.runner = runner
+        self.events = events
+
+
+class _DeviceBackend(MountedBackend):
+    """The engine's backend: translation + ManagementServer, and it tells the lifecycle when
+    the ACS's Reboot/FactoryReset made the device go away (TR-330 Table 1 rows 0 and 1)."""
+
+    def __init__(self, device: VirtualDevice, main: UpnpBackend) -> None:
+        super().__init__(main, {MS: device.management_server})
+        self.device = device
+
+    async def reboot(self, command_key: str) -> None:
+        await super().reboot(command_key)  # BMS::Reboot; raises if the device refused
+        self.device.expect_return(reset=False)
+
+    async def factory_reset(self) -> None:
+        await super().factory_reset()  # BMS::BaselineReset
+        self.device.expect_return(reset=True)
+
+
+class VirtualDevice:
+    """A proxied device's CWMP identity, state and (while attached) its running engine."""
+
+    def __init__(self, record: VirtualDeviceRecord, shared: Shared) -> None:
+        self.record = record
+        self.shared = shared
+        directory = Path(record.state_dir)
+        self.store = DeviceStore(directory / "cwmp.sqlite")
+        self.instances = InstanceStore(directory / "instances.sqlite")
+        saved = self.store.kv_items(LIFECYCLE_KEY)
+        self.lifecycle = Lifecycle.from_dict({k[len(LIFECYCLE_KEY) :]: v for k, v in saved.items()})
+        self.lifecycle.online = False  # until discovery says otherwise
+        self.management_server = self._management_server()
+        self.device_id = DeviceIdStruct(
+            record.manufacturer, record.key.oui, record.key.product_class, record.key.serial_number
+        )
+        self._attached: _Attached | None = None
+        self._token = shared.connreq.register(
+            self._connection_request, self._cr_credentials, token=record.cr_token
+        )
+        self._return_timer: asyncio.TimerHandle | None = None
+
+    # --- identity and state ------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self.record.key.id
+
+    @property
+    def online(self) -> bool:
+        return self.lifecycle.online
+
+    @property
+    def engine(self) -> CpeEngine | None:
+        return self._attached.engine if self._attached else None
+
+    @property
+    def dm(self) -> NetworkDmDevice | None:
+        return self._attached.dm if self._attached else None
+
+    @property
+    def initial_cr_credentials(self) -> tuple[str, str]:
+        """The configured shared pair, else the device's own random pair (registry)."""
+        cr = self.shared.config.connection_request
+        if cr.username:
+            return cr.username, cr.password
+        return self.record.cr_username, self.record.cr_password
+
+    @property
+    def connection_request_url(self) -> str:
+        return self.shared.connreq.url(self._token)
+
+    def _management_server(self) -> MemoryBackend:
+        acs = self.shared.config.acs
+        ms = MemoryBackend(self.store, persist_key="management_server")
+        cr_username, cr_password = self.initial_cr_credentials
+        add_management_server(
+            ms,
+            acs_url=acs.url,
+            acs_username=acs.username,
+            acs_password=acs.password,
+            periodic_inform_interval=acs.periodic_inform_interval,
+            connection_request_username=cr_username,
+            connection_request_password=cr_password,
+        )
+        ms.freeze_defaults()
+        return ms
+
+    def _save_lifecycle(self) -> None:
+        with self.store.transaction():
+            for key, value in self.lifecycle.to_dict().items():
+                self.store.kv_set(LIFECYCLE_KEY + key, value)
+
+    def _cr_credentials(self) -> tuple[str, str]:
+        if self._attached is not None:
+            return self._attached.engine.connection_request_credentials()
+        username, password = self.initial_cr_credentials
+        return (
+            self.store.get_meta("ms.ConnectionRequestUsername", username),
+            self.store.get_meta("ms.ConnectionRequestPassword", password),
+        )
+
+    def _connection_request(self) -> bool:
+        """TR-069 §3.2.2 via the shared server; offline → 503 (Annex J.2.3)."""
+        if self._attached is None or not self.lifecycle.online:
+            return False
+        return self._attached.runner.connection_request()
+
+    # --- attaching to the network device -----------------------------------------------------
+
+    def _engine_config(self) -> EngineConfig:
+        acs = self.shared.config.acs
+        cr_username, cr_password = self.initial_cr_credentials
+        return EngineConfig(
+            device_id=self.device_id,
+            acs_url=acs.url,
+            acs_username=acs.username,
+            acs_password=acs.password,
+            periodic_inform_enable=acs.periodic_inform_enable,
+            periodic_inform_interval=acs.periodic_inform_interval,
+            connection_request_username=cr_username,
+            connection_request_password=cr_password,
+            session_timeout=float(acs.session_timeout),
+        )
+
+    async def attach(self, dm: NetworkDmDevice, backend: UpnpBackend) -> None:
+        """(Re)build engine and runner over a freshly described device; starts paused."""
+        await self.detach()
+        mounted: DataModelBackend = _DeviceBackend(self, backend)
+        engine = CpeEngine(mounted, self.store, self._engine_config(), clock=self.shared.clock)
+        engine.set_connection_request_url(self.connection_request_url)
+        runner = DeviceRunner(
+            engine, self.shared.transport_factory, clock=self.shared.clock, on_session=self._done
+        )
+        runner.pause()
+        runner.start()
+        events = asyncio.get_running_loop().create_task(self._run_events(backend))
+        self._attached = _Attached(dm, backend, engine, runner, events)
+        self._subscribe(dm)
+
+    async def _run_events(self, backend: UpnpBackend) -> None:
+        try:
+            await backend.run_events()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: event handling stopped", self.id)
+
+    def _subscribe(self, dm: NetworkDmDevice) -> None:
+        description = dm.description
+        if description is None:
+            return
+        for kind in ("CMS", "BMS", "SMS"):
+            service = description.candidate.service(kind)
+            if service is None or not service.event_sub_url:
+                continue
+            self.shared.gena.add(f"{dm.udn}:{kind}", kind, service.event_sub_url, dm.push_event)
+
+    async def detach(self) -> None:
+        attached, self._attached = self._attached, None
+        if attached is None:
+            return
+        await attached.runner.stop()
+        attached.events.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await attached.events
+        for kind in ("CMS", "BMS", "SMS"):
+            await self.shared.gena.remove(f"{attached.dm.udn}:{kind}")
+        attached.dm.close()
+
+    def _done(self, result: SessionResult) -> None:
+        if self.shared.on_session is not None:
+            self.shared.on_session(self, result)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def apply(self, transition: Transition, events: tuple[str, ...]) -> None:
+        """Act on a lifecycle transition and the Table 1 events it maps to."""
+        self._save_lifecycle()
+        if transition.changed and transition.reason:
+            log.info(
+                "%s: %s (%s)",
+                self.id,
+                "online" if transition.online else "offline",
+                transition.reason,
+            )
+        if transition.online != self.record.online:
+            self.record = self.shared.registry.update(self.record, online=transition.online)
+        attached = self._attached
+        if attached is None:
+            return
+        now = self.shared.clock()
+        if "1 BOOT" in events:
+            attached.engine.device_booted(now)  # adds "M Reboot" for ACS-requested reboots
+        if "0 BOOTSTRAP" in events and "first_discovery" not in transition.conditions:
+            attached.engine.raise_event("0 BOOTSTRAP", now=now)
+        if transition.online:
+            attached.runner.resume()
+        else:
+            attached.runner.pause()
+
+    def expect_return(self, *, reset: bool) -> None:
+        """The device is going down on the ACS's request: hold sessions until it is back
+        (its "1 BOOT"/"M Reboot" or "0 BOOTSTRAP" go out then), and wait a bounded time."""
+        now = self.shared.clock()
+        if reset:
+            self.lifecycle.reset_requested(now, RETURN_WAIT)
+        else:
+            self.lifecycle.reboot_requested(now, RETURN_WAIT)
+        self._save_lifecycle()
+        if self._attached is not None:
+            self._attached.runner.pause()
+        loop = asyncio.get_running_loop()
+        if self._return_timer is not None:
+            self._return_timer.cancel()
+        self._return_timer = loop.call_later(RETURN_WAIT, self._return_overdue)
+
+    def _return_overdue(self) -> None:
+        self._return_timer = None
+        transition = self.lifecycle.handle_timer(self.shared.clock())
+        if transition is not None:
+            log.warning(
+                "%s: did not come back within %.0f s after the ACS's reboot/reset; "
+                "keeping its state and events for when it does",
+                self.id,
+                RETURN_WAIT,
+            )
+            self.apply(transition, ())
+
+    async def close(self) -> None:
+        if self._return_timer is not None:
+            self._return_timer.cancel()
+        await self.detach()
+        self.shared.connreq.unregister(self._token)
+        self.store.close()
+        self.instances.close()
