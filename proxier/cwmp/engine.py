@@ -786,7 +786,11 @@ class CpeEngine:
         """Reboot / FactoryReset only once the session is over (A.3.2.9, A.4.1.6)."""
         if self._reset_after_session:
             self._reset_after_session = self._reboot_after_session = False
-            self.store.clear_for_bootstrap(factory_reset=True)
+            cr_url = self.connection_request_url  # the proxier's, not the ACS's, state
+            with self.store.transaction():
+                self.store.clear_for_bootstrap(factory_reset=True)
+                if cr_url:
+                    self.store.set_meta("connection_request_url", cr_url)
             self._acs_set.clear()
             self._check_bootstrap(now)
             self._schedule_periodic(now)

@@ -390,7 +390,9 @@ async def test_reboot_after_session_then_boot_events(device: Device) -> None:
 
 
 async def test_factory_reset_bootstraps_again(device: Device) -> None:
-    """A.4.1.6 + Table 7: after a factory reset the next contact is a BOOTSTRAP (+ BOOT)."""
+    """A.4.1.6 + Table 7: after a factory reset the next contact is a BOOTSTRAP (+ BOOT);
+    ACS-made state is gone, the proxier-assigned ConnectionRequestURL stays."""
+    device.engine.set_connection_request_url("http://h:1/cr/x")
     acs = ScriptedAcs()
     acs.queue(
         SetParameterValues((ParameterValueStruct("Device.DeviceInfo.ProvisioningCode", "X"),), "k"),
@@ -402,6 +404,7 @@ async def test_factory_reset_bootstraps_again(device: Device) -> None:
     assert codes(inform) == {("0 BOOTSTRAP", ""), ("1 BOOT", "")}
     assert params(inform)["Device.DeviceInfo.ProvisioningCode"] == ""
     assert params(inform)["Device.ManagementServer.ParameterKey"] == ""
+    assert params(inform)["Device.ManagementServer.ConnectionRequestURL"] == "http://h:1/cr/x"
 
 
 async def test_acs_url_change_bootstraps_new_acs(device: Device) -> None:
@@ -727,3 +730,24 @@ def soap_name(body: str) -> str:
     m = re.search(r"<cwmp:(\w+)>", body)
     assert m is not None
     return m.group(1)
+
+
+async def test_reboot_restarts_retry_intervals_not_retry_count(device: Device) -> None:
+    """§3.2.1.1: after an intervening reboot the wait intervals start again from #1, while
+    RetryCount keeps counting until a session succeeds (Table 34)."""
+    down = ScriptedAcs(override=lambda env: AcsReply(500, b""))
+    for _ in range(3):
+        await device.engine.run_session(down)
+        device.clock.now = device.engine.get_timer() or 0
+        assert device.engine.handle_timer(device.clock.now)
+    await device.engine.run_session(down)
+    timer = device.engine.get_timer()
+    assert timer is not None and 40 <= timer - device.clock.now <= 80  # retry #4
+    device.engine.device_booted(device.clock.now)
+    await device.engine.run_session(down)
+    timer = device.engine.get_timer()
+    assert timer is not None and 5 <= timer - device.clock.now <= 10  # #1 again
+    device.clock.now = timer
+    assert device.engine.handle_timer(device.clock.now)
+    inform = await device.session(ScriptedAcs())
+    assert inform.retry_count == 5
