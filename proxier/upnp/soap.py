@@ -26,14 +26,15 @@ ARGUMENT_VALUE_INVALID = 600
 
 # Characters XML 1.0 cannot carry at all; CR is kept by escaping it as a reference.
 _UNREPRESENTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
 def escape_text(value: str) -> str:
     """Escape a string argument for element content; refuse what XML cannot represent."""
     if _UNREPRESENTABLE.search(value):
         raise UpnpError(ARGUMENT_VALUE_INVALID, "argument holds characters XML cannot carry")
-    return value.translate(_ESCAPES)
+    # Chained replace is much faster than str.translate with a dict on long documents.
+    escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("\r", "&#13;") if "\r" in escaped else escaped
 
 
 def soap_action_header(service_type: str, action: str) -> str:
