@@ -151,9 +151,9 @@ class UpnpBackend:
         self._local: dict[str, _Local] = {}
         self._local_objects: dict[str, bool] = {}  # name → writable (AddObject)
         self._types: dict[str, str] = {}  # structure path → CMS Type
+        self._xsd: dict[str, str] = {}  # concrete parameter path → xsi:type (from _types)
         self._access: dict[str, bool] = {}  # concrete path → readWrite
         self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
-        self._notification: dict[str, int] = {}  # CWMP name → 1/2 asked by the ACS
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
         self.firmware = FirmwareUpdates(device, self.tables.firmware, timeout=timeout)
@@ -550,6 +550,14 @@ class UpnpBackend:
         read_through: dict[str, tuple[str, ...]] = {}
         for raw in parameter_names:
             name = raw or "Device."
+            if (
+                not name.endswith(".")
+                and name not in self._local
+                and not name.endswith(".Alias")
+                and self._visible(name)
+            ):
+                content.append((await self._to_upnp(rpc, name), False))  # the common case
+                continue
             if not self._visible(name):
                 raise _err(9005, f"{name} is not served here")
             local = [
@@ -625,6 +633,9 @@ class UpnpBackend:
 
     async def _types_of(self, rpc: str, paths: Sequence[str]) -> dict[str, str]:
         """xsi:type of each parameter from its CMS Type (cached per structure path)."""
+        known = self._xsd
+        if all(p in known for p in paths):
+            return known
         unknown = [p for p in paths if _structure(p) not in self._types]
         if unknown:
             try:
@@ -632,7 +643,13 @@ class UpnpBackend:
             except CwmpFaultError:
                 pass  # no Type known: the default type of mappings/types.toml
         types = self.tables.types
-        return {p: types.xsd(self._types.get(_structure(p))) for p in paths}
+        if len(known) > 100_000:
+            known.clear()
+        for p in paths:
+            kind = self._types.get(_structure(p))
+            if kind is not None:
+                known[p] = types.xsd(kind)
+        return {p: known.get(p, types.default) for p in paths}
 
     async def _read_through(
         self, rpc: str, params: dict[str, tuple[str, ...]]
@@ -824,13 +841,15 @@ class UpnpBackend:
             device = [p for _, p in params if p is not None]
             attrs = await self._attributes(rpc, device, fresh=True) if device else {}
             for name, upnp in params:
+                asked = self.store.notification(name)
                 if upnp is None:
-                    level = self._notification.get(name, 0)
+                    level = asked or 0
                 else:
                     node = attrs.get(upnp)
                     if node is None:
                         raise _err(9005, f"no attributes for {name}")
-                    level = self._notification.get(name, 1) if node.event_on_change else 0
+                    # EventOnChange set by someone else than the ACS reads as passive.
+                    level = (asked or 1) if node.event_on_change else 0
                 # TR-330 §4.6.5.1.1: "AccessList will always be empty".
                 out.append(ParameterAttributeStruct(name, level, ()))
         return out
@@ -867,12 +886,9 @@ class UpnpBackend:
                 await self._roll_back(rpc, done, before)
                 raise
             done.append(device)
+        self.store.set_notifications({name: level for level, params in plan for name, _ in params})
         for level, params in plan:
             for name, upnp in params:
-                if level > 0:
-                    self._notification[name] = level
-                else:
-                    self._notification.pop(name, None)
                 if upnp is not None:
                     self._eoc[upnp] = level > 0
                     if level > 0:
@@ -942,6 +958,7 @@ class UpnpBackend:
         change = await self._call(rpc, "DeleteInstance", self.device.cms.delete_instance(upnp))
         table, number = table_of(upnp)
         self._forget(upnp)
+        self.store.forget_notifications(self.paths.to_cwmp(upnp))
         self.store.remove(table, number)
         return _status(change)
 
@@ -1026,6 +1043,7 @@ class UpnpBackend:
             self._paths = None  # re-read the data models on the next RPC
         if "SupportedParametersUpdate" in changed:
             self._types.clear()
+            self._xsd.clear()
             self._access.clear()
         if "AttributeValuesUpdate" in changed:
             self._eoc.clear()

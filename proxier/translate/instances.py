@@ -13,6 +13,9 @@ of a row, and deleting a row drops the maps of the tables below it.
 
 The proxier also keeps each instance's Alias (TR-330 §4.6.8: "retains a cached copy of all
 Instance Aliases"): CPE-assigned `cpe-<n>` at allocation, unique per table, settable by the ACS.
+
+The same file keeps the Notification level (1 passive, 2 active) the ACS asked for each
+parameter: CMS only stores a boolean EventOnChange, so the level must survive restarts here.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ CREATE TABLE IF NOT EXISTS instance (
 CREATE TABLE IF NOT EXISTS next_number (
     tbl TEXT PRIMARY KEY,
     next INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notification (
+    name TEXT PRIMARY KEY,
+    level INTEGER NOT NULL
 );
 """
 
@@ -70,6 +77,8 @@ class InstanceStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._tables: dict[str, _Table] = {}
+        #: bumped whenever a mapping goes away or an alias changes (translation caches)
+        self.generation = 0
         for tbl, nxt in self._db.execute("SELECT tbl, next FROM next_number"):
             self._tables[tbl] = _Table(next=nxt)
         for tbl, cwmp, upnp, alias in self._db.execute(
@@ -80,6 +89,9 @@ class InstanceStore:
             t.by_cwmp[cwmp] = upnp
             t.alias[cwmp] = alias
             t.next = max(t.next, cwmp + 1)
+        self._notification: dict[str, int] = dict(
+            self._db.execute("SELECT name, level FROM notification").fetchall()
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -155,6 +167,7 @@ class InstanceStore:
         t = self._tables.get(table)
         if t is None or upnp not in t.by_upnp:
             return
+        self.generation += 1
         cwmp = t.by_upnp.pop(upnp)
         del t.by_cwmp[cwmp]
         t.alias.pop(cwmp, None)
@@ -179,10 +192,37 @@ class InstanceStore:
         if other is not None and other != cwmp:
             raise AliasError(f"Alias {alias!r} already names instance {other}")
         t.alias[cwmp] = alias
+        self.generation += 1
         with self._db:
             self._db.execute(
                 "UPDATE instance SET alias = ? WHERE tbl = ? AND cwmp = ?", (alias, table, cwmp)
             )
+
+    def notification(self, name: str) -> int | None:
+        """The Notification level the ACS set on a CWMP parameter, if any."""
+        return self._notification.get(name)
+
+    def set_notifications(self, levels: dict[str, int]) -> None:
+        """Record Notification levels (0 forgets the parameter)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            for name, level in levels.items():
+                if level:
+                    self._notification[name] = level
+                    self._db.execute(
+                        "INSERT INTO notification (name, level) VALUES (?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET level = excluded.level",
+                        (name, level),
+                    )
+                else:
+                    self._notification.pop(name, None)
+                    self._db.execute("DELETE FROM notification WHERE name = ?", (name,))
+
+    def forget_notifications(self, prefix: str) -> None:
+        """Drop the levels of a deleted object instance's parameters."""
+        gone = [n for n in self._notification if n.startswith(prefix)]
+        if gone:
+            self.set_notifications(dict.fromkeys(gone, 0))
 
     def _free_alias(self, t: _Table, wanted: str) -> str:
         alias, n = wanted, 0

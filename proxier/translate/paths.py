@@ -108,6 +108,16 @@ class PathTranslator:
         self.roots = tuple(sorted(roots, key=lambda r: len(r.cwmp), reverse=True))
         self._by_upnp = tuple(sorted(roots, key=lambda r: len(r.upnp), reverse=True))
         self.instances = instances
+        # Translations already made; valid while no mapping went away (store generation).
+        self._generation = instances.generation
+        self._upnp_of: dict[str, str] = {}
+        self._cwmp_of: dict[str, str] = {}
+
+    def _fresh(self) -> None:
+        if self._generation != self.instances.generation:
+            self._generation = self.instances.generation
+            self._upnp_of.clear()
+            self._cwmp_of.clear()
 
     def root_for_cwmp(self, path: str) -> Root | None:
         for root in self.roots:
@@ -123,6 +133,16 @@ class PathTranslator:
 
     def to_upnp(self, path: str) -> str:
         """The UPnP path of a CWMP path; raises PathError or UnknownInstance."""
+        self._fresh()
+        known = self._upnp_of.get(path)
+        if known is not None:
+            return known
+        upnp = self._to_upnp(path)
+        if len(self._upnp_of) < 100_000:
+            self._upnp_of[path] = upnp
+        return upnp
+
+    def _to_upnp(self, path: str) -> str:
         root = self.root_for_cwmp(path)
         if root is None:
             raise PathError(f"{path!r} is not in the device's data model")
@@ -155,6 +175,17 @@ class PathTranslator:
 
     def to_cwmp_many(self, paths: Iterable[str]) -> list[str]:
         """Translate many UPnP paths; new instances are numbered in ascending UPnP order."""
+        self._fresh()
+        paths = list(paths)
+        cached = [self._cwmp_of.get(p) for p in paths]
+        if all(c is not None for c in cached):
+            return [c for c in cached if c is not None]
+        out = self._to_cwmp_many(paths)
+        if len(self._cwmp_of) < 100_000:
+            self._cwmp_of.update(zip(paths, out, strict=True))
+        return out
+
+    def _to_cwmp_many(self, paths: Sequence[str]) -> list[str]:
         parsed: list[tuple[Root, list[str], bool]] = []
         new: dict[str, set[int]] = {}
         for path in paths:

@@ -590,3 +590,25 @@ class FaultyDevice:
 
     def events(self) -> Any:
         return self._inner.events()
+
+
+async def test_notification_level_survives_restart(tmp_path: Path) -> None:
+    """CMS keeps only a boolean EventOnChange: the active/passive level the ACS chose is the
+    proxier's to keep, across restarts (TR-330 §4.6.5.2.1 "keeps a cached copy")."""
+    path = tmp_path / "state.sqlite"
+    dev = lab_device()
+    store = InstanceStore(path)
+    backend = UpnpBackend(dev, instance_store=store, proxier_info=PROXIER)
+    await backend.set_parameter_attributes(
+        [SetParameterAttributesStruct("Device.Time.NTPServer1", True, 2, False)]
+    )
+    store.close()
+    store2 = InstanceStore(path)
+    backend2 = UpnpBackend(dev, instance_store=store2, proxier_info=PROXIER)
+    got = await backend2.get_parameter_attributes(["Device.Time.NTPServer1", "Device.Time.Enable"])
+    assert [(a.name, a.notification) for a in got] == [
+        ("Device.Time.NTPServer1", 2),
+        ("Device.Time.Enable", 0),
+    ]
+    store2.close()
+    dev.close()
