@@ -59,7 +59,7 @@ async def test_idle_runners_do_not_poll(tmp_path: Path) -> None:
     calls = 0
     done: asyncio.Queue[SessionResult] = asyncio.Queue()
     stores = []
-    for i in range(50):
+    for i in range(20):
         engine, store = make(tmp_path, f"I{i}")
         stores.append(store)
         original = engine.handle_timer
@@ -73,7 +73,7 @@ async def test_idle_runners_do_not_poll(tmp_path: Path) -> None:
         runner = DeviceRunner(engine, lambda s: ScriptedAcs(), on_session=done.put_nowait)
         runner.start()
         runners.append(runner)
-    for _ in range(50):
+    for _ in range(20):
         await asyncio.wait_for(done.get(), 10)  # each delivers its BOOTSTRAP once
     for _ in range(20):
         await asyncio.sleep(0)
@@ -108,4 +108,34 @@ async def test_paused_runner_holds_events_and_refuses_connection_requests(
     assert set(first.events) == {"0 BOOTSTRAP", "1 BOOT"}
     assert runner.connection_request()
     await runner.stop()
+    store.close()
+
+
+async def test_stop_during_session_is_a_failed_attempt(tmp_path: Path) -> None:
+    """§3.2.1.1: a session cut short (runner stopped) counts as failed — RetryCount grows and
+    a retry is scheduled; a new runner on the same engine picks the timers up again."""
+    engine, store = make(tmp_path, "S1")
+    posted = asyncio.Event()
+
+    class Hanging(ScriptedAcs):
+        async def post(self, body: bytes):  # type: ignore[no-untyped-def]
+            posted.set()
+            await asyncio.Event().wait()
+
+    runner = DeviceRunner(engine, lambda s: Hanging())
+    runner.start(booted=True)
+    await asyncio.wait_for(posted.wait(), 10)
+    assert engine.in_session
+    await runner.stop()
+    assert not engine.in_session and engine.retry_count == 1
+    assert store.get_meta("session_open") == "0"
+    timer = engine.get_timer()
+    assert timer is not None
+    results: asyncio.Queue[SessionResult] = asyncio.Queue()
+    again = DeviceRunner(engine, lambda s: ScriptedAcs(), on_session=results.put_nowait)
+    engine.raise_event("8 DIAGNOSTICS COMPLETE")  # a new event: retry at once
+    again.start()
+    result = await asyncio.wait_for(results.get(), 10)
+    assert result.ok and "0 BOOTSTRAP" in result.events and engine.retry_count == 0
+    await again.stop()
     store.close()
