@@ -11,6 +11,7 @@ its three service types; byebye before Reboot/BaselineReset carries
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 import socket
@@ -51,6 +52,26 @@ def search_matches(device: LabDevice, st: str) -> list[str]:
         if _version_match(offered, st):
             return [st]
     return []
+
+
+def interface_address(name_or_address: str) -> str:
+    """An IPv4 address given directly, or the first IPv4 address of a network interface."""
+    try:
+        return str(ipaddress.IPv4Address(name_or_address))
+    except ValueError:
+        pass
+    import fcntl
+    import struct
+
+    siocgifaddr = 0x8915
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            packed = fcntl.ioctl(
+                sock.fileno(), siocgifaddr, struct.pack("256s", name_or_address.encode()[:15])
+            )
+        except OSError as exc:
+            raise ValueError(f"no IPv4 address on interface {name_or_address!r}: {exc}") from None
+    return socket.inet_ntoa(packed[20:24])
 
 
 class _Protocol(asyncio.DatagramProtocol):

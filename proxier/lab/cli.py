@@ -12,6 +12,7 @@ import asyncio
 import signal
 import sys
 
+from proxier.lab.announcer import interface_address
 from proxier.lab.datamodel import ModelError
 from proxier.lab.server import LabConfig, LabServer, load_config
 from proxier.upnp.netns import MulticastRefused
@@ -19,13 +20,17 @@ from proxier.upnp.netns import MulticastRefused
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=1, help="number of devices (default 1)")
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP listen address")
+    parser.add_argument(
+        "--host",
+        default=None,
+        help="HTTP listen address (default 127.0.0.1, or the --interface address)",
+    )
     parser.add_argument("--port", type=int, default=0, help="HTTP port (default: any free)")
     parser.add_argument("--config", help="TOML/JSON file with [[device]] tables")
     parser.add_argument("--model", help="data model file (default: the shipped lab model)")
     parser.add_argument(
         "--interface",
-        help="IPv4 address to announce on with SSDP (only inside a network namespace)",
+        help="IPv4 address or interface name for SSDP (only inside a network namespace)",
     )
     parser.add_argument(
         "--allow-lan-multicast",
@@ -47,14 +52,21 @@ def main(args: argparse.Namespace) -> int:
         print("proxier lab: --devices must be between 0 and 1000", file=sys.stderr)
         return 2
     faults = {} if args.reboot_delay is None else {"reboot_delay": args.reboot_delay}
+    interface = None
+    if args.interface:
+        try:
+            interface = interface_address(args.interface)
+        except ValueError as exc:
+            print(f"proxier lab: {exc}", file=sys.stderr)
+            return 2
     try:
         lab = LabServer(
             args.devices,
-            host=args.host,
+            host=args.host or interface or "127.0.0.1",
             port=args.port,
             model=args.model,
             config=config,
-            interface=args.interface,
+            interface=interface,
             allow_lan_multicast=args.allow_lan_multicast,
             faults=faults,
         )

@@ -50,14 +50,13 @@ async def test_lab_announces_answers_search_reboots_and_says_byebye(netns_lan: M
         "lab",
         "--devices",
         "2",
-        "--host",
-        addr,
         "--interface",
-        addr,
+        "upnp0",  # a name: the lab serves HTTP on its address too
         "--reboot-delay",
         "0.3",
     )
     urls = [await lab.expect(lambda line: line.startswith("http://")) for _ in range(2)]
+    assert all(url.startswith(f"http://{addr}:") for url in urls)
     udns = ["uuid:" + url.split("/dev/", 1)[1].split("/", 1)[0] for url in urls]
     # The CP starts after the lab's first alive burst: it finds both by M-SEARCH.
     cp = await lan.python("cp", "tests.netns.discovery_probe", "--source", lan.addr("cp"))
