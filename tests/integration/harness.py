@@ -85,11 +85,12 @@ def make_cpe(
     password: str = CPE_PASSWORD,
     template: HttpSettings | None = None,
     clock: Callable[[], float] | None = None,
+    device: DeviceIdStruct | None = None,
     **config: Any,
 ) -> VirtualCpe:
     """Build (not start) a virtual device keeping its state in `state/`."""
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
-    ident = DeviceIdStruct("proxier lab", "00D09E", "VirtualBox", serial)
+    ident = device or DeviceIdStruct("proxier lab", "00D09E", "VirtualBox", serial)
     store = DeviceStore(state / "cwmp.sqlite")
     backend = device2_backend(
         ident,
