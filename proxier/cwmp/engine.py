@@ -89,14 +89,18 @@ MS = "Device.ManagementServer."
 PARAMETER_KEY = MS + "ParameterKey"
 CONNECTION_REQUEST_URL = MS + "ConnectionRequestURL"
 #: Forced Inform parameters read from the backend (reference §4.6); ParameterKey and
-#: ConnectionRequestURL, also forced, are the engine's own.
+#: ConnectionRequestURL, also forced, are the engine's own. RootDataModelVersion (Device:2.4)
+#: goes in when the backend has it.
 FORCED_INFORM_FROM_BACKEND = (
+    "Device.RootDataModelVersion",
     DI + "HardwareVersion",
     DI + "SoftwareVersion",
     DI + "ProvisioningCode",
 )
-#: Forced Active Notification (TR-181), and ConnectionRequestURL's default active one.
-FORCED_ACTIVE = frozenset({DI + "SoftwareVersion", DI + "ProvisioningCode", CONNECTION_REQUEST_URL})
+#: Forced Active Notification (TR-181): always active, whatever the ACS sets.
+FORCED_ACTIVE = frozenset({DI + "SoftwareVersion", DI + "ProvisioningCode"})
+#: Active notification by default, until the ACS sets another value (TR-181).
+DEFAULT_ACTIVE = frozenset({CONNECTION_REQUEST_URL})
 
 #: GetRPCMethodsResponse (A.3.1.1). ScheduleDownload is answered 9000 (TR-330 §4.7.1.1).
 SUPPORTED_METHODS = (
@@ -233,6 +237,7 @@ class CpeEngine:
         self._cr_accepted: deque[float] = deque()
         self._last_success_end = -math.inf
         self._acs_set: dict[str, str] = {}
+        self._missing_forced: set[str] = set()
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
@@ -383,8 +388,12 @@ class CpeEngine:
             self.store.apply_events(ev.raise_event(self.store.events(), code, command_key))
 
     def _notification_level(self, name: str) -> int:
+        if name in FORCED_ACTIVE:
+            return 2
         level = self.store.notification(name)
-        return 2 if name in FORCED_ACTIVE and level == 0 else level
+        if level is None:
+            return 2 if name in DEFAULT_ACTIVE else 0
+        return level
 
     def _on_value_change(self, changes: Sequence[ValueChange]) -> None:
         """Backend callback: values changed by something other than the ACS (A.3.2.4)."""
@@ -591,19 +600,22 @@ class CpeEngine:
         )
 
     async def _forced_values(self) -> list[ParameterValueStruct]:
+        names = [n for n in FORCED_INFORM_FROM_BACKEND if n not in self._missing_forced]
         try:
-            return await self.backend.get_parameter_values(FORCED_INFORM_FROM_BACKEND)
+            return await self.backend.get_parameter_values(names)
         except CwmpFaultError:
-            pass  # one of them is missing: take those that exist
+            pass  # one of them is missing: take those that exist, remember the others
         except Exception:
             log.exception("reading forced Inform parameters failed")
             return []
         values: list[ParameterValueStruct] = []
-        for name in FORCED_INFORM_FROM_BACKEND:
+        for name in names:
             try:
                 values.extend(await self.backend.get_parameter_values([name]))
+            except CwmpFaultError:
+                self._missing_forced.add(name)
             except Exception:
-                continue
+                log.exception("reading %s failed", name)
         return values
 
     def _transfer_completes(self) -> list[TransferComplete]:

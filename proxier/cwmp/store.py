@@ -218,20 +218,18 @@ class DeviceStore:
 
     # --- notification attributes and values pending notification -----------------------------
 
-    def notification(self, name: str) -> int:
+    def notification(self, name: str) -> int | None:
+        """The Notification attribute the ACS set, or None if it never set one."""
         row = self._db.execute("SELECT level FROM notification WHERE name = ?", (name,)).fetchone()
-        return 0 if row is None else int(row[0])
+        return None if row is None else int(row[0])
 
     def set_notification(self, name: str, level: int) -> None:
         with self.transaction():
-            if level == 0:
-                self._db.execute("DELETE FROM notification WHERE name = ?", (name,))
-            else:
-                self._db.execute(
-                    "INSERT INTO notification (name, level) VALUES (?, ?) "
-                    "ON CONFLICT(name) DO UPDATE SET level = excluded.level",
-                    (name, level),
-                )
+            self._db.execute(
+                "INSERT INTO notification (name, level) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET level = excluded.level",
+                (name, level),
+            )
 
     def forget_subtree(self, prefix: str) -> None:
         """An object was deleted: its attributes and pending values go with it (A.3.2.7)."""

@@ -123,6 +123,7 @@ async def test_first_session_bootstraps_with_forced_parameters(device: Device) -
     assert codes(inform) == {("0 BOOTSTRAP", ""), ("1 BOOT", "")}
     assert inform.device_id == DEVICE and inform.max_envelopes == 1 and inform.retry_count == 0
     assert params(inform) == {
+        "Device.RootDataModelVersion": "2.12",
         "Device.DeviceInfo.HardwareVersion": "1.0",
         "Device.DeviceInfo.SoftwareVersion": "1.0",
         "Device.DeviceInfo.ProvisioningCode": "",
@@ -751,3 +752,32 @@ async def test_reboot_restarts_retry_intervals_not_retry_count(device: Device) -
     assert device.engine.handle_timer(device.clock.now)
     inform = await device.session(ScriptedAcs())
     assert inform.retry_count == 5
+
+
+async def test_connection_request_url_notification_default_active_acs_may_turn_off(
+    device: Device,
+) -> None:
+    """TR-181: ConnectionRequestURL has active notification by default (a new URL informs
+    at once), but unlike forced active parameters the ACS may turn it off."""
+    device.engine.set_connection_request_url("http://127.0.0.1:1/cr/a")
+    await device.session(ScriptedAcs())
+    device.engine.set_connection_request_url("http://127.0.0.1:1/cr/b")
+    assert device.engine.handle_timer(device.clock.now)
+    inform = await device.session(ScriptedAcs())
+    assert codes(inform) == {("4 VALUE CHANGE", "")}
+    acs = ScriptedAcs()
+    acs.queue(
+        SetParameterAttributes(
+            (
+                SetParameterAttributesStruct(
+                    "Device.ManagementServer.ConnectionRequestURL", True, 0, False
+                ),
+                SetParameterAttributesStruct("Device.DeviceInfo.SoftwareVersion", True, 0, False),
+            )
+        )
+    )
+    await device.session(acs)
+    device.engine.set_connection_request_url("http://127.0.0.1:1/cr/c")
+    assert not device.engine.handle_timer(device.clock.now)
+    device.backend.set_external("Device.DeviceInfo.SoftwareVersion", "3")  # still forced
+    assert device.engine.handle_timer(device.clock.now)
