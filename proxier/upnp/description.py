@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -21,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from lxml import etree
 
-from proxier.upnp.http import HttpFetchError, bounded_request, check_url
+from proxier.upnp.http import HttpFetchError, PeerCheck, bounded_request, check_url
 from proxier.xmlsafe import XmlError, local_name, namespace, parse_xml
 
 _LOG = logging.getLogger(__name__)
@@ -495,8 +496,14 @@ def check_cms_actions(
 # --- I/O -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Tls:
+    ssl_context: ssl.SSLContext | None = None
+    peer_check: PeerCheck | None = None
+
+
 async def _fetch_xml(
-    session: aiohttp.ClientSession, url: str, limits: Limits, what: str
+    session: aiohttp.ClientSession, url: str, limits: Limits, what: str, tls: _Tls
 ) -> tuple[bytes, str]:
     try:
         result = await bounded_request(
@@ -506,6 +513,8 @@ async def _fetch_xml(
             time_limit=limits.document_time,
             max_bytes=limits.max_bytes,
             max_redirects=limits.max_redirects,
+            ssl_context=tls.ssl_context,
+            peer_check=tls.peer_check,
         )
     except HttpFetchError as exc:
         raise DescriptionError(f"{what}: {exc}") from None
@@ -518,13 +527,23 @@ async def _fetch_xml(
 
 
 async def describe(
-    session: aiohttp.ClientSession, url: str, limits: Limits | None = None
+    session: aiohttp.ClientSession,
+    url: str,
+    limits: Limits | None = None,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    peer_check: PeerCheck | None = None,
 ) -> DescribeResult:
-    """Fetch and check the description at `url`; never raises for anything the device does."""
+    """Fetch and check the description at `url`; never raises for anything the device does.
+
+    For a DeviceProtection device pass its SECURELOCATION URL with our client
+    `ssl_context` (and a `peer_check` to pin it), see `proxier.upnp.tls`.
+    """
     limits = limits or Limits()
+    tls = _Tls(ssl_context, peer_check)
     try:
         async with asyncio.timeout(limits.total_time):
-            return await _describe(session, url, limits)
+            return await _describe(session, url, limits, tls)
     except TimeoutError:
         reason = f"description and SCPDs took longer than {limits.total_time:g} s in total"
     except DescriptionError as exc:
@@ -533,8 +552,10 @@ async def describe(
     return DescribeResult(skipped=((url, reason),))
 
 
-async def _describe(session: aiohttp.ClientSession, url: str, limits: Limits) -> DescribeResult:
-    body, final_url = await _fetch_xml(session, url, limits, "device description")
+async def _describe(
+    session: aiohttp.ClientSession, url: str, limits: Limits, tls: _Tls
+) -> DescribeResult:
+    body, final_url = await _fetch_xml(session, url, limits, "device description", tls)
     candidates, skipped = parse_device_description(body, final_url, max_bytes=limits.max_bytes)
     scpd_cache: dict[str, Scpd | str] = {}
     devices: list[DescribedDevice] = []
@@ -542,7 +563,7 @@ async def _describe(session: aiohttp.ClientSession, url: str, limits: Limits) ->
         kinds = {s.dm_kind for s in candidate.services} - {None}
         if not kinds:
             continue  # not a DM device (e.g. an embedded media server)
-        described = await _describe_candidate(session, candidate, limits, scpd_cache)
+        described = await _describe_candidate(session, candidate, limits, scpd_cache, tls)
         if isinstance(described, str):
             skipped.append((candidate.udn, described))
         else:
@@ -560,6 +581,7 @@ async def _describe_candidate(
     candidate: DeviceCandidate,
     limits: Limits,
     cache: dict[str, Scpd | str],
+    tls: _Tls,
 ) -> DescribedDevice | str:
     """The checked device, or the reason it cannot be proxied."""
     problems = list(candidate.problems)
@@ -571,7 +593,7 @@ async def _describe_candidate(
             continue
         if service.scpd_url not in cache:
             try:
-                body, _ = await _fetch_xml(session, service.scpd_url, limits, f"{kind} SCPD")
+                body, _ = await _fetch_xml(session, service.scpd_url, limits, f"{kind} SCPD", tls)
                 cache[service.scpd_url] = parse_scpd(body, max_bytes=limits.max_bytes)
             except DescriptionError as exc:
                 cache[service.scpd_url] = str(exc)

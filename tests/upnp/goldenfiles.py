@@ -19,7 +19,10 @@ def canonical(document: str | bytes) -> bytes:
     parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
     root = etree.fromstring(raw, parser)
     for element in root.iter():
-        if element.text is not None and not element.text.strip() and len(element):
+        # Whitespace-only text is layout in structural elements (with children, or
+        # namespace-qualified like SOAP envelopes and action elements), never in values.
+        structural = len(element) or str(element.tag).startswith("{")
+        if element.text is not None and not element.text.strip() and structural:
             element.text = None
         if element.tail is not None and not element.tail.strip():
             element.tail = None

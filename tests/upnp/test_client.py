@@ -492,3 +492,28 @@ async def test_network_device_streams_events_in_order_until_closed() -> None:
         got = [e async for e in stream]
         assert got == events
         assert dev.bms is None and dev.sms is None and dev.udn == "uuid:1"
+
+
+@pytest.mark.parametrize(
+    ("service", "action"), [(c[0], c[1]) for c in CASES], ids=[f"{c[0]}.{c[1]}" for c in CASES]
+)
+def test_golden_response_round_trips(service: str, action: str) -> None:
+    """Golden responses round-trip through the device-side builder (used by test peers and
+    the lab device): parse → build → the same XML."""
+    raw = golden(service, action, "response")
+    _, _, args = soap.parse_request(raw)  # the same envelope walk, device-agnostic
+    out = soap.parse_response(action, 200, raw, tuple(args))
+    rebuilt = soap.build_response(SERVICE[service], action, list(out.items()))
+    assert canonical(rebuilt) == canonical(raw)
+
+
+@pytest.mark.parametrize(
+    ("service", "action"), [(c[0], c[1]) for c in CASES], ids=[f"{c[0]}.{c[1]}" for c in CASES]
+)
+def test_golden_request_round_trips(service: str, action: str) -> None:
+    """Golden requests round-trip through the request codec: parse → build → the same XML."""
+    raw = golden(service, action, "request")
+    service_type, name, args = soap.parse_request(raw)
+    assert (service_type, name) == (SERVICE[service], action)
+    _, rebuilt = soap.build_request(service_type, name, list(args.items()))
+    assert canonical(rebuilt) == canonical(raw)

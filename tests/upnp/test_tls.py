@@ -155,3 +155,41 @@ async def test_client_without_certificate_is_refused_by_mutual_tls_device(
                     [PATH]
                 )
     assert info.value.code == 0
+
+
+async def test_description_over_secure_location(
+    identities: tuple[CertificateFiles, CertificateFiles],
+) -> None:
+    """DP §6.1 SECURELOCATION: the description and SCPDs come over mutual TLS, and the
+    relative control URLs resolve to https on the same port."""
+    from proxier.upnp.description import describe
+
+    from .goldenfiles import GOLDEN, load
+
+    cp, dev = identities
+    docs = {"/desc.xml": load("ddd/ManageableDevice2.xml").encode()}
+    for name in ("ConfigurationManagement2", "BasicManagement2", "SoftwareManagement2"):
+        docs[f"/scpd/{name}.xml"] = (GOLDEN / "scpd" / f"{name}.xml").read_bytes()
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=docs[request.path], content_type="text/xml")
+
+    server = server_ssl_context(dev, client_roots=[cp.ca_cert])
+    async with serve({"/{tail:.*}": handler}, ssl_context=server) as base:
+        async with aiohttp.ClientSession() as s:
+            result = await describe(
+                s,
+                base + "/desc.xml",
+                ssl_context=client_ssl_context(cp),
+                peer_check=pin_check([dp_identity(dev.leaf_der)]),
+            )
+            refused = await describe(
+                s,
+                base + "/desc.xml",
+                ssl_context=client_ssl_context(cp),
+                peer_check=pin_check([dp_identity(b"other")]),
+            )
+    assert result.skipped == ()
+    cms = result.devices[0].candidate.service("CMS")
+    assert cms is not None and cms.control_url == base + "/ctl/cms"
+    assert refused.devices == () and "not pinned" in refused.skipped[0][1]
