@@ -301,6 +301,14 @@ class UpnpBackend:
                 del cache[p]
         self.tracker.forget_below(prefix)
 
+    def _cwmp_names(self, upnp_paths: Sequence[str]) -> list[str]:
+        """CWMP names of paths the device returned; a malformed one is the device's fault."""
+        try:
+            return self.paths.to_cwmp_many(upnp_paths)
+        except PathError as exc:
+            log.warning("device %s returned a bad path: %s", self.device.udn, exc)
+            raise _err(9002, "the device returned a malformed path") from None
+
     def _visible(self, name: str) -> bool:
         return not name.startswith(ENGINE_OWNED)
 
@@ -380,11 +388,11 @@ class UpnpBackend:
     async def _names_table(self, rpc: str, upnp: str, tree: _Tree) -> None:
         """NextLevel true on a multi-instance object: step 1 (GetInstances, depth 1), 3."""
         found = await self._call(rpc, "GetInstances", self.device.cms.get_instances(upnp, 1))
-        mine = sorted(n for t, n in (table_of(p) for p in found if p.startswith(upnp)) if t == upnp)
+        mine = sorted(n for t, n in _tables_of(found) if t == upnp)
         self._sync(upnp, mine)
         instances = [f"{upnp}{n}/" for n in mine]
         attrs = await self._attributes(rpc, instances)
-        for inst, name in zip(instances, self.paths.to_cwmp_many(instances), strict=True):
+        for inst, name in zip(instances, self._cwmp_names(instances), strict=True):
             node = attrs.get(inst)
             tree.add(name, node is not None and node.access == "readWrite")
 
@@ -414,7 +422,7 @@ class UpnpBackend:
         # Step 3 for parameters and tables; single-instance objects are never writable.
         ask = [c for c in children if not c.endswith("/") or c in tables]
         attrs = await self._attributes(rpc, ask) if ask else {}
-        for child, name in zip(children, self.paths.to_cwmp_many(children), strict=True):
+        for child, name in zip(children, self._cwmp_names(children), strict=True):
             node = attrs.get(child)
             tree.add(name, node is not None and node.access == "readWrite")
 
@@ -423,7 +431,7 @@ class UpnpBackend:
         nodes, tables = await self._expand(rpc, upnp, with_objects=True)
         ask = [n for n in nodes if not n.endswith("/") or n in tables or _looks_like_instance(n)]
         attrs = await self._attributes(rpc, ask, hint=upnp) if ask else {}
-        names = self.paths.to_cwmp_many(nodes)
+        names = self._cwmp_names(nodes)
         for node_path, name in zip(nodes, names, strict=True):
             node = attrs.get(node_path)
             tree.add(name, node is not None and node.access == "readWrite" and node_path in ask)
@@ -625,7 +633,7 @@ class UpnpBackend:
                         raise
         paths = [pv.path for pv in got]
         types = await self._types_of(rpc, paths)
-        names = self.paths.to_cwmp_many(paths)
+        names = self._cwmp_names(paths)
         return [
             ParameterValueStruct(name, pv.value, types[pv.path])
             for name, pv in zip(names, got, strict=True)
@@ -825,7 +833,7 @@ class UpnpBackend:
                 if exc.fault.fault_code == 9005 and (local or name in self._local_objects):
                     continue
                 raise
-            for n, p in zip(self.paths.to_cwmp_many(params), params, strict=True):
+            for n, p in zip(self._cwmp_names(params), params, strict=True):
                 if self._visible(n):
                     out.append((n, p))
         return out
@@ -1078,7 +1086,7 @@ class UpnpBackend:
         for root in self.paths.roots:
             params, _ = await self._expand(rpc, root.upnp, with_objects=False)
             attrs = await self._attributes(rpc, params, hint=root.upnp, fresh=True)
-            names = self.paths.to_cwmp_many(params)
+            names = self._cwmp_names(params)
             on = []
             for name, upnp in zip(names, params, strict=True):
                 node = attrs.get(upnp)
@@ -1103,6 +1111,17 @@ def _add_ancestors(objects: dict[str, bool], name: str) -> None:
     for i in range(1, len(parts)):
         obj = ".".join(parts[:i]) + "."
         objects.setdefault(obj, False)
+
+
+def _tables_of(instance_paths: Iterable[str]) -> list[tuple[str, int]]:
+    """(table, instance) of each well-formed instance path; others are skipped."""
+    out = []
+    for path in instance_paths:
+        try:
+            out.append(table_of(path))
+        except PathError:
+            log.info("ignoring malformed instance path %r", path[:200])
+    return out
 
 
 def _objects_between(top: str, path: str) -> list[str]:
