@@ -29,7 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from proxier.cwmp.backend import TransferListener, ValueChange, ValueChangeListener
@@ -57,6 +57,7 @@ from proxier.translate.paths import (
     UnknownInstance,
     is_instance,
     roots_from_models,
+    split_upnp,
     table_of,
 )
 from proxier.translate.tables import Tables, default_tables
@@ -152,6 +153,7 @@ class UpnpBackend:
         self._local_objects: dict[str, bool] = {}  # name → writable (AddObject)
         self._types: dict[str, str] = {}  # structure path → CMS Type
         self._xsd: dict[str, str] = {}  # concrete parameter path → xsi:type (from _types)
+        self._references: set[str] = set()  # structure paths seen holding path references
         self._access: dict[str, bool] = {}  # concrete path → readWrite
         self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
         self._ready_lock = asyncio.Lock()
@@ -634,10 +636,43 @@ class UpnpBackend:
         paths = [pv.path for pv in got]
         types = await self._types_of(rpc, paths)
         names = self._cwmp_names(paths)
-        return [
-            ParameterValueStruct(name, pv.value, types[pv.path])
-            for name, pv in zip(names, got, strict=True)
-        ]
+        out = []
+        for name, pv in zip(names, got, strict=True):
+            value = pv.value
+            if value.startswith("/"):
+                reference = self._reference_to_cwmp(value)
+                if reference is not None:
+                    self._references.add(_structure(pv.path))
+                    value = reference
+            out.append(ParameterValueStruct(name, value, types[pv.path]))
+        return out
+
+    def _reference_to_cwmp(self, value: str) -> str | None:
+        """A value made of UPnP paths of this device (TR-181 path references, e.g.
+        Layer3Interface `/BBF/IP/Interface/0/`) in CWMP form, else None."""
+        items = [item.strip() for item in value.split(",")]
+        try:
+            for item in items:
+                split_upnp(item)
+                if self.paths.root_for_upnp(item) is None:
+                    return None
+            return ",".join(self.paths.to_cwmp_many(items))
+        except PathError:
+            return None
+
+    async def _reference_to_upnp(self, rpc: str, value: str) -> str:
+        """The inverse, for a parameter known to hold references; 9007 if one is unknown."""
+        if not value.strip():
+            return value
+        out = []
+        for item in (i.strip() for i in value.split(",")):
+            if self.paths.root_for_cwmp(item) is None:
+                raise _err(9007, f"{item!r} is not a path of this device")
+            try:
+                out.append(await self._to_upnp(rpc, item))
+            except CwmpFaultError:
+                raise _err(9007, f"{item!r} is not a path of this device") from None
+        return ",".join(out)
 
     async def _types_of(self, rpc: str, paths: Sequence[str]) -> dict[str, str]:
         """xsi:type of each parameter from its CMS Type (cached per structure path)."""
@@ -715,9 +750,17 @@ class UpnpBackend:
                 aliases.append((*alias, pv.value, pv.name))
                 continue
             try:
-                device.append((pv, await self._to_upnp(rpc, pv.name)))
+                upnp = await self._to_upnp(rpc, pv.name)
             except CwmpFaultError as exc:
                 faults.append(spv_fault(pv.name, exc.fault.fault_code))
+                continue
+            if _structure(upnp) in self._references:
+                try:
+                    pv = replace(pv, value=await self._reference_to_upnp(rpc, pv.value))
+                except CwmpFaultError as exc:
+                    faults.append(spv_fault(pv.name, 9007, exc.fault.fault_string))
+                    continue
+            device.append((pv, upnp))
         for table, cwmp, value, name in aliases:
             other = self.store.by_alias(table, value)
             if not re.fullmatch(r"[A-Za-z][^.\[\]]{0,63}", value) or (
