@@ -238,6 +238,7 @@ class CpeEngine:
         self._last_success_end = -math.inf
         self._acs_set: dict[str, str] = {}
         self._missing_forced: set[str] = set()
+        self._session: CpeSession | None = None
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
@@ -431,6 +432,8 @@ class CpeEngine:
             log.warning("TransferComplete for unknown CommandKey %r ignored", tc.command_key)
             return
         self._complete_transfer(record, tc.fault_struct, tc.start_time, tc.complete_time)
+        if self._session is not None and self._session.add_request(tc):
+            return  # A.3.3.2: sent later in this same session (the ACS holds requests)
         self._want_session(self._clock())
         self._wake()
 
@@ -660,6 +663,7 @@ class CpeEngine:
                 [e.code for e in inform_list],
                 inform.retry_count,
             )
+            self._session = session
             result, rpcs = await self._drive(session, transport, inform_list, changed_upto)
         except asyncio.CancelledError:
             self._in_session = False
@@ -667,6 +671,7 @@ class CpeEngine:
             raise
         finally:
             self._in_session = False
+            self._session = None
         end = self._clock()
         if result.ok:
             with self.store.transaction():
