@@ -9,6 +9,18 @@ Timers follow the aioquic style: `get_timer()` says when to call `handle_timer(n
 which answers whether a session should start; `now` is wall-clock seconds (time.time()) so
 periodic phases and persisted due times mean the same after a restart. The only coroutine
 entry points are `run_session(transport)` and `start_due_transfers(now)`.
+
+Wiring one virtual device (what `DeviceRunner` and the proxier do):
+
+    store = DeviceStore(state_dir / "<device>.sqlite")
+    engine = CpeEngine(backend, store, EngineConfig(device_id, acs_url, ...))
+    runner = DeviceRunner(engine, http.transport_factory(...))
+    token = cr_server.register(runner.connection_request, engine.connection_request_credentials)
+    engine.set_connection_request_url(cr_server.url(token))
+    runner.start(booted=True)   # or engine.device_booted(now) when the device comes back
+
+Other layers raise events with `raise_event` ("8 DIAGNOSTICS COMPLETE" …); backends report
+external value changes and finished transfers through the listeners the engine registers.
 """
 
 from __future__ import annotations
@@ -691,6 +703,13 @@ class CpeEngine:
         return SessionResult(
             result.ok, result.reason, tuple(e.code for e in inform_list), session.version, rpcs
         )
+
+    def session_not_started(self, now: float, reason: str) -> None:
+        """The driver could not even open a transport (bad ACS URL …): a failed attempt,
+        retried on the Table 3 schedule instead of in a tight loop."""
+        self._session_due = None
+        self._cr_pending = False
+        self._record_failure(now, reason, version_suspect=False)
 
     def _record_failure(self, end: float, reason: str, *, version_suspect: bool) -> None:
         """An unsuccessful session: count it, drop what must not be retried, and schedule
