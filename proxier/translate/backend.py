@@ -47,6 +47,7 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.translate.diagnostics import Diagnostics
 from proxier.translate.firmware import FirmwareUpdates
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
@@ -159,8 +160,31 @@ class UpnpBackend:
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
         self.firmware = FirmwareUpdates(device, self.tables.firmware, timeout=timeout)
+        self._on_diagnostics_complete: Callable[[], None] | None = None
+        #: TR-330 §4.3.2 / §4.5: the BMS-backed objects (proxier.translate.diagnostics)
+        self.diagnostics = Diagnostics(
+            device, on_complete=self._diagnostics_complete, timeout=timeout, tables=self.tables
+        )
 
     # --- plumbing ------------------------------------------------------------------------------
+
+    def _diagnostics_complete(self) -> None:
+        if self._on_diagnostics_complete is not None:
+            self._on_diagnostics_complete()
+
+    def set_diagnostics_listener(self, listener: Callable[[], None]) -> None:
+        """Called when an ACS-requested diagnostic finished: the engine raises
+        "8 DIAGNOSTICS COMPLETE" (TR-330 Table 1 row 8). An addition to the contract."""
+        self._on_diagnostics_complete = listener
+
+    async def after_session(self) -> None:
+        """Start the diagnostics the session requested (TR-069: after the session)."""
+        await self.diagnostics.start_pending()
+
+    async def close(self) -> None:
+        """Stop the background work (diagnostics runs, firmware followers)."""
+        await self.diagnostics.close()
+        await self.firmware.close()
 
     def set_listeners(
         self, on_value_change: ValueChangeListener, on_transfer_complete: TransferListener
@@ -222,12 +246,6 @@ class UpnpBackend:
         local["Device.DeviceInfo.SupportedDataModelNumberOfEntries"] = _Local(
             "xsd:unsignedInt", value=str(len(self._models))
         )
-        if self.device.bms is not None:
-            for obj in self.tables.diagnostics:
-                if obj.service != "BMS":
-                    continue
-                for p in obj.parameters:
-                    local[obj.name + p.name] = _Local(p.type, p.writable, p.default)
         if not any(r.cwmp == "Device." for r in roots):
             for row in self.tables.deviceinfo:
                 local[row.name] = _Local(row.type, row.writable, "", row.upnp)
@@ -332,6 +350,12 @@ class UpnpBackend:
         if not self._visible(path):
             raise _err(9005, f"{path} is not served by this backend")
         tree = _Tree()
+        if self.diagnostics.owns(path):
+            found = self.diagnostics.names(path, next_level)
+            if not found:
+                raise _err(9005, f"{path} is not in the data model")
+            return found
+        diagnostics = self.diagnostics.names(path, next_level)
         if not path.endswith("."):
             # "If the ParameterPath is a parameter – Go to step #3"
             writable = await self._parameter_writable(rpc, path)
@@ -340,6 +364,7 @@ class UpnpBackend:
                 raise _err(9003, "NextLevel true on a parameter name")
             return [ParameterInfoStruct(path, writable)]
         local = self._local_below(path, next_level)
+        local.extend((p.name, p.writable) for p in diagnostics)
         is_local_object = path in self._local_objects
         root = self.paths.root_for_cwmp(path)
         device_found = False
@@ -560,12 +585,15 @@ class UpnpBackend:
         read_through: dict[str, tuple[str, ...]] = {}
         for raw in parameter_names:
             name = raw or "Device."
-            if (
-                not name.endswith(".")
-                and name not in self._local
-                and not name.endswith(".Alias")
-                and self._visible(name)
-            ):
+            held: list[ParameterValueStruct] = []
+            if name.endswith(".") or self.diagnostics.owns(name):
+                held = self.diagnostics.values([name])
+                local_out.extend(held)
+                if self.diagnostics.owns(name):
+                    if not held:
+                        raise _err(9005, f"{name} is not in the data model")
+                    continue
+            elif name not in self._local and not name.endswith(".Alias") and self._visible(name):
                 content.append((await self._to_upnp(rpc, name), False))  # the common case
                 continue
             if not self._visible(name):
@@ -584,7 +612,7 @@ class UpnpBackend:
                 if name.endswith(".")
                 else []
             )
-            optional = bool(local) or name in self._local_objects
+            optional = bool(local) or name in self._local_objects or bool(held)
             if root is None and not optional and not nested:
                 raise _err(9005, f"{name} is not in the data model")
             for n in local:
@@ -727,7 +755,11 @@ class UpnpBackend:
         device: list[tuple[ParameterValueStruct, str]] = []
         local: list[ParameterValueStruct] = []
         aliases: list[tuple[str, int, str, str]] = []
+        diagnostics = [pv for pv in parameter_list if self.diagnostics.owns(pv.name)]
+        faults.extend(self.diagnostics.validate(diagnostics))
         for pv in parameter_list:
+            if self.diagnostics.owns(pv.name):
+                continue
             if pv.name.endswith(".") or not self._visible(pv.name):
                 faults.append(spv_fault(pv.name, 9005, "not a parameter"))
                 continue
@@ -780,6 +812,8 @@ class UpnpBackend:
             self.tracker.acs_set({upnp: pv.value for pv, upnp in device}, self.clock())
         for pv in local:
             self._local[pv.name].value = pv.value
+        if diagnostics:
+            self.diagnostics.apply(diagnostics)
         for table, cwmp, value, _name in aliases:
             try:
                 self.store.set_alias(table, cwmp, value)
@@ -854,8 +888,11 @@ class UpnpBackend:
         if not self._visible(name):
             raise _err(9005, f"{name} is not served here")
         local = [n for n in self._local if n == name or (name.endswith(".") and n.startswith(name))]
+        local.extend(self.diagnostics.parameter_names(name))
         out.extend((n, None) for n in local)
-        if name in self._local:
+        if name in self._local or self.diagnostics.owns(name):
+            if not local:
+                raise _err(9005, f"{name} is not in the data model")
             return out
         root = self.paths.root_for_cwmp(name)
         sources: list[str] = []
@@ -1076,6 +1113,7 @@ class UpnpBackend:
         firmware operations (SMS OperationIDs)."""
         if event.service == "SMS" and "OperationIDs" in event.variables:
             self.firmware.operation_ids_changed()
+        self.diagnostics.handle_event(event)
         if event.service != "CMS":
             return []
         changed = {k: v for k, v in event.variables.items() if self._last_vars.get(k) != v}
