@@ -12,7 +12,8 @@ URL layout (all devices share host:port; `{dev}` is the UDN without `uuid:`):
     GET  /dev/{dev}/logs/{name}             BMS log files (LogURL)
     GET  /files/{name}                      files hosted by the lab (firmware images)
 
-Control endpoint for tests in other processes (loopback clients only):
+Control endpoint for tests in other processes (clients on this host only: loopback, or
+the listening address itself):
 
     GET  /_lab/devices                      JSON: udn, description URL, state per device
     GET|POST /_lab/{udn}/faults             read / change the fault knobs (JSON, see Faults)
@@ -100,11 +101,18 @@ def load_config(path: str | Path) -> LabConfig:
     return LabConfig(devices, str(doc.get("seed", "proxier-lab")), int(doc.get("max_age", 1800)))
 
 
-def _is_loopback(remote: str | None) -> bool:
+def _is_local(request: web.Request) -> bool:
+    """The client runs on this host: loopback, or the very address the server listens on."""
+    remote = request.remote
     try:
-        return remote is not None and ipaddress.ip_address(remote).is_loopback
+        if remote is None:
+            return False
+        if ipaddress.ip_address(remote).is_loopback:
+            return True
     except ValueError:
         return False
+    local = request.transport.get_extra_info("sockname") if request.transport else None
+    return local is not None and local[0] == remote
 
 
 class LabServer:
@@ -397,15 +405,15 @@ class LabServer:
     # -- control endpoint --
 
     def _ctl_device(self, request: web.Request) -> LabDevice:
-        if not _is_loopback(request.remote):
-            raise web.HTTPForbidden(text="the lab control endpoint answers loopback only")
+        if not _is_local(request):
+            raise web.HTTPForbidden(text="the lab control endpoint answers local clients only")
         try:
             return self.device(request.match_info["dev"])
         except KeyError:
             raise web.HTTPNotFound(text="no such device") from None
 
     async def _ctl_devices(self, request: web.Request) -> web.Response:
-        if not _is_loopback(request.remote):
+        if not _is_local(request):
             raise web.HTTPForbidden()
         return web.json_response(
             [
@@ -457,7 +465,7 @@ class LabServer:
         return web.json_response({"description_url": await self.move(device)})
 
     async def _ctl_file(self, request: web.Request) -> web.Response:
-        if not _is_loopback(request.remote):
+        if not _is_local(request):
             raise web.HTTPForbidden()
         url = self.host_file(request.match_info["name"], await request.read())
         return web.json_response({"url": url})

@@ -114,7 +114,7 @@ def _fault(fault: etree._Element, action: str) -> UpnpError:
         code = int(code_text)
     except ValueError:
         return _protocol_error(action, f"SOAP fault with a bad errorCode {code_text[:40]!r}")
-    if not 400 <= code <= 899:
+    if not 401 <= code <= 899:
         return _protocol_error(action, f"SOAP fault with out-of-range errorCode {code}")
     return UpnpError(code, description[:500])
 

@@ -367,3 +367,43 @@ def test_too_many_devices_is_refused() -> None:
 
     with pytest.raises(DescriptionError, match="more than 32 devices"):
         parse_device_description(doc.encode(), "http://127.0.0.1/d.xml")
+
+
+@pytest.mark.parametrize(
+    ("scpd_doc", "reason"),
+    [
+        (
+            '<?xml version="1.0"?><!DOCTYPE scpd [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            '<scpd xmlns="urn:schemas-upnp-org:service-1-0">&x;</scpd>',
+            "DTD",
+        ),
+        ("<scpd/>", "not {urn:schemas-upnp-org:service-1-0}scpd"),
+        ("<<<", "well-formed"),
+    ],
+    ids=["xxe", "no-namespace", "broken"],
+)
+async def test_hostile_cms_scpd_skips_the_device(
+    device: tuple[Device, str, aiohttp.ClientSession], scpd_doc: str, reason: str
+) -> None:
+    """A CMS SCPD that is hostile or wrong makes the device unusable: skipped, with reason."""
+    dev, _, _ = device
+    dev.docs["/scpd/ConfigurationManagement2.xml"] = lambda: xml(scpd_doc)
+    result = await run(device)
+    assert result.devices == ()
+    assert len(result.skipped) == 2  # root and embedded share the SCPD
+    assert all(reason in why for _, why in result.skipped)
+
+
+async def test_scpd_with_garbled_arguments_is_reported(
+    device: tuple[Device, str, aiohttp.ClientSession],
+) -> None:
+    """Wrong argument directions are a lie about the action: it is not used, and said so."""
+    dev, _, _ = device
+    garbled = scpd("SoftwareManagement2").replace(
+        "<name>DUURI</name><direction>in</direction>", "<name>DUURI</name><direction>up</direction>"
+    )
+    assert garbled != scpd("SoftwareManagement2")
+    dev.docs["/scpd/SoftwareManagement2.xml"] = lambda: xml(garbled)
+    root = (await run(device)).devices[0]
+    assert "Install" not in root.actions["SMS"] and "Update" in root.actions["SMS"]
+    assert any(p.startswith("SMS Install arguments") for p in root.problems)
