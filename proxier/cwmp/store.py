@@ -16,7 +16,6 @@ credentials.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from proxier.cwmp.events import EventChange, PendingEvent
 from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.dbfile import open_private_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -105,14 +105,7 @@ class DeviceStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.path.parent, 0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        os.chmod(self.path, 0o600)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_private_db(self.path)
         self._db.execute("PRAGMA cache_size=-64")
         self._depth = 0
         with self.transaction():

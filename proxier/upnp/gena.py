@@ -432,7 +432,7 @@ class GenaManager:
 
     async def start(self) -> None:
         # BaseRequest.read() refuses bodies over 1 MiB (aiohttp's default client_max_size).
-        server = web.Server(self._handle_request)
+        server = web.Server(self._handle_request, access_log=None)
         self._runner = web.ServerRunner(server, access_log=None)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self._host, self._port)

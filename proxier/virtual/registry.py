@@ -92,6 +92,7 @@ class Registry:
 
     def __init__(self, state_dir: str | Path) -> None:
         self.state_dir = private_dir(Path(state_dir))
+        private_dir(self.state_dir / "devices")
         self._db = open_private_db(self.state_dir / "registry.sqlite", synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._rows: dict[int, VirtualDeviceRecord] = {}

@@ -74,5 +74,6 @@ def test_state_is_private(tmp_path: Path) -> None:
     reg.add(KEY, "ACME", ("uuid:a",), "")
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(state / "registry.sqlite").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(state / "devices").st_mode) == 0o700
     rec = next(iter(reg))
     assert rec.cr_password not in repr(rec)
