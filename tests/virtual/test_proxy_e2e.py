@@ -187,3 +187,33 @@ async def test_vanished_device_is_offline_then_resumes(tmp_path: Path) -> None:
         assert gpv["status"] == "done", gpv
         codes = {c for i in r.acs.store.informs(dev_id, after=mark) for c, _ in i["events"]}
         assert "0 BOOTSTRAP" not in codes
+
+
+async def test_ipping_diagnostic_ends_with_diagnostics_complete(tmp_path: Path) -> None:
+    """TR-330 §4.5.1 and Table 1 row 8: DiagnosticsState=Requested starts BMS::Ping after the
+    session; when the test leaves ActiveTestIDs the ACS gets "8 DIAGNOSTICS COMPLETE" and the
+    results are readable under Device.IP.Diagnostics.IPPing."""
+    base = "Device.IP.Diagnostics.IPPing."
+    async with rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        spv = await r.rpc(
+            dev_id,
+            {
+                "name": "SetParameterValues",
+                "parameterList": [
+                    [base + "Host", "127.0.0.1", "xsd:string"],
+                    [base + "NumberOfRepetitions", "3", "xsd:unsignedInt"],
+                    [base + "DiagnosticsState", "Requested", "xsd:string"],
+                ],
+                "parameterKey": "ping-1",
+            },
+        )
+        assert spv["status"] == "done", spv.get("result")
+        mark = r.last_inform_id(dev_id)
+        informs = await r.informs(dev_id, after=mark, wait=20)
+        assert any(("8 DIAGNOSTICS COMPLETE", "") in events_of(i) for i in informs), informs
+        got = await r.rpc(dev_id, {"name": "GetParameterValues", "parameterNames": [base]})
+        values = {p["name"]: p["value"] for p in got["result"]["parameterList"]}
+        assert values[base + "DiagnosticsState"] == "Complete"
+        assert int(values[base + "SuccessCount"]) + int(values[base + "FailureCount"]) == 3
