@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+from proxier.lab.sms import make_image
 from tests.virtual.rig import events_of, rig
 
 
@@ -217,3 +219,45 @@ async def test_ipping_diagnostic_ends_with_diagnostics_complete(tmp_path: Path) 
         values = {p["name"]: p["value"] for p in got["result"]["parameterList"]}
         assert values[base + "DiagnosticsState"] == "Complete"
         assert int(values[base + "SuccessCount"]) + int(values[base + "FailureCount"]) == 3
+
+
+async def test_firmware_download_ends_with_transfer_complete(tmp_path: Path) -> None:
+    """TR-330 §4.7.1 and Table 1 row 7: Download "1 Firmware Upgrade Image" → SMS::Update on
+    DU 0; when the operation completes the ACS gets "7 TRANSFER COMPLETE" + "M Download" and a
+    TransferComplete with FaultCode 0, and the device reports the new SoftwareVersion."""
+    async with rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        url = r.lab.host_file("fw-2.0.bin", make_image("lab-fw", "2.0.0", b"x" * 1024))
+        mark = r.last_inform_id(dev_id)
+        download = await r.rpc(
+            dev_id,
+            {
+                "name": "Download",
+                "commandKey": "fw-2",
+                "fileType": "1 Firmware Upgrade Image",
+                "url": url,
+                "fileSize": 0,
+            },
+        )
+        assert download["status"] == "done", download.get("result")
+        informs = await r.informs(dev_id, after=mark, count=2, wait=30)
+        done = next(i for i in informs if ("7 TRANSFER COMPLETE", "") in events_of(i))
+        assert ("M Download", "fw-2") in events_of(done)
+        completes: list[dict[str, object]] = []
+        for _ in range(50):  # recorded when it arrives, just after the Inform
+            completes = [
+                c for c in r.acs.store.cpe_requests(dev_id) if c["name"] == "TransferComplete"
+            ]
+            if completes:
+                break
+            await asyncio.sleep(0.1)
+        assert completes, "the CPE sent TransferComplete"
+        body: Any = completes[-1]["body"]
+        assert body["commandKey"] == "fw-2"
+        assert body["faultStruct"]["faultCode"] == 0
+        got = await r.rpc(
+            dev_id,
+            {"name": "GetParameterValues", "parameterNames": ["Device.DeviceInfo.SoftwareVersion"]},
+        )
+        assert got["result"]["parameterList"][0]["value"] == "2.0.0"
