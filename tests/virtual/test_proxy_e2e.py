@@ -261,3 +261,46 @@ async def test_firmware_download_ends_with_transfer_complete(tmp_path: Path) -> 
             {"name": "GetParameterValues", "parameterNames": ["Device.DeviceInfo.SoftwareVersion"]},
         )
         assert got["result"]["parameterList"][0]["value"] == "2.0.0"
+
+
+async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
+    """TR-330 Table 1 row "4 VALUE CHANGE" (§4.6.5.2.1): Notification=2 on a parameter sets
+    EventOnChange on the device; a change made on the device (not by the ACS) arrives as a
+    CMS ConfigurationUpdate event and becomes an Inform with "4 VALUE CHANGE" carrying the
+    new value. A change the ACS made itself does not notify."""
+    name = "Device.Time.NTPServer1"
+    async with rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        spa = await r.rpc(
+            dev_id,
+            {
+                "name": "SetParameterAttributes",
+                "parameterList": [
+                    {
+                        "name": name,
+                        "notificationChange": True,
+                        "notification": 2,
+                        "accessListChange": False,
+                        "accessList": [],
+                    }
+                ],
+            },
+        )
+        assert spa["status"] == "done", spa.get("result")
+        spv = await r.rpc(
+            dev_id,
+            {
+                "name": "SetParameterValues",
+                "parameterList": [[name, "acs.example", "xsd:string"]],
+                "parameterKey": "n1",
+            },
+        )
+        assert spv["status"] == "done", spv.get("result")
+        mark = r.last_inform_id(dev_id)
+        r.lab_device(dev_id).model.device_set({"/BBF/Time/NTPServer1": "device.example"})
+        informs = await r.informs(dev_id, after=mark, wait=20)
+        change = next(i for i in informs if ("4 VALUE CHANGE", "") in events_of(i))
+        assert change["parameters"][name][0] == "device.example"
+        reported = [i["parameters"].get(name, [""])[0] for i in informs]
+        assert "acs.example" not in reported
