@@ -155,6 +155,7 @@ class VirtualDeviceManager:
             tables=self.tables,
             manufacturer=manufacturer,
         )
+        backend.enable_vendor_logs(self.session, device.store)
         await device.attach(dm, backend)
         if created:
             transition = device.lifecycle.discovered(event.location, event.boot_id)

@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from proxier.lab.sms import make_image
 from tests.virtual.rig import events_of, rig
 
@@ -304,3 +306,42 @@ async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
         assert change["parameters"][name][0] == "device.example"
         reported = [i["parameters"].get(name, [""])[0] for i in informs]
         assert "acs.example" not in reported
+
+
+async def test_vendor_log_upload_through_the_proxy(tmp_path: Path) -> None:
+    """TR-330 §4.4: Upload "2 Vendor Log File" → the log from the device's BMS LogURL is PUT
+    to the ACS-given URL; the ACS gets TransferComplete (FaultCode 0) with "M Upload"."""
+    received: list[bytes] = []
+
+    async def put(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_put("/upload/{name}", put)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with rig(tmp_path) as r:
+            await r.start_proxier()
+            dev_id = (await r.devices(1))[0]["id"]
+            mark = r.last_inform_id(dev_id)
+            up = await r.rpc(
+                dev_id,
+                {
+                    "name": "Upload",
+                    "commandKey": "log-1",
+                    "fileType": "2 Vendor Log File",
+                    "url": f"http://127.0.0.1:{port}/upload/log.txt",
+                },
+            )
+            assert up["status"] == "done", up.get("result")
+            informs = await r.informs(dev_id, after=mark, count=2, wait=30)
+            done = next(i for i in informs if ("7 TRANSFER COMPLETE", "") in events_of(i))
+            assert ("M Upload", "log-1") in events_of(done)
+            assert received and received[0], "the log reached the upload URL"
+    finally:
+        await runner.cleanup()
