@@ -142,8 +142,7 @@ async def test_acs_reboot_gives_boot_and_m_reboot_with_command_key(tmp_path: Pat
         mark = r.last_inform_id(dev_id)
         result = await r.rpc(dev_id, {"name": "Reboot", "commandKey": "reboot-42"})
         assert result["status"] == "done", result
-        informs = await r.informs(dev_id, after=mark, count=2, wait=30)
-        boot = next(i for i in informs if ("1 BOOT", "") in events_of(i))
+        boot = await r.inform_with(dev_id, "1 BOOT", after=mark)
         assert ("M Reboot", "reboot-42") in events_of(boot)
         assert r.lab_device(dev_id).boot_id > 1
 
@@ -158,8 +157,7 @@ async def test_acs_factory_reset_gives_bootstrap_when_back(tmp_path: Path) -> No
         mark = r.last_inform_id(dev_id)
         result = await r.rpc(dev_id, {"name": "FactoryReset"})
         assert result["status"] == "done", result
-        informs = await r.informs(dev_id, after=mark, count=2, wait=30)
-        assert any("0 BOOTSTRAP" in {c for c, _ in i["events"]} for i in informs[1:])
+        await r.inform_with(dev_id, "0 BOOTSTRAP", after=mark)
 
 
 async def test_vanished_device_is_offline_then_resumes(tmp_path: Path) -> None:
@@ -215,8 +213,7 @@ async def test_ipping_diagnostic_ends_with_diagnostics_complete(tmp_path: Path) 
         )
         assert spv["status"] == "done", spv.get("result")
         mark = r.last_inform_id(dev_id)
-        informs = await r.informs(dev_id, after=mark, wait=20)
-        assert any(("8 DIAGNOSTICS COMPLETE", "") in events_of(i) for i in informs), informs
+        await r.inform_with(dev_id, "8 DIAGNOSTICS COMPLETE", after=mark)
         got = await r.rpc(dev_id, {"name": "GetParameterValues", "parameterNames": [base]})
         values = {p["name"]: p["value"] for p in got["result"]["parameterList"]}
         assert values[base + "DiagnosticsState"] == "Complete"
@@ -243,8 +240,7 @@ async def test_firmware_download_ends_with_transfer_complete(tmp_path: Path) -> 
             },
         )
         assert download["status"] == "done", download.get("result")
-        informs = await r.informs(dev_id, after=mark, count=2, wait=30)
-        done = next(i for i in informs if ("7 TRANSFER COMPLETE", "") in events_of(i))
+        done = await r.inform_with(dev_id, "7 TRANSFER COMPLETE", after=mark)
         assert ("M Download", "fw-2") in events_of(done)
         completes: list[dict[str, object]] = []
         for _ in range(50):  # recorded when it arrives, just after the Inform
@@ -301,10 +297,9 @@ async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
         assert spv["status"] == "done", spv.get("result")
         mark = r.last_inform_id(dev_id)
         r.lab_device(dev_id).model.device_set({"/BBF/Time/NTPServer1": "device.example"})
-        informs = await r.informs(dev_id, after=mark, wait=20)
-        change = next(i for i in informs if ("4 VALUE CHANGE", "") in events_of(i))
+        change = await r.inform_with(dev_id, "4 VALUE CHANGE", after=mark)
         assert change["parameters"][name][0] == "device.example"
-        reported = [i["parameters"].get(name, [""])[0] for i in informs]
+        reported = [i["parameters"].get(name, [""])[0] for i in r.acs.store.informs(dev_id)]
         assert "acs.example" not in reported
 
 
@@ -339,8 +334,7 @@ async def test_vendor_log_upload_through_the_proxy(tmp_path: Path) -> None:
                 },
             )
             assert up["status"] == "done", up.get("result")
-            informs = await r.informs(dev_id, after=mark, count=2, wait=30)
-            done = next(i for i in informs if ("7 TRANSFER COMPLETE", "") in events_of(i))
+            done = await r.inform_with(dev_id, "7 TRANSFER COMPLETE", after=mark)
             assert ("M Upload", "log-1") in events_of(done)
             assert received and received[0], "the log reached the upload URL"
     finally:
