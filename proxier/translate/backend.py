@@ -37,6 +37,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+import aiohttp
+
 from proxier.cwmp.backend import TransferListener, ValueChange, ValueChangeListener
 from proxier.cwmp.faults import fault, spv_fault
 from proxier.cwmp.rpc import (
@@ -49,13 +51,16 @@ from proxier.cwmp.rpc import (
     ParameterValueStruct,
     SetParameterAttributesStruct,
     SetParameterValuesFault,
+    TransferComplete,
     Upload,
     UploadResponse,
 )
 from proxier.translate.diagnostics import Diagnostics
 from proxier.translate.firmware import FirmwareUpdates
 from proxier.translate.instances import AliasError, InstanceStore
+from proxier.translate.logs import VendorLogs
 from proxier.translate.notify import ValueChangeTracker
+from proxier.translate.opcommon import KeyValueStore
 from proxier.translate.paths import (
     PathError,
     PathTranslator,
@@ -165,6 +170,7 @@ class UpnpBackend:
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
         self.firmware = FirmwareUpdates(device, self.tables.firmware, timeout=timeout)
+        self.logs: VendorLogs | None = None  # see enable_vendor_logs
         self._on_diagnostics_complete: Callable[[], None] | None = None
         #: TR-330 §4.3.2 / §4.5: the BMS-backed objects (proxier.translate.diagnostics)
         self.diagnostics = Diagnostics(
@@ -190,6 +196,8 @@ class UpnpBackend:
         """Stop the background work (diagnostics runs, firmware followers)."""
         await self.diagnostics.close()
         await self.firmware.close()
+        if self.logs is not None:
+            await self.logs.close()
 
     def set_listeners(
         self, on_value_change: ValueChangeListener, on_transfer_complete: TransferListener
@@ -1075,9 +1083,27 @@ class UpnpBackend:
         """Firmware through SMS::Update (TR-330 §4.7.1.1); TransferComplete follows."""
         return await self.firmware.download(request)
 
+    def enable_vendor_logs(self, session: aiohttp.ClientSession, store: KeyValueStore) -> None:
+        """TR-330 §4.4: Upload of "2/4 Vendor Log File" from the device's BMS logs, sent
+        with `session` (bounded) and tracked in `store` so instance numbers stay stable."""
+        if self.device.bms is not None:
+            self.logs = VendorLogs(
+                self.device,
+                session,
+                on_transfer_complete=self._logs_transferred,
+                timeout=self.timeout,
+                store=store,
+            )
+
+    def _logs_transferred(self, tc: TransferComplete) -> None:
+        if self._on_transfer_complete is not None:
+            self._on_transfer_complete(tc)
+
     async def upload(self, request: Upload) -> UploadResponse:
-        """Vendor log upload (TR-330 §4.4.2) is not translated: 9011 in TransferComplete."""
-        raise _err(9011, "log upload from a UPnP DM device is not supported yet")
+        """Vendor log upload (TR-330 §4.4.2) through `enable_vendor_logs`, else 9011."""
+        if self.logs is None:
+            raise _err(9011, "the device offers no vendor logs")
+        return await self.logs.upload(request)
 
     async def device_identity(self) -> tuple[DeviceIdStruct, list[ParameterValueStruct]]:
         """Inform DeviceId and Forced Inform DeviceInfo parameters, from the device's

@@ -36,7 +36,7 @@ class ValueChangeTracker:
     def __init__(self, window: float = RECENT_SET_WINDOW) -> None:
         self.window = window
         self._watched: dict[str, _Watched] = {}  # UPnP path → entry
-        self._recent: dict[str, float] = {}  # UPnP path → time the ACS set it
+        self._recent: dict[str, tuple[float, str]] = {}  # UPnP path → (when, value) the ACS set
 
     @property
     def paths(self) -> list[str]:
@@ -65,14 +65,14 @@ class ValueChangeTracker:
     def acs_set(self, values: Mapping[str, str], now: float) -> None:
         """The ACS set these (UPnP path → value): remember the value and the moment."""
         for path, value in values.items():
-            self._recent[path] = now
+            self._recent[path] = (now, value)
             entry = self._watched.get(path)
             if entry is not None:
                 entry.value = value
 
     def compare(self, current: Mapping[str, str], now: float) -> list[ValueChange]:
         """Changes between the cache and `current`; updates the cache."""
-        for path in [p for p, t in self._recent.items() if now - t > self.window]:
+        for path in [p for p, (t, _) in self._recent.items() if now - t > self.window]:
             del self._recent[path]
         changes = []
         for path, value in current.items():
@@ -80,8 +80,11 @@ class ValueChangeTracker:
             if entry is None:
                 continue
             before, entry.value = entry.value, value
-            if before is None or before == value or path in self._recent:
+            if before is None or before == value:
                 continue
+            recent = self._recent.get(path)
+            if recent is not None and recent[1] == value:
+                continue  # the ACS's own value coming back: never a notification (A.3.2.4)
             changes.append(ValueChange(entry.name, value, entry.type))
         return changes
 

@@ -113,6 +113,7 @@ class VirtualDevice:
             self._connection_request, self._cr_credentials, token=record.cr_token
         )
         self._return_timer: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- identity and state ------------------------------------------------------------------
 
@@ -208,6 +209,8 @@ class VirtualDevice:
         )
         runner.pause()
         runner.start()
+        # TR-330 Table 1 row 8: a finished ACS-requested diagnostic → "8 DIAGNOSTICS COMPLETE".
+        backend.set_diagnostics_listener(lambda: engine.raise_event("8 DIAGNOSTICS COMPLETE"))
         events = asyncio.get_running_loop().create_task(self._run_events(backend))
         self._attached = _Attached(dm, backend, engine, runner, events)
         self._subscribe(dm)
@@ -243,8 +246,16 @@ class VirtualDevice:
             await asyncio.wait_for(asyncio.shield(attached.events), 5.0)
         for kind in ("CMS", "BMS", "SMS"):
             await self.shared.gena.remove(f"{attached.dm.udn}:{kind}")
+        with contextlib.suppress(Exception):
+            await attached.backend.close()
 
     def _done(self, result: SessionResult) -> None:
+        attached = self._attached
+        if attached is not None:
+            # TR-069: diagnostics requested in a session start once it has ended.
+            task = asyncio.get_running_loop().create_task(attached.backend.after_session())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         if self.shared.on_session is not None:
             self.shared.on_session(self, result)
 

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 
 def table1_events(tables: Tables, transition: Transition) -> tuple[str, ...]:
-    """The Inform events TR-330 Table 1 attaches to a lifecycle transition."""
+    """The Inform events TR-330 Table 1 (mappings/table1_events.toml) attaches to a lifecycle
+    transition: the rows whose `on` is the trigger and any of whose `when` conditions hold.
+    The DM-event rows (7, 8, 10) are raised by the firmware and diagnostics trackers."""
     if not transition.trigger:
         return ()
     return tuple(
@@ -153,6 +155,7 @@ class VirtualDeviceManager:
             tables=self.tables,
             manufacturer=manufacturer,
         )
+        backend.enable_vendor_logs(self.session, device.store)
         await device.attach(dm, backend)
         if created:
             transition = device.lifecycle.discovered(event.location, event.boot_id)

@@ -74,6 +74,21 @@ class Rig:
         assert len(got) >= count, f"expected {count} Inform(s) after #{after}, got {got}"
         return got
 
+    async def inform_with(
+        self, dev_id: str, code: str, *, after: int = 0, wait: float = 30.0
+    ) -> dict[str, Any]:
+        """The first Inform after #`after` carrying event `code` (whatever came before it)."""
+        seen = after
+        for _ in range(int(wait / 0.1)):
+            for inform in self.acs.store.informs(dev_id, after=after):
+                seen = max(seen, int(inform["id"]))
+                if any(c == code for c, _ in inform["events"]):
+                    return inform
+            await asyncio.sleep(0.1)
+        raise AssertionError(
+            f"no Inform with {code!r} after #{after}: {self.acs.store.informs(dev_id, after=after)}"
+        )
+
     def last_inform_id(self, dev_id: str) -> int:
         informs = self.acs.store.informs(dev_id)
         return int(informs[-1]["id"]) if informs else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.virtual.rig import events_of, rig
+from tests.virtual.rig import rig
 
 OWN_SERIAL = "PROXIER-0001"
 COUNT = "Device.ManagementServer.VirtualDeviceNumberOfEntries"
@@ -47,8 +47,7 @@ async def test_own_model_lists_virtual_devices_and_notifies_count(tmp_path: Path
         assert spa["status"] == "done", spa
         mark = r.last_inform_id(own)
         late.set_silent(False)
-        informs = await r.informs(own, after=mark, wait=20)
-        change = next(i for i in informs if ("4 VALUE CHANGE", "") in events_of(i))
+        change = await r.inform_with(own, "4 VALUE CHANGE", after=mark)
         assert change["parameters"][COUNT][0] == "2"
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+from aiohttp import web
+
+from proxier.lab.sms import make_image
 from tests.virtual.rig import events_of, rig
 
 
@@ -138,8 +142,7 @@ async def test_acs_reboot_gives_boot_and_m_reboot_with_command_key(tmp_path: Pat
         mark = r.last_inform_id(dev_id)
         result = await r.rpc(dev_id, {"name": "Reboot", "commandKey": "reboot-42"})
         assert result["status"] == "done", result
-        informs = await r.informs(dev_id, after=mark, count=2, wait=30)
-        boot = next(i for i in informs if ("1 BOOT", "") in events_of(i))
+        boot = await r.inform_with(dev_id, "1 BOOT", after=mark)
         assert ("M Reboot", "reboot-42") in events_of(boot)
         assert r.lab_device(dev_id).boot_id > 1
 
@@ -154,8 +157,7 @@ async def test_acs_factory_reset_gives_bootstrap_when_back(tmp_path: Path) -> No
         mark = r.last_inform_id(dev_id)
         result = await r.rpc(dev_id, {"name": "FactoryReset"})
         assert result["status"] == "done", result
-        informs = await r.informs(dev_id, after=mark, count=2, wait=30)
-        assert any("0 BOOTSTRAP" in {c for c, _ in i["events"]} for i in informs[1:])
+        await r.inform_with(dev_id, "0 BOOTSTRAP", after=mark)
 
 
 async def test_vanished_device_is_offline_then_resumes(tmp_path: Path) -> None:
@@ -187,3 +189,153 @@ async def test_vanished_device_is_offline_then_resumes(tmp_path: Path) -> None:
         assert gpv["status"] == "done", gpv
         codes = {c for i in r.acs.store.informs(dev_id, after=mark) for c, _ in i["events"]}
         assert "0 BOOTSTRAP" not in codes
+
+
+async def test_ipping_diagnostic_ends_with_diagnostics_complete(tmp_path: Path) -> None:
+    """TR-330 §4.5.1 and Table 1 row 8: DiagnosticsState=Requested starts BMS::Ping after the
+    session; when the test leaves ActiveTestIDs the ACS gets "8 DIAGNOSTICS COMPLETE" and the
+    results are readable under Device.IP.Diagnostics.IPPing."""
+    base = "Device.IP.Diagnostics.IPPing."
+    async with rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        spv = await r.rpc(
+            dev_id,
+            {
+                "name": "SetParameterValues",
+                "parameterList": [
+                    [base + "Host", "127.0.0.1", "xsd:string"],
+                    [base + "NumberOfRepetitions", "3", "xsd:unsignedInt"],
+                    [base + "DiagnosticsState", "Requested", "xsd:string"],
+                ],
+                "parameterKey": "ping-1",
+            },
+        )
+        assert spv["status"] == "done", spv.get("result")
+        mark = r.last_inform_id(dev_id)
+        await r.inform_with(dev_id, "8 DIAGNOSTICS COMPLETE", after=mark)
+        got = await r.rpc(dev_id, {"name": "GetParameterValues", "parameterNames": [base]})
+        values = {p["name"]: p["value"] for p in got["result"]["parameterList"]}
+        assert values[base + "DiagnosticsState"] == "Complete"
+        assert int(values[base + "SuccessCount"]) + int(values[base + "FailureCount"]) == 3
+
+
+async def test_firmware_download_ends_with_transfer_complete(tmp_path: Path) -> None:
+    """TR-330 §4.7.1 and Table 1 row 7: Download "1 Firmware Upgrade Image" → SMS::Update on
+    DU 0; when the operation completes the ACS gets "7 TRANSFER COMPLETE" + "M Download" and a
+    TransferComplete with FaultCode 0, and the device reports the new SoftwareVersion."""
+    async with rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        url = r.lab.host_file("fw-2.0.bin", make_image("lab-fw", "2.0.0", b"x" * 1024))
+        mark = r.last_inform_id(dev_id)
+        download = await r.rpc(
+            dev_id,
+            {
+                "name": "Download",
+                "commandKey": "fw-2",
+                "fileType": "1 Firmware Upgrade Image",
+                "url": url,
+                "fileSize": 0,
+            },
+        )
+        assert download["status"] == "done", download.get("result")
+        done = await r.inform_with(dev_id, "7 TRANSFER COMPLETE", after=mark)
+        assert ("M Download", "fw-2") in events_of(done)
+        completes: list[dict[str, object]] = []
+        for _ in range(50):  # recorded when it arrives, just after the Inform
+            completes = [
+                c for c in r.acs.store.cpe_requests(dev_id) if c["name"] == "TransferComplete"
+            ]
+            if completes:
+                break
+            await asyncio.sleep(0.1)
+        assert completes, "the CPE sent TransferComplete"
+        body: Any = completes[-1]["body"]
+        assert body["commandKey"] == "fw-2"
+        assert body["faultStruct"]["faultCode"] == 0
+        got = await r.rpc(
+            dev_id,
+            {"name": "GetParameterValues", "parameterNames": ["Device.DeviceInfo.SoftwareVersion"]},
+        )
+        assert got["result"]["parameterList"][0]["value"] == "2.0.0"
+
+
+async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
+    """TR-330 Table 1 row "4 VALUE CHANGE" (§4.6.5.2.1): Notification=2 on a parameter sets
+    EventOnChange on the device; a change made on the device (not by the ACS) arrives as a
+    CMS ConfigurationUpdate event and becomes an Inform with "4 VALUE CHANGE" carrying the
+    new value. A change the ACS made itself does not notify."""
+    name = "Device.Time.NTPServer1"
+    async with rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        spa = await r.rpc(
+            dev_id,
+            {
+                "name": "SetParameterAttributes",
+                "parameterList": [
+                    {
+                        "name": name,
+                        "notificationChange": True,
+                        "notification": 2,
+                        "accessListChange": False,
+                        "accessList": [],
+                    }
+                ],
+            },
+        )
+        assert spa["status"] == "done", spa.get("result")
+        spv = await r.rpc(
+            dev_id,
+            {
+                "name": "SetParameterValues",
+                "parameterList": [[name, "acs.example", "xsd:string"]],
+                "parameterKey": "n1",
+            },
+        )
+        assert spv["status"] == "done", spv.get("result")
+        mark = r.last_inform_id(dev_id)
+        r.lab_device(dev_id).model.device_set({"/BBF/Time/NTPServer1": "device.example"})
+        change = await r.inform_with(dev_id, "4 VALUE CHANGE", after=mark)
+        assert change["parameters"][name][0] == "device.example"
+        reported = [i["parameters"].get(name, [""])[0] for i in r.acs.store.informs(dev_id)]
+        assert "acs.example" not in reported
+
+
+async def test_vendor_log_upload_through_the_proxy(tmp_path: Path) -> None:
+    """TR-330 §4.4: Upload "2 Vendor Log File" → the log from the device's BMS LogURL is PUT
+    to the ACS-given URL; the ACS gets TransferComplete (FaultCode 0) with "M Upload"."""
+    received: list[bytes] = []
+
+    async def put(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_put("/upload/{name}", put)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with rig(tmp_path) as r:
+            await r.start_proxier()
+            dev_id = (await r.devices(1))[0]["id"]
+            mark = r.last_inform_id(dev_id)
+            up = await r.rpc(
+                dev_id,
+                {
+                    "name": "Upload",
+                    "commandKey": "log-1",
+                    "fileType": "2 Vendor Log File",
+                    "url": f"http://127.0.0.1:{port}/upload/log.txt",
+                },
+            )
+            assert up["status"] == "done", up.get("result")
+            done = await r.inform_with(dev_id, "7 TRANSFER COMPLETE", after=mark)
+            assert ("M Upload", "log-1") in events_of(done)
+            assert received and received[0], "the log reached the upload URL"
+    finally:
+        await runner.cleanup()
