@@ -9,6 +9,18 @@ Timers follow the aioquic style: `get_timer()` says when to call `handle_timer(n
 which answers whether a session should start; `now` is wall-clock seconds (time.time()) so
 periodic phases and persisted due times mean the same after a restart. The only coroutine
 entry points are `run_session(transport)` and `start_due_transfers(now)`.
+
+Wiring one virtual device (what `DeviceRunner` and the proxier do):
+
+    store = DeviceStore(state_dir / "<device>.sqlite")
+    engine = CpeEngine(backend, store, EngineConfig(device_id, acs_url, ...))
+    runner = DeviceRunner(engine, http.transport_factory(...))
+    token = cr_server.register(runner.connection_request, engine.connection_request_credentials)
+    engine.set_connection_request_url(cr_server.url(token))
+    runner.start(booted=True)   # or engine.device_booted(now) when the device comes back
+
+Other layers raise events with `raise_event` ("8 DIAGNOSTICS COMPLETE" …); backends report
+external value changes and finished transfers through the listeners the engine registers.
 """
 
 from __future__ import annotations
@@ -238,6 +250,7 @@ class CpeEngine:
         self._last_success_end = -math.inf
         self._acs_set: dict[str, str] = {}
         self._missing_forced: set[str] = set()
+        self._session: CpeSession | None = None
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
@@ -431,6 +444,8 @@ class CpeEngine:
             log.warning("TransferComplete for unknown CommandKey %r ignored", tc.command_key)
             return
         self._complete_transfer(record, tc.fault_struct, tc.start_time, tc.complete_time)
+        if self._session is not None and self._session.add_request(tc):
+            return  # A.3.3.2: sent later in this same session (the ACS holds requests)
         self._want_session(self._clock())
         self._wake()
 
@@ -660,6 +675,7 @@ class CpeEngine:
                 [e.code for e in inform_list],
                 inform.retry_count,
             )
+            self._session = session
             result, rpcs = await self._drive(session, transport, inform_list, changed_upto)
         except asyncio.CancelledError:
             self._in_session = False
@@ -667,6 +683,7 @@ class CpeEngine:
             raise
         finally:
             self._in_session = False
+            self._session = None
         end = self._clock()
         if result.ok:
             with self.store.transaction():
@@ -686,6 +703,13 @@ class CpeEngine:
         return SessionResult(
             result.ok, result.reason, tuple(e.code for e in inform_list), session.version, rpcs
         )
+
+    def session_not_started(self, now: float, reason: str) -> None:
+        """The driver could not even open a transport (bad ACS URL …): a failed attempt,
+        retried on the Table 3 schedule instead of in a tight loop."""
+        self._session_due = None
+        self._cr_pending = False
+        self._record_failure(now, reason, version_suspect=False)
 
     def _record_failure(self, end: float, reason: str, *, version_suspect: bool) -> None:
         """An unsuccessful session: count it, drop what must not be retried, and schedule

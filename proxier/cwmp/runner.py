@@ -127,7 +127,11 @@ class DeviceRunner:
                 log.warning("%s: timer did not advance", self.engine.config.device_id.serial_number)
                 await asyncio.sleep(1.0)
             return
-        transport = self._factory(self.engine.acs_settings())
+        try:
+            transport = self._factory(self.engine.acs_settings())
+        except Exception as exc:
+            self.engine.session_not_started(self._clock(), f"no transport: {exc}")
+            return
         try:
             result = await self.engine.run_session(transport)
         finally:

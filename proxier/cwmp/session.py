@@ -163,9 +163,13 @@ class CpeSession:
         self.state = State.AWAIT_INFORM_RESPONSE
         return self._send_request(self.inform, now)
 
-    def add_request(self, request: AcsRequest) -> None:
-        """A CPE request that became due during the session (sent only if still allowed)."""
+    def add_request(self, request: AcsRequest) -> bool:
+        """A CPE request that became due during the session; False if it may no longer be
+        sent in this session (the final empty POST is gone, §3.7.1.3)."""
+        if self._final_empty_sent or self.result is not None:
+            return False
         self._pending.append(request)
+        return True
 
     def receive(self, status: int, envelope: Envelope | None, now: float) -> Action:
         """The ACS answered our last POST with HTTP `status` and `envelope` (None = empty)."""
@@ -233,8 +237,9 @@ class CpeSession:
         body = envelope.body
         if isinstance(body, InformResponse):
             self.informed = True
-            # §3.7.1.1: a v1.0 ACS makes us revert to 1.0; otherwise speak the ACS's version.
-            self.version = envelope.version
+            # §3.7.1.1: a v1.0 ACS makes us revert to 1.0; otherwise speak the ACS's version
+            # (a CWMP 1.4 ACS may also say so with UseCWMPVersion).
+            self.version = "1.0" if envelope.use_cwmp_version == "1.0" else envelope.version
             self._hold = bool(envelope.hold_requests)
             return self._next_post(now)
         if isinstance(body, Fault):

@@ -33,6 +33,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from proxier.cwmp import rpc
 from proxier.cwmp.digest import HttpAuthenticator
 from proxier.labacs import store as st
 from proxier.labacs.session import AcsSession
@@ -62,7 +63,25 @@ class LabAcsConfig:
     cr_timeout: float = 5.0
     allow_remote_cr: bool = False
     session_timeout: float = 30.0
+    #: How the session cookie is set: "netscape" (Set-Cookie, as GenieACS) or "rfc2965"
+    #: (Set-Cookie2 with Version=1, as the ACS of the seed trace).
+    cookie_style: str = "netscape"
+    #: Close the TCP connection after every response (the CPE must carry on in a new one
+    #: with the session cookie, TR-069 §3.4.2) and/or send chunked bodies.
+    close_connections: bool = False
+    chunked: bool = False
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
+
+
+def _session_cookie(headers: list[str]) -> str:
+    """Our session id from Cookie headers in either style (`session=x` or RFC 2965
+    `$Version="1"; session="x"`); attributes starting with `$` are skipped."""
+    for header in headers:
+        for part in header.split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name == COOKIE:
+                return value.strip().strip('"')
+    return ""
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -90,6 +109,10 @@ class LabAcs:
         self._runner: web.AppRunner | None = None
         self._port = config.port
         self.auth: HttpAuthenticator | None = None
+        #: Test hook: an Inform for which this returns True is recorded but not answered
+        #: until `release_held()` (to kill a CPE in the middle of a session).
+        self.hold_inform: Callable[[rpc.Inform], bool] | None = None
+        self._release = asyncio.Event()
         if config.username is not None and config.auth != "none":
             users = {config.username: config.password or ""}
             self.auth = HttpAuthenticator(
@@ -184,6 +207,12 @@ class LabAcs:
             if value is session:
                 del self._by_connection[key]
 
+    def release_held(self) -> None:
+        """Stop holding Informs and answer the held ones."""
+        self.hold_inform = None
+        self._release.set()
+        self._release = asyncio.Event()
+
     def in_session(self, dev_id: str) -> bool:
         self._sweep(self.clock())
         return dev_id in self._by_device
@@ -199,17 +228,17 @@ class LabAcs:
             if not verdict.ok:
                 if verdict.reason != "no credentials":
                     log.warning("CWMP request refused: %s", verdict.reason)
-                response = web.Response(status=401)
+                refusal = web.Response(status=401)
                 for challenge in self.auth.challenges(now, stale=verdict.stale):
-                    response.headers.add("WWW-Authenticate", challenge)
-                return response
+                    refusal.headers.add("WWW-Authenticate", challenge)
+                return refusal
         body = await request.read()
         self._sweep(now)
         connection = (
             request.transport.get_extra_info("peername") if request.transport else None,
             id(request.transport),
         )
-        session = self._sessions.get(request.cookies.get(COOKIE, ""))
+        session = self._sessions.get(_session_cookie(request.headers.getall("Cookie", [])))
         if session is None:
             session = self._by_connection.get(connection)
         new = False
@@ -229,15 +258,34 @@ class LabAcs:
             self._by_device[session.device_id] = session
         if reply.ended:
             self._forget(session)
+        if new and session.inform is not None and self.hold_inform is not None:
+            if self.hold_inform(session.inform):
+                await self._notify()
+                await self._release.wait()
         headers: dict[str, str] = {}
         if reply.content_type:
             headers["Content-Type"] = reply.content_type
-        response = web.Response(status=reply.status, body=reply.body or None, headers=headers)
         if new and reply.status == 200:
-            response.set_cookie(COOKIE, session.sid, path="/")
-        if reply.ended:
+            if self.config.cookie_style == "rfc2965":
+                headers["Set-Cookie2"] = f'{COOKIE}="{session.sid}"; Version="1"; Discard'
+            else:
+                headers["Set-Cookie"] = f"{COOKIE}={session.sid}; Path=/"
+        response: web.StreamResponse
+        if self.config.chunked and reply.body:
+            response = web.StreamResponse(status=reply.status, headers=headers)
+            response.enable_chunked_encoding()
+        else:
+            response = web.Response(status=reply.status, body=reply.body or None, headers=headers)
+        if reply.ended or self.config.close_connections:
             response.force_close()  # GenieACS too ends a session with Connection: close
         await self._notify()
+        if isinstance(response, web.Response):
+            return response
+        await response.prepare(request)
+        half = len(reply.body) // 2
+        await response.write(reply.body[:half])
+        await response.write(reply.body[half:])
+        await response.write_eof()
         return response
 
     # --- Connection Requests ---------------------------------------------------------------

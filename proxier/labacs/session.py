@@ -57,6 +57,7 @@ class AcsSession:
         self.version = "1.2"
         self.last_activity = now
         self._in_flight: tuple[int, Any, str] | None = None  # task id, request, cwmp:ID
+        self.inform: rpc.Inform | None = None
 
     def _envelope(self, body: Any, cwmp_id: str | None) -> bytes:
         return encode(Envelope(body, cwmp_id=cwmp_id, version=self.version))
@@ -111,7 +112,7 @@ class AcsSession:
     def _on_inform(self, envelope: Envelope | None) -> Reply:
         if envelope is None or not isinstance(envelope.body, rpc.Inform):
             return self._bad("a session starts with an Inform")
-        inform = envelope.body
+        inform = self.inform = envelope.body
         if not inform.device_id.oui or not inform.device_id.serial_number:
             return self._bad("DeviceId lacks OUI or SerialNumber")
         self.version = envelope.version

@@ -1,48 +1,447 @@
-"""Firmware Download through SMS::Update (TR-330 §4.7.1, Figure 8, Table 3).
+"""TR-330 §4.7 firmware: CWMP Download "1 Firmware Upgrade Image" as SMS::Update on DUID 0,
+tracked to TransferComplete ("7 TRANSFER COMPLETE", Table 1 row 7), and firmware updates
+started by other control points reported as AutonomousTransferComplete ("10 AUTONOMOUS
+TRANSFER COMPLETE", Table 1 row 10, §4.7.1.3).
 
-A CWMP Download with FileType "1 Firmware Upgrade Image" becomes SMS::Update(DUID 0, URL,
-HandleDependencies 0) (§4.7.1.1 step 3). Errors of Update itself are Table 3's first rows.
-Once accepted, the OperationID is followed until it leaves OperationIDs (an SMS event wakes
-the tracker; a bounded poll of GetOperationInfo covers missed events, §4.7.1 "may choose to
-poll"), and the result becomes the TransferComplete (§4.7.1.2 step 4): FaultCode from the
-ErrorDescription through Table 3, FaultString from AdditionalInfo, StartTime when Update was
-accepted, CompleteTime when the end was seen. When the device rebooted and forgot the
-operation (§4.7.1 exception 2) the firmware version (GetDUInfo of DU 0) tells the outcome.
+§4.7.1.1: the Download is validated, answered Status 1, then SMS::Update(DUID 0, NewDUURI =
+the Download URL, HandleDependencies 0) is called; its OperationID is cached with the
+CommandKey. SMS::Update has no credential arguments and TR-330 passes only the URL, so
+Download Username/Password are not forwarded (logged, never their values). DelaySeconds is
+the engine's business (it queues the transfer and calls `download` when due). Only FileType
+"1 Firmware Upgrade Image" exists in UPnP DM (Table 1 row 7: "Upload or Download of
+Configuration files is not supported"): other FileTypes are 9003; a device without SMS
+Update/GetOperationInfo answers 9000; a URL that is not http(s) is 9013.
+
+§4.7.1.2: completion is seen when the OperationID leaves SMS OperationIDs (GENA events, or
+GetOperationIDs polling as the fallback); GetOperationInfo gives ErrorDescription and
+AdditionalInfo, mapped by Table 3 (`mappings/table3_firmware.toml`: ErrorDescription →
+FaultCode, AdditionalInfo → FaultString); SMS::Update UPnP errors map by the same table's
+update rows. StartTime is when Update returned the OperationID (it is then in
+OperationIDs), CompleteTime when the OperationIDs change without it arrived. Table 3 maps
+Error_DiskFull to 9027 although TR-069 lists 9027 outside the TransferComplete set: the
+table is followed as written.
+
+§4.7.1 exception 2: an OperationID lost across a device reboot (GetOperationInfo fails with a
+UPnP error) is judged from the DU 0 version (SMS::GetDUInfo) recorded before the update:
+changed → success; unchanged or unknown → the table's `unknown` fault (9001) with a
+FaultString saying the result was lost. CompleteTime is then the ssdp:alive time given to
+`device_alive()`, when known.
+
+Operations are persisted (OperationID ↔ CommandKey, StartTime, version) in a KeyValueStore
+(the device's `DeviceStore`), so a restarted proxier keeps tracking them.
+
+Wiring (the lead; `UpnpBackend` delegates):
+
+- construct when ``device.sms is not None``: ``self.firmware = Firmware(device,
+  store=device_store, on_transfer_complete=lambda tc: self._on_transfer_complete(tc),
+  on_autonomous_complete=engine_hook, autonomous_enabled=lambda:
+  engine.setting("AutonomousTransferCompletePolicy.Enable") == "1" (or True), timeout=...)``.
+  ``engine_hook(atc)`` must raise "10 AUTONOMOUS TRANSFER COMPLETE" and send ``atc`` as the
+  AutonomousTransferComplete RPC in that session (the engine has no queue for it yet).
+- ``UpnpBackend.download(request)``: ``return await self.firmware.download(request)``
+  (9000 when there is no SMS).
+- events: ``self.firmware.handle_event(event)`` for every DmEvent (non-SMS ones ignored).
+- on ssdp:alive of the device after a reboot: ``self.firmware.device_alive()``.
+- at start (after a proxier restart): ``await self.firmware.resume()``; on shutdown
+  ``await self.firmware.close()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+from collections import deque
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
-from proxier.cwmp.backend import TransferListener
-from proxier.cwmp.faults import fault
+from proxier.cwmp.faults import fault_info
 from proxier.cwmp.rpc import (
-    CwmpFaultError,
+    UNKNOWN_TIME,
+    AutonomousTransferComplete,
     Download,
     DownloadResponse,
     FaultStruct,
     TransferComplete,
 )
-from proxier.translate.tables import FirmwareTable
-from proxier.upnp.device import DmDevice, UpnpError
+from proxier.translate.opcommon import (
+    KeyValueStore,
+    MemoryKeyValueStore,
+    bounded,
+    cwmp_error,
+    parse_ids,
+    supports,
+)
+from proxier.translate.tables import FirmwareTable, default_tables
+from proxier.upnp.device import DmDevice, DmEvent, SmsApi, UpnpError
 
 log = logging.getLogger(__name__)
 
 FIRMWARE_FILE_TYPE = "1 Firmware Upgrade Image"
 FIRMWARE_DUID = 0
-#: How long a firmware update may take before it is reported as failed (9010).
-MAX_UPDATE_SECONDS = 3600.0
+KEY_PREFIX = "tr330.firmware.operation."
+ACS = "acs"
+AUTONOMOUS = "autonomous"
+ACTIVE_STATES = ("Requested", "InProgress")
+#: OperationIDs seen not to be firmware updates, remembered (bounded) to ask only once.
+IGNORE_LIMIT = 1024
+SNAPSHOT_LIMIT = 256
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class FirmwareUpdates:
-    """Runs the Download → SMS::Update → TransferComplete flow of one device."""
+@dataclass(slots=True)
+class TrackedOperation:
+    """One firmware operation the proxier waits for (persisted as JSON)."""
+
+    op_id: int
+    origin: str  # ACS (Download) or AUTONOMOUS (another control point)
+    command_key: str
+    start: str  # ISO 8601, UTC
+    version_before: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> TrackedOperation:
+        data = json.loads(text)
+        return cls(
+            int(data["op_id"]),
+            str(data["origin"]),
+            str(data["command_key"]),
+            str(data["start"]),
+            str(data.get("version_before", "")),
+        )
+
+
+def is_firmware_update(action: str, targeted_ids: str) -> bool:
+    """§4.7.1.3 step 2: Action "Update" and the first TargetedIDs entry is 0."""
+    first = targeted_ids.replace(",", " ").split()
+    return action == "Update" and bool(first) and first[0] == str(FIRMWARE_DUID)
+
+
+def operation_fault(table: FirmwareTable, state: str, description: str, info: str) -> FaultStruct:
+    """Table 3: ErrorDescription → FaultCode, AdditionalInfo → FaultString on error."""
+    code = table.operation_fault(description)
+    if state == "Error" and code == 0:
+        code = table.unknown  # an Error without a description of what went wrong
+    if code == 0:
+        return FaultStruct()
+    return FaultStruct(code, info or fault_info(code).fault_string)
+
+
+class Firmware:
+    """Firmware management of one proxied device (see the module docstring)."""
+
+    def __init__(
+        self,
+        device: DmDevice,
+        *,
+        store: KeyValueStore,
+        on_transfer_complete: Callable[[TransferComplete], None],
+        on_autonomous_complete: Callable[[AutonomousTransferComplete], None],
+        autonomous_enabled: Callable[[], bool] = lambda: True,
+        timeout: float = 10.0,
+        poll_interval: float = 30.0,
+        table: FirmwareTable | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.device = device
+        self.store = store
+        self.on_transfer_complete = on_transfer_complete
+        self.on_autonomous_complete = on_autonomous_complete
+        self.autonomous_enabled = autonomous_enabled
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.table = table if table is not None else default_tables().firmware
+        self.now = now
+        self.operations: dict[int, TrackedOperation] = {}
+        for key, text in store.kv_items(KEY_PREFIX).items():
+            try:
+                op = TrackedOperation.from_json(text)
+            except (ValueError, KeyError, TypeError):
+                log.warning("dropping unreadable firmware record %s", key)
+                store.kv_delete(key)
+                continue
+            self.operations[op.op_id] = op
+        self._ignored: deque[int] = deque(maxlen=IGNORE_LIMIT)
+        self._snapshots: deque[tuple[set[int], datetime]] = deque(maxlen=SNAPSHOT_LIMIT)
+        self._poll_wanted = False
+        self._alive_at: datetime | None = None
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # Update registration vs. classifying unknown IDs
+        self._worker: asyncio.Task[None] | None = None
+        self._updates: set[asyncio.Task[None]] = set()
+
+    # -- CWMP Download (§4.7.1.1) --
+
+    @property
+    def sms(self) -> SmsApi | None:
+        return self.device.sms
+
+    @property
+    def supported(self) -> bool:
+        sms = self.sms
+        return sms is not None and all(
+            supports(sms, a) for a in ("Update", "GetOperationInfo", "GetOperationIDs")
+        )
+
+    async def download(self, request: Download) -> DownloadResponse:
+        """Validate (step 1), answer Status 1 (step 2); SMS::Update follows (steps 3-4)."""
+        if not self.supported:
+            raise cwmp_error(9000, "the device has no SMS firmware update")
+        if request.file_type != FIRMWARE_FILE_TYPE:
+            raise cwmp_error(
+                9003, f"FileType {request.file_type[:64]!r}: UPnP DM only updates firmware"
+            )
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("http", "https"):
+            raise cwmp_error(9013, f"scheme {parts.scheme[:16]!r}")
+        if not parts.hostname:
+            raise cwmp_error(9003, "URL without a host")
+        if request.username or request.password:
+            log.info(
+                "device %s: Download credentials are not forwarded (SMS::Update takes a URL only)",
+                self.device.udn,
+            )
+        task = asyncio.create_task(self._update(request))
+        self._updates.add(task)
+        task.add_done_callback(self._updates.discard)
+        return DownloadResponse(1)
+
+    async def settled(self) -> None:
+        """Wait until every accepted Download has its SMS::Update answered."""
+        while self._updates:
+            await asyncio.gather(*list(self._updates), return_exceptions=True)
+
+    async def _update(self, request: Download) -> None:
+        sms = self.sms
+        assert sms is not None
+        version = await self._version()
+        async with self._lock:
+            try:
+                op_id = await bounded(sms.update(FIRMWARE_DUID, request.url, False), self.timeout)
+            except (UpnpError, TimeoutError) as exc:
+                code = exc.code if isinstance(exc, UpnpError) else 0
+                fault = self.table.update_fault(code)
+                log.info("device %s: SMS::Update refused: %s", self.device.udn, exc)
+                detail = f"SMS::Update: {exc}" if str(exc) else "SMS::Update timed out"
+                self._report(
+                    TransferComplete(
+                        request.command_key,
+                        FaultStruct(fault, f"{fault_info(fault).fault_string}: {detail}"[:256]),
+                        UNKNOWN_TIME,
+                        UNKNOWN_TIME,
+                    )
+                )
+                return
+            op = TrackedOperation(op_id, ACS, request.command_key, self.now().isoformat(), version)
+            self._track(op)
+        log.info("device %s: firmware update is operation %d", self.device.udn, op_id)
+        self._request_poll()
+
+    async def _version(self) -> str:
+        sms = self.sms
+        if sms is None or not supports(sms, "GetDUInfo"):
+            return ""
+        try:
+            info = await bounded(sms.get_du_info(FIRMWARE_DUID), self.timeout)
+        except (UpnpError, TimeoutError):
+            return ""
+        return info.du_version
+
+    def _track(self, op: TrackedOperation) -> None:
+        self.operations[op.op_id] = op
+        self.store.kv_set(f"{KEY_PREFIX}{op.op_id}", op.to_json())
+
+    def _untrack(self, op: TrackedOperation) -> None:
+        self.operations.pop(op.op_id, None)
+        self.store.kv_delete(f"{KEY_PREFIX}{op.op_id}")
+
+    # -- observing the device (§4.7.1.2 step 1, §4.7.1.3 step 1) --
+
+    def handle_event(self, event: DmEvent) -> None:
+        """SMS OperationIDs (Table 1 rows 7 and 10): reconcile in the background."""
+        if event.service != "SMS" or "OperationIDs" not in event.variables:
+            return
+        self._snapshots.append((parse_ids(event.variables["OperationIDs"]), self.now()))
+        self._kick()
+
+    def device_alive(self, at: datetime | None = None) -> None:
+        """The device announced ssdp:alive (after a reboot): check every tracked operation;
+        one lost in the reboot completes at this time (§4.7.1.2 CompleteTime)."""
+        self._alive_at = at or self.now()
+        self._request_poll()
+
+    async def resume(self) -> None:
+        """After a restart: re-check the operations restored from the store."""
+        self._request_poll()
+
+    async def close(self) -> None:
+        tasks = [*self._updates, *([self._worker] if self._worker else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._worker = None
+
+    def _request_poll(self) -> None:
+        self._poll_wanted = True
+        self._kick()
+
+    def _kick(self) -> None:
+        self._wake.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work())
+
+    async def _work(self) -> None:
+        while True:
+            if not self._snapshots and not self._poll_wanted:
+                self._wake.clear()
+                wait = self.poll_interval if self.operations else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                if not self._snapshots and not self._poll_wanted:
+                    self._poll_wanted = bool(self.operations)  # the timer: poll
+            try:
+                if self._snapshots:
+                    ids, at = self._snapshots.popleft()
+                    await self._reconcile(ids, at)
+                elif self._poll_wanted:
+                    self._poll_wanted = False
+                    await self._poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("device %s: firmware tracking failed", self.device.udn)
+
+    async def _poll(self) -> None:
+        sms = self.sms
+        if sms is None:
+            return
+        at = self.now()
+        try:
+            ids = await bounded(sms.get_operation_ids(), self.timeout)
+        except (UpnpError, TimeoutError) as exc:
+            log.info("device %s: GetOperationIDs: %s", self.device.udn, exc)
+            return
+        await self._reconcile(set(ids), at)
+
+    async def _reconcile(self, ids: set[int], at: datetime) -> None:
+        async with self._lock:
+            for op in list(self.operations.values()):
+                if op.op_id not in ids:
+                    await self._resolve(op, at)
+            if not self.autonomous_enabled():
+                return  # §4.7.1.3: policy disabled, no need to track
+            for op_id in sorted(ids):
+                if op_id not in self.operations and op_id not in self._ignored:
+                    await self._classify(op_id, at)
+
+    async def _classify(self, op_id: int, at: datetime) -> None:
+        """§4.7.1.3 steps 2-3: an unknown OperationID; cache it when it updates firmware."""
+        sms = self.sms
+        assert sms is not None
+        try:
+            info = await bounded(sms.get_operation_info(op_id), self.timeout)
+        except TimeoutError:
+            return
+        except UpnpError as exc:
+            if exc.code != 0:
+                self._ignored.append(op_id)
+            return
+        if not is_firmware_update(info.action, info.targeted_ids):
+            self._ignored.append(op_id)
+            return
+        version = await self._version()
+        self._track(TrackedOperation(op_id, AUTONOMOUS, "", at.isoformat(), version))
+        log.info("device %s: firmware update %d by another control point", self.device.udn, op_id)
+
+    async def _resolve(self, op: TrackedOperation, at: datetime) -> None:
+        """§4.7.1.2 step 2 / §4.7.1.3 step 5: the operation left OperationIDs."""
+        sms = self.sms
+        assert sms is not None
+        try:
+            info = await bounded(sms.get_operation_info(op.op_id), self.timeout)
+        except TimeoutError:
+            return  # unreachable for now; retried on the next change or poll
+        except UpnpError as exc:
+            if exc.code == 0:
+                return
+            await self._lost(op, at, exc)
+            return
+        if info.operation_state in ACTIVE_STATES:
+            return
+        fault = operation_fault(
+            self.table, info.operation_state, info.error_description, info.additional_info
+        )
+        await self._finish(op, fault, at)
+
+    async def _lost(self, op: TrackedOperation, at: datetime, exc: UpnpError) -> None:
+        """§4.7.1 exception 2: no OperationID after a reboot; judge by the DU 0 version."""
+        version = await self._version()
+        if op.version_before and version and version != op.version_before:
+            fault = FaultStruct()
+        else:
+            fault = FaultStruct(
+                self.table.unknown,
+                f"operation {op.op_id} lost by the device ({exc.code}) and the firmware version "
+                "did not change",
+            )
+        start = datetime.fromisoformat(op.start)
+        complete = self._alive_at if self._alive_at is not None and self._alive_at >= start else at
+        await self._finish(op, fault, complete)
+
+    async def _finish(self, op: TrackedOperation, fault: FaultStruct, at: datetime) -> None:
+        start = datetime.fromisoformat(op.start)
+        if op.origin == ACS:
+            self._untrack(op)
+            self._report(TransferComplete(op.command_key, fault, start, at))
+            return
+        transfer_url = ""
+        sms = self.sms
+        if sms is not None and supports(sms, "GetDUInfo"):
+            try:
+                transfer_url = (await bounded(sms.get_du_info(FIRMWARE_DUID), self.timeout)).du_uri
+            except (UpnpError, TimeoutError):
+                pass
+        self._untrack(op)
+        if not self.autonomous_enabled():
+            return
+        atc = AutonomousTransferComplete(
+            announce_url="",
+            transfer_url=transfer_url,
+            is_download=True,
+            file_type=FIRMWARE_FILE_TYPE,
+            file_size=0,
+            target_file_name="",
+            fault_struct=fault,
+            start_time=start,
+            complete_time=at,
+        )
+        try:
+            self.on_autonomous_complete(atc)
+        except Exception:
+            log.exception("on_autonomous_complete failed")
+
+    def _report(self, tc: TransferComplete) -> None:
+        try:
+            self.on_transfer_complete(tc)
+        except Exception:
+            log.exception("on_transfer_complete failed")
+
+
+class FirmwareUpdates(Firmware):
+    """`Firmware` as `UpnpBackend` currently constructs it (``FirmwareUpdates(device,
+    tables.firmware, timeout=…)``, ``.listener`` set by ``set_listeners``,
+    ``operation_ids_changed()`` on SMS OperationIDs events): operations are kept in memory
+    and other control points' updates are not reported, since the backend has no store or
+    AutonomousTransferComplete path yet. Prefer `Firmware` when wiring those (module doc)."""
 
     def __init__(
         self,
@@ -51,107 +450,32 @@ class FirmwareUpdates:
         *,
         timeout: float,
         poll_interval: float = 5.0,
-        max_seconds: float = MAX_UPDATE_SECONDS,
-        clock: Callable[[], datetime] = _now,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.device = device
-        self.table = table
-        self.timeout = timeout
-        self.poll_interval = poll_interval
-        self.max_seconds = max_seconds
-        self.clock = clock
-        self.listener: TransferListener | None = None
-        self._changed = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
-        #: OperationID → CommandKey of updates the ACS asked for (Table 1 row 7)
-        self.pending: dict[int, str] = {}
+        super().__init__(
+            device,
+            store=MemoryKeyValueStore(),
+            on_transfer_complete=self._emit,
+            on_autonomous_complete=lambda _atc: None,
+            autonomous_enabled=lambda: False,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            table=table,
+            now=now,
+        )
+        self.listener: Callable[[TransferComplete], None] | None = None
+
+    def _emit(self, tc: TransferComplete) -> None:
+        if self.listener is None:
+            log.warning("TransferComplete for %r dropped: no listener", tc.command_key)
+            return
+        self.listener(tc)
+
+    @property
+    def pending(self) -> dict[int, str]:
+        """OperationID → CommandKey of the updates the ACS asked for (Table 1 row 7)."""
+        return {op.op_id: op.command_key for op in self.operations.values() if op.origin == ACS}
 
     def operation_ids_changed(self) -> None:
-        """An SMS OperationIDs event arrived: look at the pending operations now."""
-        self._changed.set()
-
-    async def download(self, request: Download) -> DownloadResponse:
-        """Start the update; Status 1, the TransferComplete follows (§4.7.1.1 steps 2-4)."""
-        sms = self.device.sms
-        if request.file_type != FIRMWARE_FILE_TYPE:
-            raise _err(9001, f"FileType {request.file_type!r}: only firmware (TR-330 §4.7)")
-        if sms is None:
-            raise _err(9001, "the device has no SoftwareManagement service")
-        old_version = await self._firmware_version()
-        try:
-            op = await asyncio.wait_for(sms.update(FIRMWARE_DUID, request.url, False), self.timeout)
-        except TimeoutError:
-            log.warning("device %s: SMS::Update timed out", self.device.udn)
-            raise _err(self.table.transport, "SMS::Update: no answer") from None
-        except UpnpError as exc:
-            raise _err(self.table.update_fault(exc.code), f"SMS::Update: {exc}") from None
-        start = self.clock()
-        self.pending[op] = request.command_key
-        task = asyncio.create_task(self._follow(op, request.command_key, start, old_version))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return DownloadResponse(status=1)
-
-    async def _firmware_version(self) -> str | None:
-        sms = self.device.sms
-        if sms is None:
-            return None
-        try:
-            info = await asyncio.wait_for(sms.get_du_info(FIRMWARE_DUID), self.timeout)
-        except (TimeoutError, UpnpError):
-            return None
-        return info.du_version
-
-    async def _follow(self, op: int, command_key: str, start: datetime, old: str | None) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_seconds
-        sms = self.device.sms
-        assert sms is not None
-        code, text = 9010, "firmware update did not finish in time"
-        while loop.time() < deadline:
-            self._changed.clear()
-            try:
-                info = await asyncio.wait_for(sms.get_operation_info(op), self.timeout)
-            except TimeoutError:
-                info = None
-            except UpnpError as exc:
-                info = None
-                if exc.code != 0:
-                    # The device no longer knows the operation (rebooted into the new
-                    # firmware, or rolled back): the version says which (§4.7.1.2 step 1).
-                    version = await self._firmware_version()
-                    if version is not None and old is not None and version != old:
-                        code, text = 0, ""
-                        break
-                    if version is not None:
-                        code, text = 9010, f"operation {op} lost and firmware unchanged"
-                        break
-            if info is not None and info.operation_state in ("Completed", "Error"):
-                code = self.table.operation_fault(info.error_description)
-                if info.operation_state == "Error" and code == 0:
-                    code = self.table.unknown
-                text = info.additional_info if code else ""
-                break
-            try:
-                await asyncio.wait_for(self._changed.wait(), self.poll_interval)
-            except TimeoutError:
-                pass
-        self.pending.pop(op, None)
-        result = TransferComplete(command_key, FaultStruct(code, text), start, self.clock())
-        log.info("device %s: firmware operation %d ended with %d", self.device.udn, op, code)
-        if self.listener is not None:
-            self.listener(result)
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-
-
-def _err(code: int, detail: str) -> CwmpFaultError:
-    f = fault(code, detail)
-    return CwmpFaultError(f.fault_code, f.fault_string)
+        """An SMS OperationIDs event arrived (payload not passed): read the list now."""
+        self._request_poll()

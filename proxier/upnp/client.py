@@ -577,6 +577,34 @@ class SmsClient(_ServiceClient):
 
 # --- the device ---------------------------------------------------------------------------
 
+#: Evented state variables and the action (+ output argument) that reads each one, per
+#: service (upnp-dm.md §2.1, §3.1, §4.1): what a resync or a polling fallback re-reads.
+EVENTED_READERS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "CMS": (
+        ("ConfigurationUpdate", "GetConfigurationUpdate", "StateVariableValue"),
+        ("SupportedDataModelsUpdate", "GetSupportedDataModelsUpdate", "StateVariableValue"),
+        ("SupportedParametersUpdate", "GetSupportedParametersUpdate", "StateVariableValue"),
+        ("AttributeValuesUpdate", "GetAttributeValuesUpdate", "StateVariableValue"),
+        ("InconsistentStatus", "GetInconsistentStatus", "StateVariableValue"),
+        ("AlarmsEnabled", "GetAlarmsEnabled", "StateVariableValue"),
+    ),
+    "BMS": (
+        ("DeviceStatus", "GetDeviceStatus", "DeviceStatus"),
+        ("SequenceMode", "GetSequenceMode", "SequenceMode"),
+        ("TestIDs", "GetTestIDs", "TestIDs"),
+        ("ActiveTestIDs", "GetActiveTestIDs", "TestIDs"),
+        ("LogURIs", "GetLogURIs", "LogURIs"),
+    ),
+    "SMS": (
+        ("OperationIDs", "GetOperationIDs", "OperationIDs"),
+        ("DUIDs", "GetDUIDs", "DUIDs"),
+        ("EUIDs", "GetEUIDs", "EUIDs"),
+        ("ActiveEUIDs", "GetActiveEUIDs", "ActiveEUIDs"),
+        ("RunningEUIDs", "GetRunningEUIDs", "RunningEUIDs"),
+        ("ErrorEUIDs", "GetErrorEUIDs", "ErrorEUIDs"),
+    ),
+}
+
 _EVENT_QUEUE_LIMIT = 1024
 _CLOSED = None
 
@@ -650,6 +678,38 @@ class NetworkDmDevice:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def _service(self, kind: str) -> _ServiceClient | None:
+        return {"CMS": self._cms, "BMS": self._bms, "SMS": self._sms}.get(kind)
+
+    async def read_evented(self, kind: str) -> dict[str, str]:
+        """Read the evented variables of service `kind` ("CMS"/"BMS"/"SMS") with actions.
+
+        The GENA polling fallback (`GenaManager.add(poll=…)`) and SEQ-gap resync use it.
+        Actions the SCPD lacks are skipped, and so is a variable whose action fails with a
+        UPnP error; a transport failure (code 0) is raised: the device is unreachable.
+        """
+        client = self._service(kind)
+        if client is None:
+            return {}
+        values: dict[str, str] = {}
+        for variable, action, out in EVENTED_READERS[kind]:
+            if not client.supports(action):
+                continue
+            try:
+                values[variable] = (await client._call(action, (), (out,)))[out]
+            except UpnpError as exc:
+                if exc.code == soap.TRANSPORT_ERROR:
+                    raise
+                _LOG.info("%s: %s %s failed: %s", self._udn, kind, action, exc)
+        return values
+
+    async def resync(self, kind: str) -> None:
+        """Re-read service `kind` after a missed event and push the values as a resync
+        event (`DmEvent(resync=True)`), so consumers re-check what may have changed."""
+        values = await self.read_evented(kind)
+        if values:
+            self.push_event(DmEvent(kind, values, 0, resync=True))
 
     def push_event(self, event: DmEvent) -> None:
         """Deliver one event to every current `events()` iterator (never blocks)."""

@@ -495,13 +495,15 @@ class GenaManager:
         """Stop keeping `key` subscribed and UNSUBSCRIBE it."""
         target = self._targets.pop(key, None)
         sid = self.core.remove(key)
-        if target is None or not sid:
-            return
+        if target is not None and sid:
+            await self._unsubscribe(key, target.event_sub_url, sid)
+
+    async def _unsubscribe(self, key: str, event_sub_url: str, sid: str) -> None:
         try:
             result = await bounded_request(
                 self._session,
                 "UNSUBSCRIBE",
-                target.event_sub_url,
+                event_sub_url,
                 headers={"SID": sid},
                 time_limit=self._request_timeout,
                 max_bytes=_MAX_ANSWER_BYTES,
@@ -518,8 +520,11 @@ class GenaManager:
             when = self.core.get_timer()
             self._wake.clear()
             delay = None if when is None else max(0.0, when - self._clock())
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+            # arrives while the event is being set, and stop() would then hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     def _run(self, actions: list[Action]) -> None:
         for action in actions:
@@ -574,6 +579,10 @@ class GenaManager:
         if status != 200 or not sid:
             _LOG.info("SUBSCRIBE %s answered %d (SID %r)", action.key, status, sid)
             self._run(self.core.failed(action.key, self._clock(), status))
+            return
+        if action.key not in self._targets:
+            # Removed while the SUBSCRIBE was on its way: do not leave it on the device.
+            await self._unsubscribe(action.key, target.event_sub_url, sid)
             return
         self._run(self.core.subscribed(action.key, sid, timeout, self._clock()))
         for parked in self.core.deliver_pending(action.key):

@@ -35,6 +35,7 @@ from proxier.cwmp.rpc import (
     GetRPCMethods,
     GetRPCMethodsResponse,
     Inform,
+    InformResponse,
     ParameterValueStruct,
     Reboot,
     ScheduleDownload,
@@ -781,3 +782,37 @@ async def test_connection_request_url_notification_default_active_acs_may_turn_o
     assert not device.engine.handle_timer(device.clock.now)
     device.backend.set_external("Device.DeviceInfo.SoftwareVersion", "3")  # still forced
     assert device.engine.handle_timer(device.clock.now)
+
+
+async def test_transfer_complete_in_same_session_while_acs_holds_requests(device: Device) -> None:
+    """TR-069 Figure 4 / A.3.3.2: with HoldRequests true the ACS sends Download; the
+    transfer finishes during the session and its TransferComplete goes in the same session
+    once requests are allowed."""
+    await device.session(ScriptedAcs())
+
+    class Figure4(ScriptedAcs):
+        async def post(self, body: bytes) -> AcsReply:
+            for _ in range(3):
+                await asyncio.sleep(0)  # let the simulated transfer finish meanwhile
+            return await super().post(body)
+
+    acs = Figure4()
+    step = 0
+
+    def script(env: Envelope | None) -> AcsReply | None:
+        nonlocal step
+        step += 1
+        if step == 1:
+            assert env is not None
+            return acs.reply(InformResponse(1), cwmp_id=env.cwmp_id, hold=True)
+        if step == 2:
+            download = Download("fig4", "1 Firmware Upgrade Image", "http://127.0.0.1:1/f")
+            return acs.reply(download, cwmp_id="d1", hold=True)
+        return None
+
+    acs.override = script
+    await device.session(acs)
+    names = [None if b is None else type(b).__name__ for b in acs.bodies()]
+    assert names == ["Inform", None, "DownloadResponse", "TransferComplete", None]
+    assert device.store.events() == [] and device.store.transfers() == []
+    assert not device.engine.handle_timer(device.clock.now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from pathlib import Path
 
 from proxier.cwmp.engine import AcsSettings, CpeEngine, EngineConfig, SessionResult
@@ -138,4 +139,29 @@ async def test_stop_during_session_is_a_failed_attempt(tmp_path: Path) -> None:
     result = await asyncio.wait_for(results.get(), 10)
     assert result.ok and "0 BOOTSTRAP" in result.events and engine.retry_count == 0
     await again.stop()
+    store.close()
+
+
+async def test_unusable_acs_url_is_retried_on_schedule(tmp_path: Path) -> None:
+    """§3.2.1.1: when no transport can be built (e.g. a bad ACS URL) the attempt counts as
+    failed and waits a Table 3 interval, instead of spinning."""
+    engine, store = make(tmp_path, "U1")
+    attempts = 0
+    tried = asyncio.Event()
+
+    def factory(settings: AcsSettings) -> ScriptedAcs:
+        nonlocal attempts
+        attempts += 1
+        tried.set()
+        raise ValueError("ACS URL must be http(s)")
+
+    runner = DeviceRunner(engine, factory)
+    runner.start(booted=True)
+    await asyncio.wait_for(tried.wait(), 10)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert attempts == 1 and engine.retry_count == 1
+    timer = engine.get_timer()
+    assert timer is not None and timer > time.time() + 4
+    await runner.stop()
     store.close()

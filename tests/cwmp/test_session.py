@@ -189,3 +189,14 @@ def test_transport_failure_and_finished_is_sticky() -> None:
     s, _ = started()
     assert s.fail("connection refused") == Finished(False, "connection refused")
     assert s.receive(200, env(InformResponse()), NOW) == Finished(False, "connection refused")
+
+
+def test_use_cwmp_version_header() -> None:
+    """CWMP 1.4 UseCWMPVersion (reference §4.1): "1.0" makes the session v1.0 even in a
+    later namespace; other values keep the ACS's namespace."""
+    s, _ = started()
+    s.receive(200, env(InformResponse(), version="1.2", use_cwmp_version="1.0"), NOW)
+    assert s.version == "1.0"
+    s2, _ = started()
+    s2.receive(200, env(InformResponse(), version="1.2", use_cwmp_version="1.4"), NOW)
+    assert s2.version == "1.2"

@@ -283,3 +283,42 @@ async def test_injected_error_and_latency(lab: LabServer, devices: list[NetworkD
     with pytest.raises(UpnpError) as info:
         await bms.get_device_status()
     assert info.value.code == 0
+
+
+async def test_read_evented_and_resync(lab: LabServer, devices: list[NetworkDmDevice]) -> None:
+    """Issue 3 GENA resync/polling fallback: every evented variable of each DM service is
+    re-read with actions (upnp-dm.md §2.1, §3.1, §4.1) and pushed as one resync event."""
+    device = devices[0]
+    cms_vars = await device.read_evented("CMS")
+    assert {"ConfigurationUpdate", "SupportedDataModelsUpdate", "SupportedParametersUpdate"} <= set(
+        cms_vars
+    )
+    assert cms_xml.parse_configuration_update(cms_vars["ConfigurationUpdate"]).version >= 1
+    bms_vars = await device.read_evented("BMS")
+    assert bms_vars["DeviceStatus"] and "ActiveTestIDs" in bms_vars
+    sms_vars = await device.read_evented("SMS")
+    assert set(sms_vars) == {
+        "OperationIDs",
+        "DUIDs",
+        "EUIDs",
+        "ActiveEUIDs",
+        "RunningEUIDs",
+        "ErrorEUIDs",
+    }
+    assert "0" in sms_vars["DUIDs"].split(",")
+
+    stream = device.events()
+    await device.resync("SMS")
+    device.close()
+    events = [e async for e in stream]
+    assert [(e.service, e.resync, e.variables) for e in events] == [("SMS", True, sms_vars)]
+
+
+async def test_read_evented_of_unreachable_device_raises(
+    lab: LabServer, devices: list[NetworkDmDevice]
+) -> None:
+    """A silent device is a transport failure (code 0), not an empty resync."""
+    lab.devices[0].faults.silent = True
+    with pytest.raises(UpnpError) as info:
+        await devices[0].read_evented("CMS")
+    assert info.value.code == 0

@@ -1,0 +1,65 @@
+"""Bounded HTTP to untrusted devices: scheme, size, redirect and time limits (issue 3
+"Descriptions": bounds on size, time, redirects)."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from proxier.upnp.http import HttpFetchError, bounded_request, check_url
+
+from .peer import serve
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "http:///nohost", "x"])
+def test_only_http_urls_with_a_host(url: str) -> None:
+    with pytest.raises(HttpFetchError, match="only http"):
+        check_url(url)
+
+
+async def test_post_redirect_is_not_followed() -> None:
+    """SOAP POSTs never follow redirects (an action must not be replayed elsewhere)."""
+
+    async def moved(request: web.Request) -> web.Response:
+        return web.Response(status=307, headers={"Location": "/elsewhere"})
+
+    async with serve({"/ctl": moved}) as base, aiohttp.ClientSession() as session:
+        result = await bounded_request(session, "POST", base + "/ctl", data=b"x", max_redirects=3)
+    assert result.status == 307
+
+
+async def test_redirects_not_allowed_by_default() -> None:
+    async def moved(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "/b"})
+
+    async with serve({"/a": moved}) as base, aiohttp.ClientSession() as session:
+        with pytest.raises(HttpFetchError, match="more than 0 redirects"):
+            await bounded_request(session, "GET", base + "/a")
+
+
+async def test_headers_are_lower_cased_and_final_url_kept() -> None:
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="<r/>", content_type="text/xml", headers={"X-Thing": "1"})
+
+    async def moved(request: web.Request) -> web.Response:
+        return web.Response(status=301, headers={"Location": "/ok"})
+
+    async with serve({"/ok": ok, "/old": moved}) as base, aiohttp.ClientSession() as session:
+        result = await bounded_request(session, "GET", base + "/old", max_redirects=1)
+    assert (result.status, result.body, result.url) == (200, b"<r/>", base + "/ok")
+    assert result.content_type == "text/xml" and result.headers["x-thing"] == "1"
+
+
+async def test_body_at_the_limit_is_accepted_and_one_more_byte_refused() -> None:
+    async def exact(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()  # chunked: no Content-Length to refuse early
+        await response.prepare(request)
+        await response.write(b"x" * int(request.query["n"]))
+        return response
+
+    async with serve({"/b": exact}) as base, aiohttp.ClientSession() as session:
+        ok = await bounded_request(session, "GET", base + "/b?n=1000", max_bytes=1000)
+        assert len(ok.body) == 1000
+        with pytest.raises(HttpFetchError, match="exceeds the limit of 1000"):
+            await bounded_request(session, "GET", base + "/b?n=1001", max_bytes=1000)
