@@ -30,6 +30,7 @@ from proxier.upnp.gena import GenaManager
 from proxier.upnp.interfaces import resolve
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.manager import VirtualDeviceManager
+from proxier.virtual.own import OwnDevice
 from proxier.virtual.registry import Registry
 
 log = logging.getLogger("proxier")
@@ -70,6 +71,8 @@ class Proxier:
         self.gena: GenaManager | None = None
         self.discovery: Discovery | None = None
         self.manager: VirtualDeviceManager | None = None
+        self.own: OwnDevice | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -91,12 +94,17 @@ class Proxier:
         soap = SoapTransport(self._session, timeout=cfg.upnp.action_timeout)
         self.manager = VirtualDeviceManager(shared, self._session, soap)
         self.manager.restore()
+        if cfg.proxier.cwmp:
+            self.own = OwnDevice(cfg, self.registry, self.connreq, shared.transport_factory)
+            self.own.start()
+            self._watch = asyncio.get_running_loop().create_task(self._watch_table())
         self.discovery = Discovery(
             DiscoveryConfig(
                 interfaces=resolve(cfg.upnp.interfaces),
                 search_interval=float(cfg.upnp.search_interval),
                 description_urls=cfg.upnp.description_urls,
-                probe_interval=float(min(cfg.upnp.search_interval, 30)),
+                probe_interval=cfg.upnp.probe_interval,
+                probe_failures=cfg.upnp.probe_failures,
                 allow_lan_multicast=cfg.upnp.allow_lan_multicast,
             ),
             self.manager.on_discovery,
@@ -113,6 +121,15 @@ class Proxier:
             self.connreq.port,
             len(self.registry),
         )
+
+    async def _watch_table(self) -> None:
+        """Tell the proxier's own model when the VirtualDevice table changed (§4.3.1)."""
+        assert self.manager is not None
+        while True:
+            await self.manager.changed.wait()
+            self.manager.changed.clear()
+            if self.own is not None:
+                self.own.table_changed()
 
     def _gena_host(self) -> str:
         """GENA callbacks must reach us from the devices: loopback unless SSDP runs on a LAN."""
@@ -131,6 +148,10 @@ class Proxier:
             self._on_session(device, result)
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        if self.own is not None:
+            await self.own.close()
         if self.discovery is not None:
             await self.discovery.stop()
         if self.manager is not None:

@@ -55,6 +55,10 @@ class UpnpConfig:
     interfaces: tuple[str, ...] = ()
     search_interval: int = 300
     description_urls: tuple[str, ...] = ()
+    #: How often each description URL is fetched, and after how many failures in a row the
+    #: device counts as gone (the no-multicast path has no leases or byebye).
+    probe_interval: float = 30.0
+    probe_failures: int = 3
     allow_lan_multicast: bool = False
     action_timeout: float = 10.0
     client_cert: str = ""
@@ -79,6 +83,8 @@ class ProxierIdentity:
     oui: str = "00D09E"
     product_class: str = "TR330-Proxier"
     serial_number: str = "PROXIER-0001"
+    #: Serve the proxier's own Device:2 model (VirtualDevice table) over CWMP to the ACS too.
+    cwmp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +232,8 @@ def from_dict(data: dict[str, Any]) -> Config:
         interfaces=s.texts("interfaces"),
         search_interval=s.integer("search_interval", 300, 5, 86400),
         description_urls=s.texts("description_urls"),
+        probe_interval=s.number("probe_interval", 30.0, 0.05, 86400.0),
+        probe_failures=s.integer("probe_failures", 3, 1, 100),
         allow_lan_multicast=s.flag("allow_lan_multicast", False),
         action_timeout=s.number("action_timeout", 10.0, 0.1, 300.0),
         client_cert=s.text("client_cert"),
@@ -254,6 +262,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         oui=s.text("oui", base.oui),
         product_class=s.text("product_class", base.product_class),
         serial_number=s.text("serial_number", base.serial_number),
+        cwmp=s.flag("cwmp", False),
     )
     s.finish()
     _check_oui("proxier.oui", ident.oui)

@@ -256,7 +256,7 @@ class CpeEngine:
         self._next_periodic: float | None = None
         backend.set_listeners(self._on_value_change, self._on_transfer_complete)
         if isinstance(backend, BootNotifier):
-            backend.set_boot_listener(lambda: self.device_booted(self._clock()))
+            backend.set_boot_listener(self.device_booted)
         if isinstance(backend, ValueBinder):
             backend.bind_value(PARAMETER_KEY, lambda: self.parameter_key)
             backend.bind_value(CONNECTION_REQUEST_URL, lambda: self.connection_request_url)
@@ -340,7 +340,7 @@ class CpeEngine:
 
     # --- inputs from the outside -------------------------------------------------------------
 
-    def device_booted(self, now: float) -> None:
+    def device_booted(self, now: float | None = None) -> None:
         """The device (re)started: "1 BOOT", plus one "M Reboot" per Reboot asked for.
 
         Events kept only "until reboot" are discarded (Table 7) with the values pending
@@ -355,10 +355,10 @@ class CpeEngine:
                 self.store.apply_events(ev.raise_event(self.store.events(), ev.M_REBOOT, key))
             self.store.clear_reboots()
         self._post_boot_retries = 0
-        self._want_session(now)
+        self._want_session(self._clock() if now is None else now)
         self._wake()
 
-    def connection_request(self, now: float) -> bool:
+    def connection_request(self, now: float | None = None) -> bool:
         """An authenticated Connection Request arrived (§3.2.2). False → answer 503.
 
         Refused while in a session (we never cut a session short) or when over the rate
@@ -369,6 +369,7 @@ class CpeEngine:
             return False
         if self._cr_pending:
             return True
+        now = self._clock() if now is None else now
         window = self.config.connection_request_window
         while self._cr_accepted and now - self._cr_accepted[0] >= window:
             self._cr_accepted.popleft()

@@ -57,7 +57,10 @@ class MountedBackend:
                 continue
             main.append(name)
             for prefix in self._mounts_below(name):
-                per_mount.setdefault(prefix, []).append(name)
+                # The mount knows nothing above its prefix: ask it for its whole subtree.
+                wanted = per_mount.setdefault(prefix, [])
+                if prefix not in wanted:
+                    wanted.append(prefix)
         return main, per_mount
 
     # --- DataModelBackend --------------------------------------------------------------------
@@ -88,9 +91,15 @@ class MountedBackend:
             for info in await self.main.get_parameter_names(parameter_path, next_level)
             if self._owner(info.name) is None
         ]
+        listed = {info.name for info in result}
         for prefix in self._mounts_below(parameter_path):
-            found = await self.mounts[prefix].get_parameter_names(parameter_path, next_level)
-            result.extend(i for i in found if i.name.startswith(prefix))
+            if next_level:
+                # Only the mount point itself can be a child of the path asked for.
+                if prefix[len(parameter_path) :].count(".") == 1 and prefix not in listed:
+                    result.append(ParameterInfoStruct(prefix, False))
+                continue
+            found = await self.mounts[prefix].get_parameter_names(prefix, False)
+            result.extend(i for i in found if i.name not in listed)
         return result
 
     async def get_parameter_values(

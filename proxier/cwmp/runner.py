@@ -41,6 +41,7 @@ class DeviceRunner:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._paused = False
+        self._stopping = False
         engine.set_wakeup(self._wake.set)
 
     @property
@@ -52,12 +53,17 @@ class DeviceRunner:
         if booted:
             self.engine.device_booted(self._clock())
         if not self.running:
+            self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
         """Stop after cancelling any session in progress (state is in the store)."""
         task, self._task = self._task, None
         if task is not None:
+            # The flag and the wake-up end the loop even if the cancel is lost (Python 3.11's
+            # wait_for drops a cancel that races a completed wait).
+            self._stopping = True
+            self._wake.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -93,7 +99,7 @@ class DeviceRunner:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._step()
             except asyncio.CancelledError:
@@ -114,8 +120,9 @@ class DeviceRunner:
             self._wake.clear()
             delay = None if timer is None else timer - now
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            if self._paused:
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            if self._paused or self._stopping:
                 return
         now = self._clock()
         if self.engine.transfers_due(now):

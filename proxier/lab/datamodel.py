@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import functools
 import json
 import re
@@ -941,13 +940,6 @@ class DataModel:
         change = ModelChange(dict(variables), tuple(paths))
         for hook in list(self.changes):
             hook(change)
-
-    def snapshot(self) -> DataModel:
-        """A deep copy (used by tests to compare before/after)."""
-        clone = copy.copy(self)
-        clone.root = copy.deepcopy(self.root)
-        clone.changes = []
-        return clone
 
 
 def _stamp(obj: Obj, version: int) -> None:

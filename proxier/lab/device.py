@@ -438,16 +438,23 @@ class LabDevice:
         return {"TestID": str(test.test_id)}
 
     async def _run_tests(self) -> None:
-        """Run every test that may begin now (all of them, or one at a time in SequenceMode)."""
-        for test in sorted(self.bms.tests.values(), key=lambda t: t.test_id):
-            if self.bms.may_begin(test):
+        """Run the tests that may begin now (all, or the oldest one in SequenceMode), then
+        look again: in SequenceMode the next test starts when this one ends."""
+        while self.state == "up":
+            ready = [
+                t
+                for t in sorted(self.bms.tests.values(), key=lambda t: t.test_id)
+                if self.bms.may_begin(t)
+            ]
+            if not ready:
+                return
+            if self.bms.sequence_mode:
+                ready = ready[:1]
+            for test in ready:
                 self.bms.begin(test)
-                await asyncio.sleep(self.faults.test_duration)
+            await asyncio.sleep(self.faults.test_duration)
+            for test in ready:
                 self.bms.finish(test)
-                if self.bms.sequence_mode:
-                    break
-        if any(t.state == "Requested" for t in self.bms.tests.values()):
-            self.spawn(self._run_tests())
 
     def _bms_Ping(self, a: dict[str, str]) -> dict[str, str]:
         return self._start_test("Ping", a)

@@ -23,6 +23,7 @@ DEFAULT_TIMEOUT = 1800
 MAX_TIMEOUT = 86400
 MIN_TIMEOUT = 5
 MAX_CALLBACKS = 4
+MAX_SUBSCRIPTIONS = 64  # per service: a flood of SUBSCRIBEs cannot grow memory without bound
 _CALLBACK_RE = re.compile(r"<([^<>]+)>")
 
 
@@ -89,6 +90,9 @@ class Publisher:
             raise GenaRefused(412, "CALLBACK missing or malformed")
         if not all(callback_allowed(u, subscriber_ip) for u in urls):
             raise GenaRefused(412, "CALLBACK must point at the subscriber on the local network")
+        self.expire(now)
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise GenaRefused(503, "too many subscriptions")
         seconds = _timeout(timeout)
         sub = Subscription(f"uuid:{uuid.uuid4()}", urls, seconds, now + seconds)
         self.subscriptions[sub.sid] = sub

@@ -28,7 +28,6 @@ an address, and only inside a private network namespace unless `allow_lan_multic
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import logging
@@ -340,6 +339,7 @@ class LabServer:
             if header and header != f"{service_type}#{action}":
                 raise UpnpError(401, "SOAPACTION header does not match the body")
             result = await device.call(service, action, args)
+            body = soap.build_response(service_type, action, result.outputs)
         except UpnpError as exc:
             device.bms.log("Warning", f"{service.short} action failed: {exc}")
             return _fault(exc.code, exc.description or str(exc))
@@ -347,7 +347,7 @@ class LabServer:
             _LOG.exception("%s %s failed", service.short, request.path)
             return _fault(501, "Action Failed")
         response = web.Response(
-            body=soap.build_response(service_type, action, result.outputs),
+            body=body,
             content_type="text/xml",
             charset="utf-8",
             headers={"EXT": ""},
@@ -496,17 +496,10 @@ def _gena_ok(sid: str, timeout: int) -> web.Response:
     )
 
 
-async def run_forever(lab: LabServer, stop: asyncio.Event) -> None:
-    """Serve until `stop` is set (the CLI sets it on SIGINT/SIGTERM)."""
-    async with lab:
-        await stop.wait()
-
-
 __all__ = [
     "DeviceConfig",
     "Faults",
     "LabConfig",
     "LabServer",
     "load_config",
-    "run_forever",
 ]

@@ -29,7 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from proxier.cwmp.backend import TransferListener, ValueChange, ValueChangeListener
@@ -47,6 +47,7 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.translate.diagnostics import Diagnostics
 from proxier.translate.firmware import FirmwareUpdates
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
@@ -57,6 +58,7 @@ from proxier.translate.paths import (
     UnknownInstance,
     is_instance,
     roots_from_models,
+    split_upnp,
     table_of,
 )
 from proxier.translate.tables import Tables, default_tables
@@ -152,13 +154,37 @@ class UpnpBackend:
         self._local_objects: dict[str, bool] = {}  # name → writable (AddObject)
         self._types: dict[str, str] = {}  # structure path → CMS Type
         self._xsd: dict[str, str] = {}  # concrete parameter path → xsi:type (from _types)
+        self._references: set[str] = set()  # structure paths seen holding path references
         self._access: dict[str, bool] = {}  # concrete path → readWrite
         self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
         self.firmware = FirmwareUpdates(device, self.tables.firmware, timeout=timeout)
+        self._on_diagnostics_complete: Callable[[], None] | None = None
+        #: TR-330 §4.3.2 / §4.5: the BMS-backed objects (proxier.translate.diagnostics)
+        self.diagnostics = Diagnostics(
+            device, on_complete=self._diagnostics_complete, timeout=timeout, tables=self.tables
+        )
 
     # --- plumbing ------------------------------------------------------------------------------
+
+    def _diagnostics_complete(self) -> None:
+        if self._on_diagnostics_complete is not None:
+            self._on_diagnostics_complete()
+
+    def set_diagnostics_listener(self, listener: Callable[[], None]) -> None:
+        """Called when an ACS-requested diagnostic finished: the engine raises
+        "8 DIAGNOSTICS COMPLETE" (TR-330 Table 1 row 8). An addition to the contract."""
+        self._on_diagnostics_complete = listener
+
+    async def after_session(self) -> None:
+        """Start the diagnostics the session requested (TR-069: after the session)."""
+        await self.diagnostics.start_pending()
+
+    async def close(self) -> None:
+        """Stop the background work (diagnostics runs, firmware followers)."""
+        await self.diagnostics.close()
+        await self.firmware.close()
 
     def set_listeners(
         self, on_value_change: ValueChangeListener, on_transfer_complete: TransferListener
@@ -220,12 +246,6 @@ class UpnpBackend:
         local["Device.DeviceInfo.SupportedDataModelNumberOfEntries"] = _Local(
             "xsd:unsignedInt", value=str(len(self._models))
         )
-        if self.device.bms is not None:
-            for obj in self.tables.diagnostics:
-                if obj.service != "BMS":
-                    continue
-                for p in obj.parameters:
-                    local[obj.name + p.name] = _Local(p.type, p.writable, p.default)
         if not any(r.cwmp == "Device." for r in roots):
             for row in self.tables.deviceinfo:
                 local[row.name] = _Local(row.type, row.writable, "", row.upnp)
@@ -330,6 +350,12 @@ class UpnpBackend:
         if not self._visible(path):
             raise _err(9005, f"{path} is not served by this backend")
         tree = _Tree()
+        if self.diagnostics.owns(path):
+            found = self.diagnostics.names(path, next_level)
+            if not found:
+                raise _err(9005, f"{path} is not in the data model")
+            return found
+        diagnostics = self.diagnostics.names(path, next_level)
         if not path.endswith("."):
             # "If the ParameterPath is a parameter – Go to step #3"
             writable = await self._parameter_writable(rpc, path)
@@ -338,6 +364,7 @@ class UpnpBackend:
                 raise _err(9003, "NextLevel true on a parameter name")
             return [ParameterInfoStruct(path, writable)]
         local = self._local_below(path, next_level)
+        local.extend((p.name, p.writable) for p in diagnostics)
         is_local_object = path in self._local_objects
         root = self.paths.root_for_cwmp(path)
         device_found = False
@@ -558,12 +585,15 @@ class UpnpBackend:
         read_through: dict[str, tuple[str, ...]] = {}
         for raw in parameter_names:
             name = raw or "Device."
-            if (
-                not name.endswith(".")
-                and name not in self._local
-                and not name.endswith(".Alias")
-                and self._visible(name)
-            ):
+            held: list[ParameterValueStruct] = []
+            if name.endswith(".") or self.diagnostics.owns(name):
+                held = self.diagnostics.values([name])
+                local_out.extend(held)
+                if self.diagnostics.owns(name):
+                    if not held:
+                        raise _err(9005, f"{name} is not in the data model")
+                    continue
+            elif name not in self._local and not name.endswith(".Alias") and self._visible(name):
                 content.append((await self._to_upnp(rpc, name), False))  # the common case
                 continue
             if not self._visible(name):
@@ -582,7 +612,7 @@ class UpnpBackend:
                 if name.endswith(".")
                 else []
             )
-            optional = bool(local) or name in self._local_objects
+            optional = bool(local) or name in self._local_objects or bool(held)
             if root is None and not optional and not nested:
                 raise _err(9005, f"{name} is not in the data model")
             for n in local:
@@ -634,10 +664,43 @@ class UpnpBackend:
         paths = [pv.path for pv in got]
         types = await self._types_of(rpc, paths)
         names = self._cwmp_names(paths)
-        return [
-            ParameterValueStruct(name, pv.value, types[pv.path])
-            for name, pv in zip(names, got, strict=True)
-        ]
+        out = []
+        for name, pv in zip(names, got, strict=True):
+            value = pv.value
+            if value.startswith("/"):
+                reference = self._reference_to_cwmp(value)
+                if reference is not None:
+                    self._references.add(_structure(pv.path))
+                    value = reference
+            out.append(ParameterValueStruct(name, value, types[pv.path]))
+        return out
+
+    def _reference_to_cwmp(self, value: str) -> str | None:
+        """A value made of UPnP paths of this device (TR-181 path references, e.g.
+        Layer3Interface `/BBF/IP/Interface/0/`) in CWMP form, else None."""
+        items = [item.strip() for item in value.split(",")]
+        try:
+            for item in items:
+                split_upnp(item)
+                if self.paths.root_for_upnp(item) is None:
+                    return None
+            return ",".join(self.paths.to_cwmp_many(items))
+        except PathError:
+            return None
+
+    async def _reference_to_upnp(self, rpc: str, value: str) -> str:
+        """The inverse, for a parameter known to hold references; 9007 if one is unknown."""
+        if not value.strip():
+            return value
+        out = []
+        for item in (i.strip() for i in value.split(",")):
+            if self.paths.root_for_cwmp(item) is None:
+                raise _err(9007, f"{item!r} is not a path of this device")
+            try:
+                out.append(await self._to_upnp(rpc, item))
+            except CwmpFaultError:
+                raise _err(9007, f"{item!r} is not a path of this device") from None
+        return ",".join(out)
 
     async def _types_of(self, rpc: str, paths: Sequence[str]) -> dict[str, str]:
         """xsi:type of each parameter from its CMS Type (cached per structure path)."""
@@ -692,7 +755,11 @@ class UpnpBackend:
         device: list[tuple[ParameterValueStruct, str]] = []
         local: list[ParameterValueStruct] = []
         aliases: list[tuple[str, int, str, str]] = []
+        diagnostics = [pv for pv in parameter_list if self.diagnostics.owns(pv.name)]
+        faults.extend(self.diagnostics.validate(diagnostics))
         for pv in parameter_list:
+            if self.diagnostics.owns(pv.name):
+                continue
             if pv.name.endswith(".") or not self._visible(pv.name):
                 faults.append(spv_fault(pv.name, 9005, "not a parameter"))
                 continue
@@ -715,9 +782,17 @@ class UpnpBackend:
                 aliases.append((*alias, pv.value, pv.name))
                 continue
             try:
-                device.append((pv, await self._to_upnp(rpc, pv.name)))
+                upnp = await self._to_upnp(rpc, pv.name)
             except CwmpFaultError as exc:
                 faults.append(spv_fault(pv.name, exc.fault.fault_code))
+                continue
+            if _structure(upnp) in self._references:
+                try:
+                    pv = replace(pv, value=await self._reference_to_upnp(rpc, pv.value))
+                except CwmpFaultError as exc:
+                    faults.append(spv_fault(pv.name, 9007, exc.fault.fault_string))
+                    continue
+            device.append((pv, upnp))
         for table, cwmp, value, name in aliases:
             other = self.store.by_alias(table, value)
             if not re.fullmatch(r"[A-Za-z][^.\[\]]{0,63}", value) or (
@@ -737,6 +812,8 @@ class UpnpBackend:
             self.tracker.acs_set({upnp: pv.value for pv, upnp in device}, self.clock())
         for pv in local:
             self._local[pv.name].value = pv.value
+        if diagnostics:
+            self.diagnostics.apply(diagnostics)
         for table, cwmp, value, _name in aliases:
             try:
                 self.store.set_alias(table, cwmp, value)
@@ -811,8 +888,11 @@ class UpnpBackend:
         if not self._visible(name):
             raise _err(9005, f"{name} is not served here")
         local = [n for n in self._local if n == name or (name.endswith(".") and n.startswith(name))]
+        local.extend(self.diagnostics.parameter_names(name))
         out.extend((n, None) for n in local)
-        if name in self._local:
+        if name in self._local or self.diagnostics.owns(name):
+            if not local:
+                raise _err(9005, f"{name} is not in the data model")
             return out
         root = self.paths.root_for_cwmp(name)
         sources: list[str] = []
@@ -1033,6 +1113,7 @@ class UpnpBackend:
         firmware operations (SMS OperationIDs)."""
         if event.service == "SMS" and "OperationIDs" in event.variables:
             self.firmware.operation_ids_changed()
+        self.diagnostics.handle_event(event)
         if event.service != "CMS":
             return []
         changed = {k: v for k, v in event.variables.items() if self._last_vars.get(k) != v}

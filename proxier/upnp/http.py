@@ -48,6 +48,17 @@ def check_url(url: str) -> None:
         raise HttpFetchError(f"refusing URL {url[:200]!r}: only http(s) URLs with a host")
 
 
+def host_header(url: str) -> str | None:
+    """The Host header for an IPv6 link-local URL, without its `%scope` (devices such as
+    GUPnP refuse a Host that carries the scope); None when the default is fine."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if "%" not in host:
+        return None
+    address = host.split("%", 1)[0]
+    return f"[{address}]:{parts.port}" if parts.port else f"[{address}]"
+
+
 def _peer_certificate(response: aiohttp.ClientResponse) -> bytes | None:
     """The peer's DER certificate, or None (plain HTTP, or the connection is gone).
 
@@ -136,10 +147,13 @@ async def _request(
 ) -> HttpResult:
     host = urlsplit(url).hostname
     for _ in range(max_redirects + 1):
+        request_headers = dict(headers or {})
+        if (fixed_host := host_header(url)) is not None:
+            request_headers["Host"] = fixed_host
         async with session.request(
             method,
             url,
-            headers=dict(headers or {}),
+            headers=request_headers,
             data=data,
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=time_limit),

@@ -235,12 +235,14 @@ class VirtualDevice:
         if attached is None:
             return
         await attached.runner.stop()
+        # Closing the device ends its event stream; the cancel is a second line (a cancel
+        # racing a finished asyncio.wait_for is lost on Python 3.11).
+        attached.dm.close()
         attached.events.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await attached.events
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+            await asyncio.wait_for(asyncio.shield(attached.events), 5.0)
         for kind in ("CMS", "BMS", "SMS"):
             await self.shared.gena.remove(f"{attached.dm.udn}:{kind}")
-        attached.dm.close()
 
     def _done(self, result: SessionResult) -> None:
         if self.shared.on_session is not None:
@@ -258,8 +260,11 @@ class VirtualDevice:
                 "online" if transition.online else "offline",
                 transition.reason,
             )
-        if transition.online != self.record.online:
-            self.record = self.shared.registry.update(self.record, online=transition.online)
+        location = self.lifecycle.location or self.record.location
+        if transition.online != self.record.online or location != self.record.location:
+            self.record = self.shared.registry.update(
+                self.record, online=transition.online, location=location
+            )
         attached = self._attached
         if attached is None:
             return

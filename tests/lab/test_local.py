@@ -75,3 +75,27 @@ async def test_simulated_device_runs_bms_and_sms_without_network() -> None:
     assert (await device.bms.get_log_info(logs[0])).enabled is True
     device.close()
     await device.lab.stop()
+
+
+async def test_sequence_mode_runs_tests_one_after_another() -> None:
+    """Reference §3.1 SequenceMode (PROJECT CHOICE: one test at a time, in TestID order)."""
+    device = LocalDmDevice.simulated()
+    assert device.bms is not None and device.lab is not None
+    device.lab.faults.test_duration = 0.01
+    device.lab.bms.set_sequence_mode(True)
+    stream = device.events()
+    for _ in range(3):
+        await anext(stream)
+    first = await device.bms.traceroute("127.0.0.1", 100, 64, 5, 0)
+    second = await device.bms.nslookup("localhost", "", 1, 100)
+    assert (await device.bms.get_test_info(second)).state == "Requested"
+    actives = []
+    while not actives or actives[-1] != "":
+        event = await asyncio.wait_for(anext(stream), 5)
+        if event.service == "BMS" and "ActiveTestIDs" in event.variables:
+            actives.append(event.variables["ActiveTestIDs"])
+    assert actives[-2:] == [str(second), ""]
+    assert (await device.bms.get_traceroute_result(first)).status == "Success"
+    assert (await device.bms.get_nslookup_result(second)).success_count == 1
+    device.close()
+    await device.lab.stop()

@@ -492,3 +492,72 @@ async def test_baseline_reset_restores_defaults(
     await recorder.alive_event.wait()
     assert recorder.sent[0] == ("byebye", "AboutToBaselineReset")
     assert d.model.value(HOSTNAME) == "labdm-0"
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, body: bytes, soapaction: str = ""
+) -> tuple[int, bytes]:
+    headers = {"Content-Type": 'text/xml; charset="utf-8"'}
+    if soapaction:
+        headers["SOAPACTION"] = soapaction
+    async with session.post(url, data=body, headers=headers) as r:
+        return r.status, await r.read()
+
+
+async def test_hostile_soap_requests_get_faults_not_crashes(
+    lab: LabServer, session: aiohttp.ClientSession
+) -> None:
+    """UDA §3.2.2: malformed requests are answered with UPnPError 401/402, never a crash."""
+    from proxier.upnp import soap
+
+    d = lab.devices[0]
+    url = f"{d.base_url}{d.base_path}/cms/control"
+    bms_type = "urn:schemas-upnp-org:service:BasicManagement:2"
+    _, wrong_service = soap.build_request(bms_type, "GetDeviceStatus", [])
+    cms_type = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
+    _, good = soap.build_request(cms_type, "GetAlarmsEnabled", [])
+    cases = [
+        (b"not xml", "", 402),
+        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "", 402),
+        (b"<a>" * 100000, "", 402),
+        (b"x" * (2 * 1024 * 1024), "", 402),
+        (wrong_service, "", 401),
+        (good, f'"{cms_type}#GetValues"', 401),
+    ]
+    for body, action, code in cases:
+        status, answer = await _post(session, url, body, action)
+        assert status == 500
+        with pytest.raises(UpnpError) as exc:
+            soap.parse_response("X", status, answer)
+        assert exc.value.code == code, body[:40]
+    status, answer = await _post(session, url, good, f'"{cms_type}#GetAlarmsEnabled"')
+    assert soap.parse_response("GetAlarmsEnabled", status, answer)["StateVariableValue"] == "0"
+
+
+async def test_unknown_device_or_service_is_404(
+    lab: LabServer, session: aiohttp.ClientSession
+) -> None:
+    d = lab.devices[0]
+    for url in (
+        f"{lab.base_url}/dev/nobody/description.xml",
+        f"{d.base_url}{d.base_path}/xyz.xml",
+        f"{d.base_url}{d.base_path}/logs/nothing",
+        f"{lab.base_url}/files/nothing",
+    ):
+        async with session.get(url) as r:
+            assert r.status == 404, url
+
+
+async def test_subscription_count_is_bounded(
+    lab: LabServer, session: aiohttp.ClientSession
+) -> None:
+    """A SUBSCRIBE flood cannot grow memory without bound: 503 beyond the cap."""
+    from proxier.lab.publisher import MAX_SUBSCRIPTIONS
+
+    d = lab.devices[0]
+    url = f"{d.base_url}{d.base_path}/sms/event"
+    statuses = []
+    for _ in range(MAX_SUBSCRIPTIONS + 1):
+        async with await _subscribe(session, url, "http://127.0.0.1:9/cb") as r:
+            statuses.append(r.status)
+    assert statuses[:-1] == [200] * MAX_SUBSCRIPTIONS and statuses[-1] == 503

@@ -203,3 +203,13 @@ async def test_task_passwords_redacted(acs: LabAcs, client: LabAcsClient) -> Non
     )
     assert task["args"]["password"] == "***"
     assert "hunter2" not in str(await client.tasks(DEVICE_ID))
+
+
+async def test_connection_request_only_to_loopback(acs: LabAcs) -> None:
+    """Network safety: by default the lab ACS sends Connection Requests to loopback only;
+    an https ConnectionRequestURL is refused too (TR-069 §3.2.2: HTTP, not HTTPS)."""
+    settings = HttpSettings(acs.url, "cpe", "pw")
+    await run_session(settings, _gpv_answer, first=inform(cr_url="http://192.0.2.1:7548/cr/x"))
+    assert (await acs.connection_request(DEVICE_ID)).startswith("refused")
+    await run_session(settings, _gpv_answer, first=inform(cr_url="https://127.0.0.1:7548/cr/x"))
+    assert "not an http URL" in await acs.connection_request(DEVICE_ID)

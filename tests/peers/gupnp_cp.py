@@ -58,12 +58,19 @@ def main() -> int:
     ap.add_argument("--address", help="local IP (default: first address of --iface)")
     ap.add_argument("--target", default=CMS, help="SSDP target / service type")
     ap.add_argument("--events", type=int, default=2)
+    ap.add_argument(
+        "--notify",
+        action="append",
+        help="evented variable to watch (repeatable; default ConfigurationUpdate and "
+        "CurrentConfigurationVersion); --events counts NOTIFYs carrying all of them",
+    )
     ap.add_argument("--timeout", type=float, default=20)
     ap.add_argument("--uda", choices=["1.0", "1.1"], default="1.0")
     ap.add_argument("--get-path", default="/UPnP/DM/", help="ContentPath for GetValues")
     ap.add_argument("--set-path", default="/UPnP/DM/X_Test/Writable", help="'' skips SetValues")
     ap.add_argument("--set-value", default="set-by-gupnp")
     a = ap.parse_args()
+    watched = a.notify or ["ConfigurationUpdate", "CurrentConfigurationVersion"]
 
     uda = GSSDP.UDAVersion.VERSION_1_0 if a.uda == "1.0" else GSSDP.UDAVersion.VERSION_1_1
     addr = Gio.InetAddress.new_from_string(a.address) if a.address else None
@@ -86,7 +93,7 @@ def main() -> int:
     def on_notify(proxy, variable, value, *user_data):
         state["events"] += 1
         log(f"OK event #{state['events']} {variable}={value!r}")
-        if state["events"] >= a.events * 2:  # two evented variables per NOTIFY
+        if state["events"] >= a.events * len(watched):  # one callback per variable
             finish(True)
 
     def on_proxy(cp_, proxy):
@@ -120,8 +127,11 @@ def main() -> int:
         if a.events <= 0:
             finish(True)
             return
-        proxy.add_notify("ConfigurationUpdate", GObject.TYPE_STRING, on_notify, None)
-        proxy.add_notify("CurrentConfigurationVersion", GObject.TYPE_UINT, on_notify, None)
+        for name in watched:
+            gtype = (
+                GObject.TYPE_UINT if name == "CurrentConfigurationVersion" else GObject.TYPE_STRING
+            )
+            proxy.add_notify(name, gtype, on_notify, None)
         proxy.connect(
             "subscription-lost", lambda p, err: log(f"FAIL subscription lost: {err.message}")
         )

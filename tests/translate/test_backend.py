@@ -612,3 +612,43 @@ async def test_notification_level_survives_restart(tmp_path: Path) -> None:
     ]
     store2.close()
     dev.close()
+
+
+def reference_model() -> dict[str, Any]:
+    """A TR-181-like model with a path-reference parameter."""
+    return {
+        "supported_data_models": [
+            {"uri": "urn:broadband-forum-org:tr-181-2-11-0", "location": "/BBF/"}
+        ],
+        "nodes": [
+            {"path": "/BBF/IP/Interface/#/", "access": "readWrite"},
+            {"path": "/BBF/IP/Interface/#/Name", "type": "string", "default": "eth"},
+            {
+                "path": "/BBF/Routing/Interface",
+                "type": "string",
+                "access": "readWrite",
+                "default": "/BBF/IP/Interface/4/",
+            },
+        ],
+        "instances": {"/BBF/IP/Interface/": [1, 4]},
+    }
+
+
+async def test_path_reference_values_are_translated(store: InstanceStore) -> None:
+    """TR-181 path references inside values follow the same path and instance map as names
+    (TR-330 §4.6.1): `/BBF/IP/Interface/4/` reads as `Device.IP.Interface.2.`, and the ACS
+    writes CWMP paths back."""
+    dev = LocalDmDevice(DataModel(load_model_spec(reference_model())))
+    backend = UpnpBackend(dev, instance_store=store, proxier_info=PROXIER)
+    await names(backend, "Device.IP.Interface.", True)  # UPnP 1, 4 → CWMP 1, 2
+    got = await values(backend, "Device.Routing.Interface")
+    assert got == {"Device.Routing.Interface": ("Device.IP.Interface.2.", "xsd:string")}
+    pv = ParameterValueStruct("Device.Routing.Interface", "Device.IP.Interface.1.")
+    assert await backend.set_parameter_values([pv], "k") == 0
+    assert dev.model.value("/BBF/Routing/Interface") == "/BBF/IP/Interface/1/"
+    bad = ParameterValueStruct("Device.Routing.Interface", "Device.IP.Interface.9.")
+    f = await fault_of(backend.set_parameter_values([bad], "k"))
+    assert [(d.parameter_name, d.fault_code) for d in f.fault.set_parameter_values_fault] == [
+        ("Device.Routing.Interface", 9007)
+    ]
+    dev.close()

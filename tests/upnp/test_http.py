@@ -63,3 +63,19 @@ async def test_body_at_the_limit_is_accepted_and_one_more_byte_refused() -> None
         assert len(ok.body) == 1000
         with pytest.raises(HttpFetchError, match="exceeds the limit of 1000"):
             await bounded_request(session, "GET", base + "/b?n=1001", max_bytes=1000)
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://[fe80::1%25eth0]:49152/d.xml", "[fe80::1]:49152"),
+        ("http://[fe80::1%eth0]/d.xml", "[fe80::1]"),
+        ("http://[2001:db8::1]:80/d.xml", None),
+        ("http://192.0.2.1:80/d.xml", None),
+    ],
+)
+def test_link_local_scope_is_kept_out_of_host(url: str, host: str | None) -> None:
+    """Link-local SOAP calls: the Host header must not carry the %scope (GUPnP refuses it)."""
+    from proxier.upnp.http import host_header
+
+    assert host_header(url) == host

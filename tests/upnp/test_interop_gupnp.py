@@ -58,3 +58,42 @@ async def test_ipv6_global_address_with_gupnp_device(netns_lan: MakeLan, gupnp: 
     await cp.expect(lambda line: line == "OK SetValues -> ChangesApplied")
     await cp.expect(lambda line: line.startswith("OK event seq=0 "))
     assert await cp.exited() == 0
+
+
+async def test_gupnp_control_point_drives_lab_device(netns_lan: MakeLan, gupnp: None) -> None:
+    """Issue 3 interop: a GUPnP control point finds our lab device by SSDP, reads its
+    description and SCPD, calls CMS GetValues and SetValues, subscribes (our SID/TIMEOUT
+    forms satisfy GUPnP, cf. the async-upnp-client server pitfall) and gets events."""
+    lan = netns_lan("cp", "dev")
+    addr = lan.addr("dev")
+    lab = await lan.python(
+        "dev", "proxier", "lab", "--devices", "1", "--host", addr, "--interface", addr
+    )
+    await lab.expect(lambda line: line.startswith(f"http://{addr}:"))
+    cp = await lan.spawn(
+        "cp",
+        GPY,
+        str(PEERS / "gupnp_cp.py"),
+        "--iface",
+        "upnp0",
+        "--get-path",
+        "/UPnP/DM/DeviceInfo/",
+        "--set-path",
+        "/UPnP/DM/Configuration/Network/HostName",
+        "--set-value",
+        "gupnp-was-here",
+        "--notify",
+        "ConfigurationUpdate",
+        "--events",
+        "1",
+        "--timeout",
+        "20",
+    )
+    await cp.expect(lambda line: line.startswith("OK service-proxy-available"))
+    got = await cp.expect(lambda line: line.startswith("OK SOAP GetValues"))
+    assert "/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/ManufacturerOUI" in got
+    await cp.expect(lambda line: line.startswith("OK SOAP SetValues -> Status="))
+    # the initial event after SUBSCRIBE already carries the version our SetValues made
+    await cp.expect(lambda line: line.startswith("OK event #1 ConfigurationUpdate='2,"))
+    await cp.expect(lambda line: line == "OK unsubscribed")
+    assert await cp.exited(within=20) == 0, cp.lines
