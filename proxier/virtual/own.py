@@ -36,7 +36,8 @@ from proxier.cwmp.rpc import (
 from proxier.cwmp.runner import DeviceRunner
 from proxier.cwmp.store import DeviceStore
 from proxier.cwmp.transport import AcsTransport
-from proxier.virtual.registry import VIRTUAL_DEVICE_TABLE, Registry, private_dir
+from proxier.dbfile import private_dir
+from proxier.virtual.registry import VIRTUAL_DEVICE_TABLE, Registry
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ offline).
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.dbfile import open_private_db, private_dir
 
 VIRTUAL_DEVICE_TABLE = "Device.ManagementServer.VirtualDevice."
 
@@ -87,25 +87,12 @@ CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NUL
 """
 
 
-def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable by the owner only; state holds credentials."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    return path
-
-
 class Registry:
     """Persistent VirtualDevice table; instance numbers are allocated once, never reused."""
 
     def __init__(self, state_dir: str | Path) -> None:
         self.state_dir = private_dir(Path(state_dir))
-        db_path = self.state_dir / "registry.sqlite"
-        fd = os.open(db_path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
-        os.chmod(db_path, 0o600)
-        self._db = sqlite3.connect(db_path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_private_db(self.state_dir / "registry.sqlite", synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._rows: dict[int, VirtualDeviceRecord] = {}
         for row in self._db.execute("SELECT * FROM virtual_device ORDER BY instance"):

@@ -1,8 +1,8 @@
 """Discovery of 100 DM devices (issue 3, make bench).
 
-1. description_urls path on loopback: our Discovery probing 100 description URLs (bounded
-   GET + safe parse + tracker) against plain sequential aiohttp GETs of the same 100
-   descriptions, same server, same run.
+1. description_urls path on loopback: our Discovery probing the description URLs of 100
+   lab devices (bounded GET + safe parse + tracker) against plain sequential aiohttp GETs
+   of the same 100 descriptions, same lab server, same run.
 2. SSDP path (root only, inside private network namespaces): our Discovery finding 100
    devices by M-SEARCH against a bare stdlib M-SEARCH that only counts distinct USNs.
 Results are ratios against the baseline measured here, so they hold on any machine.
@@ -16,69 +16,39 @@ import time
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from proxier.lab.server import LabServer
 from proxier.upnp.discovery import Discovery, DiscoveryConfig, DiscoveryEvent
 from tests.netns.harness import NetnsLan, unavailable
 
 N = 100
 ROUNDS = 5
-MD2 = "urn:schemas-upnp-org:device:ManageableDevice:2"
-
-
-def description(i: int) -> bytes:
-    services = "".join(
-        f"<service><serviceType>urn:schemas-upnp-org:service:{name}:2</serviceType>"
-        f"<serviceId>urn:upnp-org:serviceId:{name}</serviceId><SCPDURL>/{i}/{name}.xml</SCPDURL>"
-        f"<controlURL>/{i}/{name}/control</controlURL>"
-        f"<eventSubURL>/{i}/{name}/event</eventSubURL></service>"
-        for name in ("BasicManagement", "ConfigurationManagement", "SoftwareManagement")
-    )
-    return (
-        '<?xml version="1.0"?><root xmlns="urn:schemas-upnp-org:device-1-0">'
-        "<specVersion><major>1</major><minor>1</minor></specVersion><device>"
-        f"<deviceType>{MD2}</deviceType><friendlyName>bench device {i}</friendlyName>"
-        "<manufacturer>proxier</manufacturer><modelName>bench</modelName>"
-        f"<UDN>uuid:6b0b1a52-9f59-4e0a-8c4e-{i:012x}</UDN>"
-        f"<serviceList>{services}</serviceList></device></root>"
-    ).encode()
 
 
 async def loopback() -> None:
-    docs = {f"/dev/{i}/description.xml": description(i) for i in range(N)}
+    async with LabServer(N) as lab:
+        urls = tuple(lab.description_urls)
+        baseline, ours = [], []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(ROUNDS):
+                t0 = time.perf_counter()
+                for url in urls:
+                    async with session.get(url) as response:
+                        await response.read()
+                baseline.append(time.perf_counter() - t0)
 
-    async def serve(request: web.Request) -> web.Response:
-        return web.Response(body=docs[request.path], content_type="text/xml")
-
-    app = web.Application()
-    app.router.add_get("/dev/{i}/description.xml", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = runner.addresses[0][1]
-    urls = tuple(f"http://127.0.0.1:{port}{path}" for path in docs)
-    baseline, ours = [], []
-    async with aiohttp.ClientSession() as session:
-        for _ in range(ROUNDS):
-            t0 = time.perf_counter()
-            for url in urls:
-                async with session.get(url) as response:
-                    await response.read()
-            baseline.append(time.perf_counter() - t0)
-
-            found: list[DiscoveryEvent] = []
-            discovery = Discovery(
-                DiscoveryConfig(description_urls=urls), found.append, session=session
-            )
-            t0 = time.perf_counter()
-            await discovery.probe_now()
-            ours.append(time.perf_counter() - t0)
-            assert len({e.udn for e in found if e.kind == "alive"}) == N, len(found)
-    await runner.cleanup()
+                found: list[DiscoveryEvent] = []
+                discovery = Discovery(
+                    DiscoveryConfig(description_urls=urls), found.append, session=session
+                )
+                t0 = time.perf_counter()
+                await discovery.probe_now()
+                ours.append(time.perf_counter() - t0)
+                assert len({e.udn for e in found if e.kind == "alive"}) == N, len(found)
     b, o = min(baseline), min(ours)
-    print(f"description_urls on loopback, {N} devices (best of {ROUNDS})")
+    print(f"description_urls on loopback, {N} lab devices (best of {ROUNDS})")
     print(f"  baseline sequential GETs  {b * 1e3:8.2f} ms")
     print(f"  Discovery.probe_now       {o * 1e3:8.2f} ms  = {o / b:5.2f}x baseline")
 

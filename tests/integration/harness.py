@@ -59,15 +59,7 @@ class VirtualCpe:
 
     async def halt(self) -> None:
         """Stop the runner (its state stays in the store)."""
-        # Python 3.11's asyncio.wait_for swallows a cancellation that races with its inner
-        # future finishing (the runner's wake event): cancel again until the task ends.
-        task = self.runner._task
-        stopping = asyncio.ensure_future(self.runner.stop())
-        while not stopping.done():
-            await asyncio.wait({stopping}, timeout=0.2)
-            if task is not None and not task.done():
-                task.cancel()
-        await stopping
+        await self.runner.stop()
 
     async def stop(self) -> None:
         await self.halt()

@@ -28,17 +28,17 @@ from proxier.xmlsafe import local_name, parse_xml
 CMS_PREFIX = "urn:schemas-upnp-org:service:ConfigurationManagement:"
 
 
-def cms_urls(description: bytes, base: str, udn: str) -> tuple[str, str]:
-    """(controlURL, eventSubURL) of the CMS of device `udn` in a device description."""
+def service_urls(description: bytes, base: str, udn: str, prefix: str) -> tuple[str, str]:
+    """(controlURL, eventSubURL) of the service of type `prefix`* of device `udn`."""
     root = parse_xml(description)
     for device in root.iter("{*}device"):
         if device.findtext("{*}UDN", "").strip() != udn:
             continue
         for service in device.iter("{*}service"):
             fields = {local_name(c): (c.text or "").strip() for c in service}
-            if fields.get("serviceType", "").startswith(CMS_PREFIX):
+            if fields.get("serviceType", "").startswith(prefix):
                 return urljoin(base, fields["controlURL"]), urljoin(base, fields["eventSubURL"])
-    raise SystemExit(f"FAIL no CMS in the description of {udn}")
+    raise SystemExit(f"FAIL no {prefix} in the description of {udn}")
 
 
 async def main() -> int:
@@ -64,7 +64,7 @@ async def main() -> int:
         event = await asyncio.wait_for(found.get(), args.within)
         print(f"OK discovered {event.udn} at {event.location} from {event.remote}", flush=True)
         described = await bounded_request(session, "GET", event.location, max_bytes=1 << 20)
-        control, event_sub = cms_urls(described.body, described.url, event.udn)
+        control, event_sub = service_urls(described.body, described.url, event.udn, CMS_PREFIX)
         print(f"OK description: control={control} events={event_sub}", flush=True)
 
         cms = CmsClient(SoapTransport(session), control)

@@ -652,3 +652,27 @@ async def test_path_reference_values_are_translated(store: InstanceStore) -> Non
         ("Device.Routing.Interface", 9007)
     ]
     dev.close()
+
+
+async def test_upnp_dm_only_device_gets_device_info(store: InstanceStore) -> None:
+    """A device with only the UPnP DM model (no TR-181 SubTree): Device.DeviceInfo identity
+    and Forced Inform parameters come from its /UPnP/DM/DeviceInfo nodes
+    (mappings/deviceinfo.toml), the rest of its model under Device.X_UPNP-ORG_DM."""
+    spec = load_model_spec()
+    spec.supported = [s for s in spec.supported if s.location == "/UPnP/DM/"]
+    dev = LocalDmDevice(DataModel(spec, substitutions={"serial": "U1", "oui": "0A0B0C"}))
+    backend = UpnpBackend(dev, instance_store=store, proxier_info=PROXIER)
+    top = await names(backend, "Device.", True)
+    assert {"Device.DeviceInfo.", "Device.X_UPNP-ORG_DM."} <= set(top)
+    assert "Device.Hosts." not in top
+    got = await values(backend, "Device.DeviceInfo.SoftwareVersion", "Device.DeviceInfo.")
+    assert got["Device.DeviceInfo.SoftwareVersion"] == ("1.0.0", "xsd:string")
+    assert got["Device.DeviceInfo.SerialNumber"] == ("U1", "xsd:string")
+    assert got["Device.DeviceInfo.ProxierInfo.ProxyProtocol"] == ("UPnP-DM", "xsd:string")
+    pv = ParameterValueStruct("Device.DeviceInfo.ProvisioningCode", "PC-7")
+    assert await backend.set_parameter_values([pv], "k") == 0
+    assert dev.model.value("/UPnP/DM/DeviceInfo/ProvisioningCode") == "PC-7"
+    everything = await names(backend, "Device.", False)
+    assert "Device.X_UPNP-ORG_DM.Configuration.Network.IPInterface.1.IPv4.IPAddress" in everything
+    assert everything["Device.DeviceInfo.ProvisioningCode"] is True
+    dev.close()

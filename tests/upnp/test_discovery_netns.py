@@ -86,3 +86,37 @@ def test_helpers_refuse_host_namespace() -> None:
         input="",
     )
     assert done.returncode == 2 and "refusing" in done.stderr
+
+
+async def test_lab_devices_found_and_reboot_announced(netns_lan: MakeLan) -> None:
+    """TR-330 §4.1.1 with our lab devices announcing over SSDP: each device is a candidate;
+    BMS Reboot (called through BmsClient) shows as byebye with Announcement.dm.upnp.org
+    AboutToReboot (TR-330 Table 1), then alive again with a higher BOOTID."""
+    lan = netns_lan("cp", "dev")
+    addr = lan.addr("dev")
+    cp = await start_cp(lan)
+    lab = await lan.python(
+        "dev",
+        "proxier",
+        "lab",
+        "--devices",
+        "2",
+        "--host",
+        addr,
+        "--interface",
+        addr,
+        "--reboot-delay",
+        "0.3",
+    )
+    urls = [await lab.expect(lambda line: line.startswith("http://")) for _ in range(2)]
+    seen = {}
+    while len(seen) < 2:
+        record = json.loads(await cp.expect(event("alive")))
+        seen[record["udn"]] = record
+    assert {r["location"] for r in seen.values()} == set(urls)
+    udn, first = next(iter(seen.items()))
+    reboot = await lan.python("cp", "tests.netns.bms_reboot", first["location"], udn)
+    await reboot.expect(lambda line: line.startswith("OK Reboot"))
+    await cp.expect(event("byebye", udn=udn, announcement="AboutToReboot"))
+    back = json.loads(await cp.expect(event("alive", udn=udn)))
+    assert back["boot_id"] > (first["boot_id"] or 0)
