@@ -16,7 +16,9 @@ directory. Afterwards the lab ACS's Inform history must show, per TR-069 §3.7.1
   event already present in Inform i may appear again in Inform j only if j is the very next
   Inform of that device AND i was the last Inform of its proxier generation (a kill came after
   i and before j, so the CPE may have died before receiving or recording the InformResponse;
-  §3.7.1.5 then requires the retry in the immediately following session). "6 CONNECTION
+  §3.7.1.5 then requires the retry in the immediately following session), or if the ACS's
+  session of i did not complete (the CPE gave up on it, e.g. a timeout on a loaded machine:
+  the ACS cannot know whether its InformResponse arrived). "6 CONNECTION
   REQUEST" may never be retried (Table 7): every one needs a Connection Request of its own.
 - exactly one "0 BOOTSTRAP" per device (plus such a legal retry), never after a restart.
 """
@@ -208,15 +210,27 @@ def events(inform: dict[str, Any]) -> set[tuple[str, str]]:
 class Verdict:
     """Applies the module docstring's rules to one device's Inform history."""
 
-    def __init__(self, dev_id: str, informs: list[dict[str, Any]], spawns: list[float]) -> None:
+    def __init__(
+        self,
+        dev_id: str,
+        informs: list[dict[str, Any]],
+        spawns: list[float],
+        sessions: dict[str, str | None],
+    ) -> None:
         self.dev_id = dev_id
+        self.sessions = sessions
         self.informs = informs
         self.gen = [bisect.bisect_right(spawns, i["time"]) - 1 for i in informs]
         self.errors: list[str] = []
 
     def retry_ok(self, j: int, event: tuple[str, str]) -> bool:
         """Inform j may repeat `event` only as the retry of Inform j-1 across a kill."""
-        return j > 0 and event in events(self.informs[j - 1]) and self.gen[j - 1] < self.gen[j]
+        return j > 0 and event in events(self.informs[j - 1]) and self.unacknowledged(j - 1)
+
+    def unacknowledged(self, i: int) -> bool:
+        """The CPE may have missed Inform i's InformResponse: killed after it, or session broke."""
+        last_of_generation = i + 1 < len(self.informs) and self.gen[i] < self.gen[i + 1]
+        return last_of_generation or self.sessions.get(self.informs[i]["session"]) != "completed"
 
     def occurrences(self, event: tuple[str, str]) -> list[int]:
         """Indexes of Informs carrying `event` that are not legal retries."""
@@ -269,7 +283,7 @@ class Verdict:
             cr1 = self.informs[j1]["parameters"].get("Device.ManagementServer.ConnectionRequestURL")
             cr2 = self.informs[j2]["parameters"].get("Device.ManagementServer.ConnectionRequestURL")
             same = v1 == v2 and cr1 == cr2
-            if same and not (j2 == j1 + 1 and self.gen[j1] < self.gen[j2]):
+            if same and not (j2 == j1 + 1 and self.unacknowledged(j1)):
                 self.errors.append(f"{dev_id}: {PARAM}={v1!r} reported twice ({j1}, {j2})")
 
     def connection_requests(self, crs: list[tuple[float, str]], tasks: int) -> None:
@@ -301,6 +315,7 @@ class Outcome:
     history: History
     done_keys: set[str]
     setup_tasks: dict[str, int]
+    sessions: dict[str, dict[str, str | None]]  # device → ACS session id → outcome
 
 
 _OUTCOME: list[Outcome] = []  # one run shared by the tests below (it is the slow part)
@@ -402,6 +417,7 @@ async def run_cycles(tmp_path: Path) -> Outcome:
             if traffic_task is not None and not traffic_task.done():
                 traffic_task.cancel()
         informs = {d: acs.store.informs(d, limit=1_000_000) for d in ids}
+        sessions = {d: {x["id"]: x["outcome"] for x in acs.store.sessions(d)} for d in ids}
     assert len(history.spawns) == KILL_CYCLES + 1
     changes = sum(len(c) for c in history.changes.values())
     reboots = sum(len(r) for r in history.reboots.values())
@@ -415,13 +431,13 @@ async def run_cycles(tmp_path: Path) -> Outcome:
         lines.append(f"spawns {[f'{t:.3f}' for t in history.spawns]}")
         lines.append(f"changes {history.changes}")
         Path(dump).write_text("\n".join(lines))  # noqa: ASYNC240 (debug aid, after the run)
-    return Outcome(informs, history, done_keys, setup_tasks)
+    return Outcome(informs, history, done_keys, setup_tasks, sessions)
 
 
 def verdicts(result: Outcome) -> list[Verdict]:
     out = []
     for dev_id, informs in result.informs.items():
-        verdict = Verdict(dev_id, informs, result.history.spawns)
+        verdict = Verdict(dev_id, informs, result.history.spawns, result.sessions[dev_id])
         out.append(verdict)
     return out
 
