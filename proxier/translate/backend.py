@@ -20,6 +20,11 @@ NSLookupDiagnostics from BMS), `Device.DeviceInfo.ProxierInfo.`, and
 paths fall. `Device.ManagementServer.` is the CWMP engine's own and never taken from the
 device. Every device call is bounded by `timeout`: a slow or vanished device gives 9002, never
 a hung session.
+
+Beyond DataModelBackend, the owner of a virtual device calls: `device_identity()` (Inform
+DeviceId + Forced Inform values), `handle_event(event)` or `run_events()` (feeds "4 VALUE
+CHANGE", diagnostics and firmware followers), `after_session()` (starts requested
+diagnostics), `set_diagnostics_listener(cb)` ("8 DIAGNOSTICS COMPLETE"), and `close()`.
 """
 
 from __future__ import annotations

@@ -193,3 +193,13 @@ def test_ipv6_host_is_bracketed() -> None:
     assert format_host("::1") == "[::1]"
     assert format_host("192.0.2.1") == "192.0.2.1"
     assert format_host("gw.example") == "gw.example"
+
+
+async def test_sha256_digest_when_configured() -> None:
+    """RFC 7616: the server can demand SHA-256; an MD5 answer is then refused."""
+    async with ConnectionRequestServer(algorithms=("SHA-256",), clock=Clock()) as server:
+        device, url = _register(server)
+        assert (await _get(url, "acs-user", "cr-secret")).status == 200
+        assert device.calls == 1
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            assert "algorithm=SHA-256" in response.headers["WWW-Authenticate"]

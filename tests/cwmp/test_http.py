@@ -124,9 +124,10 @@ async def test_one_tcp_connection_per_session(acs_factory: Callable[..., Awaitab
     assert len({s.peer for s in acs.seen}) == 1
 
 
-@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
+@pytest.mark.parametrize("algorithm", ["MD5", "MD5-SESS", "SHA-256"])
 async def test_digest_auth(acs_factory: Callable[..., Awaitable[Acs]], algorithm: str) -> None:
-    """§3.4.4/§3.4.5: the CPE answers the ACS's digest challenge (qop=auth, MD5/SHA-256);
+    """§3.4.4/§3.4.5: the CPE answers the ACS's digest challenge (qop=auth; MD5, the
+    MD5-sess a CPE MUST also support, SHA-256);
     a wrong password ends the session attempt with a TransportError."""
     users = {"cpe": "pw"}
     auth = HttpAuthenticator(realm="acs", lookup=users.get, algorithms=(algorithm,))
