@@ -25,9 +25,8 @@ from proxier.cwmp.limit import limited
 from proxier.cwmp.rpc import ParameterValueStruct
 from proxier.localapi import LocalApi
 from proxier.upnp.client import SoapTransport
-from proxier.upnp.discovery import Discovery, DiscoveryConfig
+from proxier.upnp.discovery import Discovery, discovery_config
 from proxier.upnp.gena import GenaManager
-from proxier.upnp.interfaces import resolve
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.manager import VirtualDeviceManager
 from proxier.virtual.own import OwnDevice
@@ -99,14 +98,7 @@ class Proxier:
             self.own.start()
             self._watch = asyncio.get_running_loop().create_task(self._watch_table())
         self.discovery = Discovery(
-            DiscoveryConfig(
-                interfaces=resolve(cfg.upnp.interfaces),
-                search_interval=float(cfg.upnp.search_interval),
-                description_urls=cfg.upnp.description_urls,
-                probe_interval=cfg.upnp.probe_interval,
-                probe_failures=cfg.upnp.probe_failures,
-                allow_lan_multicast=cfg.upnp.allow_lan_multicast,
-            ),
+            discovery_config(cfg.upnp),
             self.manager.on_discovery,
             session=self._session,
         )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from proxier.cwmp.rpc import (
+    AutonomousTransferComplete,
     Download,
     DownloadResponse,
     ParameterAttributeStruct,
@@ -39,6 +40,10 @@ ValueChangeListener = Callable[[Sequence[ValueChange]], None]
 
 #: Callback a backend calls when an asynchronous transfer finished (→ "7 TRANSFER COMPLETE").
 TransferListener = Callable[[TransferComplete], None]
+
+#: Callback a backend calls when a transfer the ACS did not ask for finished (another control
+#: point updated the firmware …) → "10 AUTONOMOUS TRANSFER COMPLETE" (TR-069 A.3.3.3).
+AutonomousTransferListener = Callable[[AutonomousTransferComplete], None]
 
 
 class DataModelBackend(Protocol):
@@ -95,3 +100,15 @@ class DataModelBackend(Protocol):
     ) -> None:
         """Register the engine's callbacks; a backend calls them from the event loop."""
         ...
+
+
+@runtime_checkable
+class AutonomousTransferNotifier(Protocol):
+    """Optional backend capability: reports transfers the ACS did not ask for.
+
+    The engine registers its listener when the backend has this method; it filters what it
+    is given by ManagementServer.AutonomousTransferCompletePolicy, so a backend may report
+    every autonomous transfer it sees.
+    """
+
+    def set_autonomous_listener(self, listener: AutonomousTransferListener) -> None: ...

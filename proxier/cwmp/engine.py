@@ -20,7 +20,9 @@ Wiring one virtual device (what `DeviceRunner` and the proxier do):
     runner.start(booted=True)   # or engine.device_booted(now) when the device comes back
 
 Other layers raise events with `raise_event` ("8 DIAGNOSTICS COMPLETE" …); backends report
-external value changes and finished transfers through the listeners the engine registers.
+external value changes and finished transfers through the listeners the engine registers,
+and transfers the ACS did not ask for through `autonomous_transfer_complete` (registered
+as the listener of a backend that is an `AutonomousTransferNotifier`).
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from proxier.cwmp import autonomous, soap
 from proxier.cwmp import events as ev
-from proxier.cwmp import soap
-from proxier.cwmp.backend import DataModelBackend, ValueChange
+from proxier.cwmp.backend import AutonomousTransferNotifier, DataModelBackend, ValueChange
 from proxier.cwmp.faults import fault
 from proxier.cwmp.retry import RetryPolicy
 from proxier.cwmp.rpc import (
@@ -47,6 +49,7 @@ from proxier.cwmp.rpc import (
     AddObject,
     AddObjectResponse,
     AllQueuedTransferStruct,
+    AutonomousTransferComplete,
     CancelTransfer,
     CancelTransferResponse,
     CpeRequest,
@@ -91,7 +94,15 @@ from proxier.cwmp.rpc import (
     UploadResponse,
 )
 from proxier.cwmp.session import CpeSession, Execute, Finished, Post
-from proxier.cwmp.store import COMPLETED, IN_PROGRESS, NOT_STARTED, DeviceStore, TransferRecord
+from proxier.cwmp.store import (
+    COMPLETED,
+    IN_PROGRESS,
+    NOT_STARTED,
+    DeviceStore,
+    TransferRecord,
+    from_iso,
+    to_iso,
+)
 from proxier.cwmp.transport import AcsTransport, TransportError
 
 log = logging.getLogger(__name__)
@@ -148,6 +159,7 @@ _MIRRORED = frozenset(
         "CWMPRetryMinimumWaitInterval",
         "CWMPRetryIntervalMultiplier",
         "DefaultActiveNotificationThrottle",
+        *autonomous.POLICY_DEFAULTS,
     }
 )
 #: Queued transfers the CPE keeps (GetQueuedTransfers returns at most 16, A.4.1.1).
@@ -209,14 +221,6 @@ class ValueBinder(Protocol):
     def bind_value(self, name: str, getter: Callable[[], str]) -> None: ...
 
 
-def _iso(t: datetime) -> str:
-    return "" if t == UNKNOWN_TIME else t.isoformat()
-
-
-def _from_iso(s: str) -> datetime:
-    return datetime.fromisoformat(s) if s else UNKNOWN_TIME
-
-
 def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true")
 
@@ -254,9 +258,13 @@ class CpeEngine:
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
+        #: AutonomousTransferCompletes the running session carries, with their store rows.
+        self._session_atcs: list[tuple[int, AutonomousTransferComplete]] = []
         backend.set_listeners(self._on_value_change, self._on_transfer_complete)
         if isinstance(backend, BootNotifier):
             backend.set_boot_listener(self.device_booted)
+        if isinstance(backend, AutonomousTransferNotifier):
+            backend.set_autonomous_listener(self.autonomous_transfer_complete)
         if isinstance(backend, ValueBinder):
             backend.bind_value(PARAMETER_KEY, lambda: self.parameter_key)
             backend.bind_value(CONNECTION_REQUEST_URL, lambda: self.connection_request_url)
@@ -311,6 +319,7 @@ class CpeEngine:
             "CWMPRetryMinimumWaitInterval": "5",
             "CWMPRetryIntervalMultiplier": "2000",
             "DefaultActiveNotificationThrottle": "0",
+            **autonomous.POLICY_DEFAULTS,
         }
         return defaults.get(leaf, "")
 
@@ -450,13 +459,41 @@ class CpeEngine:
         self._want_session(self._clock())
         self._wake()
 
+    def autonomous_transfer_complete(
+        self, atc: AutonomousTransferComplete, now: float | None = None
+    ) -> None:
+        """A transfer the ACS did not ask for finished (A.3.3.3, TR-330 §4.7.1.3).
+
+        If ManagementServer.AutonomousTransferCompletePolicy lets it through, it is kept
+        in the store until an AutonomousTransferCompleteResponse confirms it, with
+        "10 AUTONOMOUS TRANSFER COMPLETE" (Table 7: never discarded), and a session is due;
+        a running session that can still send CPE requests carries it instead.
+        """
+        if not autonomous.reported(self.setting, atc):
+            log.info(
+                "%s: autonomous transfer (%s) not reported: AutonomousTransferCompletePolicy",
+                self.config.device_id.serial_number,
+                atc.file_type,
+            )
+            return
+        with self.store.transaction():
+            row = self.store.add_autonomous_transfer(atc)
+            self.store.apply_events(
+                ev.raise_event(self.store.events(), ev.AUTONOMOUS_TRANSFER_COMPLETE)
+            )
+        if self._session is not None and self._session.add_request(atc):
+            self._session_atcs.append((row, atc))
+            return
+        self._want_session(self._clock() if now is None else now)
+        self._wake()
+
     def _complete_transfer(
         self, record: TransferRecord, fault: FaultStruct, start: datetime, complete: datetime
     ) -> None:
         code = ev.M_DOWNLOAD if record.is_download else ev.M_UPLOAD
         with self.store.transaction():
             self.store.complete_transfer(
-                record.id, fault.fault_code, fault.fault_string, _iso(start), _iso(complete)
+                record.id, fault.fault_code, fault.fault_string, to_iso(start), to_iso(complete)
             )
             self.store.apply_events(ev.raise_event(self.store.events(), code, record.command_key))
 
@@ -639,8 +676,8 @@ class CpeEngine:
             TransferComplete(
                 t.command_key,
                 FaultStruct(t.fault_code, t.fault_string),
-                _from_iso(t.start_time),
-                _from_iso(t.complete_time),
+                from_iso(t.start_time),
+                from_iso(t.complete_time),
             )
             for t in self.store.transfers()
             if t.state == COMPLETED
@@ -662,9 +699,10 @@ class CpeEngine:
         try:
             inform = await self._build_inform(now, inform_list)
             inform_version = self._next_version
+            self._session_atcs = self.store.autonomous_transfers()
             session = CpeSession(
                 inform,
-                self._transfer_completes(),
+                [*self._transfer_completes(), *(atc for _, atc in self._session_atcs)],
                 version=inform_version,
                 timeout=self.config.session_timeout,
             )
@@ -685,6 +723,7 @@ class CpeEngine:
         finally:
             self._in_session = False
             self._session = None
+            self._session_atcs = []
         end = self._clock()
         if result.ok:
             with self.store.transaction():
@@ -760,6 +799,8 @@ class CpeEngine:
             for request in session.confirmed[confirmed_done:]:
                 if isinstance(request, TransferComplete):
                     self._on_transfer_complete_delivered(request)
+                elif isinstance(request, AutonomousTransferComplete):
+                    self._on_autonomous_delivered(request)
             confirmed_done = len(session.confirmed)
         return action, rpcs
 
@@ -818,6 +859,19 @@ class CpeEngine:
                     self.store.events(), code, record.command_key
                 )
             )
+
+    def _on_autonomous_delivered(self, atc: AutonomousTransferComplete) -> None:
+        """AutonomousTransferCompleteResponse: that transfer is reported; the last one to be
+        confirmed confirms "10 AUTONOMOUS TRANSFER COMPLETE" (Table 7, A.3.3.3)."""
+        row = next((r for r, sent in self._session_atcs if sent is atc), None)
+        if row is None:
+            return
+        with self.store.transaction():
+            self.store.delete_autonomous_transfer(row)
+            if not self.store.autonomous_transfers():
+                self.store.apply_events(
+                    ev.confirmed_by_autonomous_transfer_complete_response(self.store.events())
+                )
 
     async def _after_session(self, now: float) -> None:
         """Reboot / FactoryReset only once the session is over (A.3.2.9, A.4.1.6)."""

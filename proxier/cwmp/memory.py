@@ -20,9 +20,16 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from proxier.cwmp.backend import TransferListener, ValueChange, ValueChangeListener
+from proxier.cwmp import autonomous
+from proxier.cwmp.backend import (
+    AutonomousTransferListener,
+    TransferListener,
+    ValueChange,
+    ValueChangeListener,
+)
 from proxier.cwmp.faults import fault, spv_fault
 from proxier.cwmp.rpc import (
+    AutonomousTransferComplete,
     CwmpFaultError,
     DeviceIdStruct,
     Download,
@@ -71,6 +78,8 @@ class ParamSpec:
     maximum: int | None = None
     notification: int = 0
     access_list: tuple[str, ...] = ()
+    #: The only values a string parameter may take (TR-181 enumeration), if not empty.
+    enumeration: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -105,6 +114,8 @@ def _valid_value(spec: ParamSpec, value: str) -> bool:
             return False
         return True
     if t == "xsd:string":
+        if spec.enumeration and value not in spec.enumeration:
+            return False
         return spec.maximum is None or len(value) <= spec.maximum
     return True
 
@@ -133,6 +144,7 @@ class MemoryBackend:
         self._on_value_change: ValueChangeListener | None = None
         self._on_transfer_complete: TransferListener | None = None
         self._boot_listener: Callable[[], None] | None = None
+        self._autonomous_listener: AutonomousTransferListener | None = None
         self._persist = persist
         self._persist_key = persist_key
         self._tasks: set[asyncio.Task[None]] = set()
@@ -189,6 +201,10 @@ class MemoryBackend:
         """Called when the simulated device is back up after Reboot or FactoryReset."""
         self._boot_listener = listener
 
+    def set_autonomous_listener(self, listener: AutonomousTransferListener) -> None:
+        """Called with transfers the ACS did not ask for (`autonomous_transfer_external`)."""
+        self._autonomous_listener = listener
+
     def _add_parents(self, name: str) -> None:
         parts = name.split(".")
         for i in range(1, len(parts)):
@@ -221,6 +237,12 @@ class MemoryBackend:
         self._save()
         if self._on_value_change is not None:
             self._on_value_change([ValueChange(name, value, spec.type)])
+
+    def autonomous_transfer_external(self, atc: AutonomousTransferComplete) -> None:
+        """A transfer the ACS did not ask for finished (another control point, the device
+        itself): reported to the engine, which applies the ACS's policy (A.3.3.3)."""
+        if self._autonomous_listener is not None:
+            self._autonomous_listener(atc)
 
     def add_instance_external(self, table: str, values: dict[str, str]) -> int:
         number = self._create_instance(table)
@@ -573,5 +595,30 @@ def add_management_server(
         ("DefaultActiveNotificationThrottle", ro("0", uint, writable=True)),
         ("CWMPRetryMinimumWaitInterval", ro("5", uint, True, minimum=1, maximum=65535)),
         ("CWMPRetryIntervalMultiplier", ro("2000", uint, True, minimum=1000, maximum=65535)),
+    ):
+        b.add_parameter(ms + leaf, spec)
+    policy = autonomous.POLICY_DEFAULTS
+    for leaf, spec in (
+        (autonomous.ENABLE, ro(policy[autonomous.ENABLE], boolean, writable=True)),
+        (
+            autonomous.TRANSFER_TYPE_FILTER,
+            ro(
+                policy[autonomous.TRANSFER_TYPE_FILTER],
+                writable=True,
+                enumeration=autonomous.TRANSFER_TYPES,
+            ),
+        ),
+        (
+            autonomous.RESULT_TYPE_FILTER,
+            ro(
+                policy[autonomous.RESULT_TYPE_FILTER],
+                writable=True,
+                enumeration=autonomous.RESULT_TYPES,
+            ),
+        ),
+        (
+            autonomous.FILE_TYPE_FILTER,
+            ro(policy[autonomous.FILE_TYPE_FILTER], writable=True, maximum=1024),
+        ),
     ):
         b.add_parameter(ms + leaf, spec)

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from proxier.cwmp.backend import DataModelBackend, TransferListener, ValueChangeListener
+from proxier.cwmp.backend import (
+    AutonomousTransferListener,
+    AutonomousTransferNotifier,
+    DataModelBackend,
+    TransferListener,
+    ValueChangeListener,
+)
 from proxier.cwmp.rpc import (
     Download,
     DownloadResponse,
@@ -71,6 +77,11 @@ class MountedBackend:
         self.main.set_listeners(on_value_change, on_transfer_complete)
         for backend in self.mounts.values():
             backend.set_listeners(on_value_change, on_transfer_complete)
+
+    def set_autonomous_listener(self, listener: AutonomousTransferListener) -> None:
+        """Autonomous transfers happen on the device: only the main backend reports them."""
+        if isinstance(self.main, AutonomousTransferNotifier):
+            self.main.set_autonomous_listener(listener)
 
     def bind_value(self, name: str, getter: Callable[[], str]) -> None:
         """Engine-owned values (ParameterKey, ConnectionRequestURL) live in their mount."""

@@ -3,7 +3,8 @@
 What must survive a crash or a kill -9 for TR-069 to hold: undelivered events with their
 CommandKeys (§3.7.1.5), the session retry count (§3.2.1.1), ParameterKey, notification
 attributes and values pending notification (A.3.2.4), queued/finished transfers for
-GetQueuedTransfers and TransferComplete (A.3.2.8), scheduled informs (A.4.1.2), reboots
+GetQueuedTransfers and TransferComplete (A.3.2.8), AutonomousTransferCompletes not yet
+confirmed (A.3.3.3), scheduled informs (A.4.1.2), reboots
 asked for, the ACS URL a BOOTSTRAP was raised for, settings the ACS wrote into
 ManagementServer and a small key/value table other layers may use.
 
@@ -19,10 +20,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from proxier.cwmp.events import EventChange, PendingEvent
-from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.cwmp.rpc import (
+    UNKNOWN_TIME,
+    AutonomousTransferComplete,
+    FaultStruct,
+    ParameterValueStruct,
+)
 from proxier.dbfile import open_private_db
 
 _SCHEMA = """
@@ -57,6 +64,19 @@ CREATE TABLE IF NOT EXISTS transfers (
     start_time TEXT NOT NULL DEFAULT '',
     complete_time TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS autonomous_transfers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    announce_url TEXT NOT NULL,
+    transfer_url TEXT NOT NULL,
+    is_download INTEGER NOT NULL,
+    file_type TEXT NOT NULL,
+    file_size INTEGER NOT NULL,
+    target_file_name TEXT NOT NULL,
+    fault_code INTEGER NOT NULL,
+    fault_string TEXT NOT NULL,
+    start_time TEXT NOT NULL,
+    complete_time TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS scheduled_informs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     due REAL NOT NULL,
@@ -70,6 +90,15 @@ CREATE TABLE IF NOT EXISTS reboots (
 
 #: Transfer states of QueuedTransferStruct (TR-069 Table 45).
 NOT_STARTED, IN_PROGRESS, COMPLETED = 1, 2, 3
+
+
+def to_iso(t: datetime) -> str:
+    """A dateTime as stored: ISO 8601, "" for the Unknown Time."""
+    return "" if t == UNKNOWN_TIME else t.isoformat()
+
+
+def from_iso(s: str) -> datetime:
+    return datetime.fromisoformat(s) if s else UNKNOWN_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +366,59 @@ class DeviceStore:
         with self.transaction():
             self._db.execute("DELETE FROM transfers WHERE id = ?", (transfer_id,))
 
+    # --- autonomous transfers -----------------------------------------------------------------
+
+    def add_autonomous_transfer(self, atc: AutonomousTransferComplete) -> int:
+        """Keep `atc` until an AutonomousTransferCompleteResponse confirms it (A.3.3.3)."""
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO autonomous_transfers (announce_url, transfer_url, is_download, "
+                "file_type, file_size, target_file_name, fault_code, fault_string, start_time, "
+                "complete_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    atc.announce_url,
+                    atc.transfer_url,
+                    int(atc.is_download),
+                    atc.file_type,
+                    atc.file_size,
+                    atc.target_file_name,
+                    atc.fault_struct.fault_code,
+                    atc.fault_struct.fault_string,
+                    to_iso(atc.start_time),
+                    to_iso(atc.complete_time),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def autonomous_transfers(self) -> list[tuple[int, AutonomousTransferComplete]]:
+        """Unconfirmed AutonomousTransferCompletes with their row ids, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, announce_url, transfer_url, is_download, file_type, file_size, "
+            "target_file_name, fault_code, fault_string, start_time, complete_time "
+            "FROM autonomous_transfers ORDER BY id"
+        )
+        return [
+            (
+                r[0],
+                AutonomousTransferComplete(
+                    r[1],
+                    r[2],
+                    bool(r[3]),
+                    r[4],
+                    r[5],
+                    r[6],
+                    FaultStruct(r[7], r[8]),
+                    from_iso(r[9]),
+                    from_iso(r[10]),
+                ),
+            )
+            for r in rows
+        ]
+
+    def delete_autonomous_transfer(self, row_id: int) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM autonomous_transfers WHERE id = ?", (row_id,))
+
     # --- scheduled informs and reboots -------------------------------------------------------
 
     def add_scheduled_inform(self, due: float, command_key: str) -> int:
@@ -371,12 +453,14 @@ class DeviceStore:
     def clear_for_bootstrap(self, *, factory_reset: bool = False) -> None:
         """A new ACS (or a factory reset): forget what only the old ACS asked for.
 
-        Values pending notification go with the discarded "4 VALUE CHANGE" (A.3.3.1);
-        queued transfers and scheduled informs were the previous ACS's requests (reference
-        §4.3: icwmp drops them the same way). Notification attributes survive a URL change
+        Values pending notification go with the discarded "4 VALUE CHANGE" (A.3.3.1), and
+        unconfirmed AutonomousTransferCompletes with "10 AUTONOMOUS TRANSFER COMPLETE"
+        (Table 7: BOOTSTRAP discards all other undelivered events); queued transfers and
+        scheduled informs were the previous ACS's requests (reference §4.3: icwmp drops
+        them the same way). Notification attributes survive a URL change
         (A.3.3.1) but not a factory reset.
         """
-        tables = ["changed_values", "transfers", "scheduled_informs"]
+        tables = ["changed_values", "transfers", "autonomous_transfers", "scheduled_informs"]
         if factory_reset:
             tables += ["notification", "reboots", "meta"]
         with self.transaction():

@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         return asyncio.run(_serve(lab))
-    except MulticastRefused as exc:
+    except (MulticastRefused, ModelError) as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

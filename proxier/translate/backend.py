@@ -39,7 +39,12 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from proxier.cwmp.backend import TransferListener, ValueChange, ValueChangeListener
+from proxier.cwmp.backend import (
+    AutonomousTransferListener,
+    TransferListener,
+    ValueChange,
+    ValueChangeListener,
+)
 from proxier.cwmp.faults import fault, spv_fault
 from proxier.cwmp.rpc import (
     CwmpFaultError,
@@ -182,6 +187,12 @@ class UpnpBackend:
     def _diagnostics_complete(self) -> None:
         if self._on_diagnostics_complete is not None:
             self._on_diagnostics_complete()
+
+    def set_autonomous_listener(self, listener: AutonomousTransferListener) -> None:
+        """TR-330 Table 1 row 10 / §4.7.1.3: firmware updates started by another control
+        point reach the engine, which applies AutonomousTransferCompletePolicy itself."""
+        self.firmware.on_autonomous_complete = listener
+        self.firmware.autonomous_enabled = lambda: True
 
     def set_diagnostics_listener(self, listener: Callable[[], None]) -> None:
         """Called when an ACS-requested diagnostic finished: the engine raises

@@ -394,6 +394,8 @@ def discovery_config(upnp: UpnpConfig) -> DiscoveryConfig:
         interfaces=upnp.interfaces,
         search_interval=float(upnp.search_interval),
         description_urls=upnp.description_urls,
+        probe_interval=upnp.probe_interval,
+        probe_failures=upnp.probe_failures,
         allow_lan_multicast=upnp.allow_lan_multicast,
     )
 

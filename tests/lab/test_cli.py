@@ -67,3 +67,21 @@ async def test_cli_rejects_a_bad_config(tmp_path: Path) -> None:
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert b"unknown keys serial" in err and out == b""
+
+
+async def test_cli_reports_a_missing_model_file(tmp_path: Path) -> None:
+    config = tmp_path / "lab.toml"
+    config.write_text(f'[[device]]\nmodel = "{tmp_path}/missing.json"\n')
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "proxier",
+        "lab",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert b"missing.json" in err and b"Traceback" not in err and out == b""

@@ -126,6 +126,36 @@ async def test_transfer_complete_and_rpc_methods(acs: LabAcs, client: LabAcsClie
     assert requests[1]["body"]["commandKey"] == "ck-1"
 
 
+async def test_autonomous_transfer_complete_answered_and_recorded(
+    acs: LabAcs, client: LabAcsClient
+) -> None:
+    """A.3.3.3 / Table 7 "10 AUTONOMOUS TRANSFER COMPLETE": the ACS answers
+    AutonomousTransferCompleteResponse and records the request with its Table 41 fields."""
+    settings = HttpSettings(acs.url, "cpe", "pw")
+    atc = rpc.AutonomousTransferComplete(
+        "",
+        "http://127.0.0.1:9/fw.bin",
+        True,
+        "1 Firmware Upgrade Image",
+        0,
+        "",
+        rpc.FaultStruct(9010, "Download failure"),
+        rpc.UNKNOWN_TIME,
+        rpc.UNKNOWN_TIME,
+    )
+    received = await run_session(
+        settings,
+        _gpv_answer,
+        first=inform((("10 AUTONOMOUS TRANSFER COMPLETE", ""),)),
+        cpe_requests=(atc,),
+    )
+    assert received[1] == rpc.AutonomousTransferCompleteResponse()
+    (request,) = await client.cpe_requests(DEVICE_ID)
+    assert request["name"] == "AutonomousTransferComplete"
+    assert request["body"]["transferUrl"] == "http://127.0.0.1:9/fw.bin"
+    assert request["body"]["faultStruct"] == {"faultCode": 9010, "faultString": "Download failure"}
+
+
 async def test_answers_in_the_cpe_namespace(acs: LabAcs) -> None:
     """§3.5 / reference §4.1: the ACS answers in the CWMP version the CPE's Inform used."""
     async with HttpAcsTransport(HttpSettings(acs.url, "cpe", "pw")) as transport:

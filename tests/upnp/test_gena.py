@@ -398,3 +398,12 @@ async def test_callback_server_answers_412_to_unknown_sid(session: aiohttp.Clien
             assert r.status == 413
         async with session.get(url) as r:
             assert r.status == 405
+
+
+async def test_wildcard_callback_host_uses_the_route_to_the_device(
+    session: aiohttp.ClientSession,
+) -> None:
+    """UDA §4.1.2 CALLBACK must be reachable by the device: a wildcard listener names the
+    local address that routes to the device's eventSubURL."""
+    gena = GenaManager(session, host="0.0.0.0")
+    assert gena.callback_url("http://127.0.0.1:9/evt").startswith("http://127.0.0.1:")

@@ -48,3 +48,17 @@ def test_interface_names_resolve_to_their_ipv4_address() -> None:
     assert interface_ipv4("lo") == "127.0.0.1"
     with pytest.raises(ValueError):
         interface_ipv4("nonexistent0")
+
+
+def test_discovery_config_from_upnp_section() -> None:
+    """The daemon's [upnp] section maps onto discovery: interfaces, interval, URLs, and the
+    real-LAN flag stays off unless set."""
+    from proxier.config import UpnpConfig
+    from proxier.upnp.discovery import discovery_config
+
+    config = discovery_config(
+        UpnpConfig(search_interval=120, description_urls=("http://127.0.0.1:1/d.xml",))
+    )
+    assert config.interfaces == () and config.search_interval == 120.0
+    assert config.description_urls == ("http://127.0.0.1:1/d.xml",)
+    assert config.allow_lan_multicast is False
