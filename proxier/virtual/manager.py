@@ -29,6 +29,9 @@ from proxier.virtual.registry import DeviceKey
 
 log = logging.getLogger(__name__)
 
+#: Devices described and attached at the same time (the rest wait their turn).
+ATTACH_CONCURRENCY = 16
+
 
 def table1_events(tables: Tables, transition: Transition) -> tuple[str, ...]:
     """The Inform events TR-330 Table 1 (mappings/table1_events.toml) attaches to a lifecycle
@@ -61,6 +64,7 @@ class VirtualDeviceManager:
         self.devices: dict[int, VirtualDevice] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._attach_limit = asyncio.Semaphore(ATTACH_CONCURRENCY)
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
         me = shared.config.proxier
         self._proxier_info = ProxierIdentity(me.oui, me.product_class, me.serial_number)
@@ -116,6 +120,13 @@ class VirtualDeviceManager:
         await self._alive(event, device)
 
     async def _alive(self, event: DiscoveryEvent, device: VirtualDevice | None) -> None:
+        # Hundreds of devices may appear at once (start-up, a LAN coming back): describing
+        # them all in parallel starves the shared HTTP pool and times out; a bounded number
+        # at a time finishes sooner.
+        async with self._attach_limit:
+            await self._attach(event, device)
+
+    async def _attach(self, event: DiscoveryEvent, device: VirtualDevice | None) -> None:
         result = await describe(self.session, event.location)
         described = next((d for d in result.devices if d.candidate.udn == event.udn), None)
         if described is None:
