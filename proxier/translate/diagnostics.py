@@ -329,6 +329,7 @@ class DiagnosticsModel:
                 types={p.name: p.type for p in spec.parameters},
                 writable={p.name: p.writable for p in spec.parameters},
             )
+        self._prefixes = tuple(self.objects)  # owns() runs once per requested name: keep it cheap
 
     # -- naming --
 
@@ -352,7 +353,7 @@ class DiagnosticsModel:
 
     def owns(self, name: str) -> bool:
         """Whether `name` is a diagnostics object or parameter (not a shared ancestor)."""
-        return any(name.startswith(obj) for obj in self.objects)
+        return bool(self._prefixes) and name.startswith(self._prefixes)
 
     def names(self, path: str, next_level: bool) -> list[ParameterInfoStruct]:
         """Its part of a GetParameterNames answer (TR-069 A.3.2.3 NextLevel semantics)."""
