@@ -288,22 +288,29 @@ class LabDevice:
                 "SID": sub.sid,
                 "SEQ": str(seq),
             }
-            try:
-                result = await bounded_request(
-                    self.session,
-                    "NOTIFY",
-                    url,
-                    headers=headers,
-                    data=body,
-                    time_limit=NOTIFY_TIMEOUT,
-                    max_bytes=4096,
-                )
-            except HttpFetchError as exc:
-                _LOG.debug("NOTIFY %s to %s failed: %s", sub.sid, url, exc)
-                continue
-            if result.status == 200:
-                return
-            _LOG.debug("NOTIFY %s to %s answered %s", sub.sid, url, result.status)
+            # The initial event can overtake our SUBSCRIBE answer at the subscriber, which then
+            # does not know the SID yet and answers 412 (GUPnP does): retry it a few times.
+            for attempt in range(4 if seq == 0 else 1):
+                if attempt:
+                    await asyncio.sleep(0.2 * attempt)
+                try:
+                    result = await bounded_request(
+                        self.session,
+                        "NOTIFY",
+                        url,
+                        headers=headers,
+                        data=body,
+                        time_limit=NOTIFY_TIMEOUT,
+                        max_bytes=4096,
+                    )
+                except HttpFetchError as exc:
+                    _LOG.debug("NOTIFY %s to %s failed: %s", sub.sid, url, exc)
+                    break
+                if result.status == 200:
+                    return
+                _LOG.debug("NOTIFY %s to %s answered %s", sub.sid, url, result.status)
+                if result.status != 412:
+                    break
 
     # -- actions --
 
