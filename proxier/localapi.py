@@ -34,9 +34,7 @@ class LocalApi:
         await self._runner.setup()
         site = web.TCPSite(self._runner, bind, port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else port
+        self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         if self._runner is not None:

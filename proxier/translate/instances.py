@@ -20,12 +20,12 @@ parameter: CMS only stores a boolean EventOnChange, so the level must survive re
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from proxier.dbfile import open_private_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instance (
@@ -66,15 +66,7 @@ class InstanceStore:
     """The instance map of one proxied device, cached in memory, written through to sqlite."""
 
     def __init__(self, path: str | Path) -> None:
-        path = Path(path)
-        if not path.parent.exists():
-            path.parent.mkdir(mode=0o700, parents=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_private_db(Path(path))
         self._db.executescript(_SCHEMA)
         self._tables: dict[str, _Table] = {}
         #: bumped whenever a mapping goes away or an alias changes (translation caches)

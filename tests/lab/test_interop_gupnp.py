@@ -43,12 +43,12 @@ async def test_gupnp_control_point_drives_the_lab(netns_lan: MakeLan, gupnp: Non
         "--set-path",
         "/UPnP/DM/Configuration/Network/HostName",
         "--timeout",
-        "20",
+        "60",
         name="gupnp-cp",
     )
     await cp.expect(lambda line: line.startswith("OK SOAP GetValues") and "SerialNumber" in line)
     await cp.expect(lambda line: line == "OK SOAP SetValues -> Status='ChangesApplied'")
-    await cp.expect(lambda line: line.startswith("OK event #1 ConfigurationUpdate"), within=30)
+    await cp.expect(lambda line: line.startswith("OK event #1 ConfigurationUpdate"), within=55)
     # Subscribed: now the device changes an EventOnChange parameter by itself.
     control = url.split("/dev/", 1)[0] + f"/_lab/{udn}/set"
     path = "/UPnP/DM/DeviceInfo/FriendlyName"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from proxier.upnp.netns import in_private_netns
 from tests.netns.fixtures import MakeLan
 from tests.netns.harness import Proc
 
@@ -69,15 +70,14 @@ async def test_msearch_finds_device_that_announced_before_we_listened(
     await cp.expect(event("alive", udn=UDN))
 
 
+@pytest.mark.skipif(
+    in_private_netns(), reason="this test process already runs in a private namespace"
+)
 def test_helpers_refuse_host_namespace() -> None:
     """Network safety: the in-namespace helpers refuse to run in the host namespace."""
     import subprocess
     import sys
 
-    from proxier.upnp.netns import in_private_netns
-
-    if in_private_netns():
-        pytest.skip("this test process already runs in a private namespace")
     done = subprocess.run(
         [sys.executable, "-m", "tests.netns.ssdp_device", "--source", "127.0.0.1"],
         capture_output=True,

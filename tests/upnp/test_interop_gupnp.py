@@ -87,13 +87,13 @@ async def test_gupnp_control_point_drives_lab_device(netns_lan: MakeLan, gupnp: 
         "--events",
         "1",
         "--timeout",
-        "20",
+        "60",
     )
     await cp.expect(lambda line: line.startswith("OK service-proxy-available"))
     got = await cp.expect(lambda line: line.startswith("OK SOAP GetValues"))
     assert "/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/ManufacturerOUI" in got
     await cp.expect(lambda line: line.startswith("OK SOAP SetValues -> Status="))
     # the initial event after SUBSCRIBE already carries the version our SetValues made
-    await cp.expect(lambda line: line.startswith("OK event #1 ConfigurationUpdate='2,"), within=30)
+    await cp.expect(lambda line: line.startswith("OK event #1 ConfigurationUpdate='2,"), within=55)
     await cp.expect(lambda line: line == "OK unsubscribed")
     assert await cp.exited(within=20) == 0, cp.lines
