@@ -15,7 +15,7 @@ from proxier.labacs.server import LabAcs
 from tests.integration.harness import lab, running_cpe
 from tests.integration.test_cwmp_session import run
 from tests.integration.test_kill9 import spawn
-from tests.integration.test_retry import free_port
+from tests.ports import free_port
 
 DEVICE = "00D09E-VirtualBox-0001"
 TEN = "10 AUTONOMOUS TRANSFER COMPLETE"

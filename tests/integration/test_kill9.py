@@ -11,7 +11,7 @@ from pathlib import Path
 
 from proxier.cwmp.rpc import Inform
 from tests.integration.harness import lab
-from tests.integration.test_retry import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVICE = "00D09E-VirtualBox-0001"
@@ -20,18 +20,22 @@ DEVICE = "00D09E-VirtualBox-0001"
 async def spawn(
     state: Path, acs_url: str, cr_port: int, booted: bool
 ) -> asyncio.subprocess.Process:
+    """Start the child; its log goes to `<state>.log` so a failed start explains itself."""
     args = [str(state), acs_url, str(cr_port)] + (["--booted"] if booted else [])
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.integration.cpe_child",
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    log_path = state.with_suffix(".log")
+    with log_path.open("ab") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.integration.cpe_child",
+            *args,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log_file,
+        )
     assert proc.stdout is not None
-    assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"ready\n"
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    assert line == b"ready\n", log_path.read_text(errors="replace")[-3000:]
     return proc
 
 

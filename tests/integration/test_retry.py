@@ -3,7 +3,6 @@ engine's clock injected: real connection failures over loopback, no sleeping."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from proxier.cwmp.connreq import ConnectionRequestServer
@@ -11,6 +10,7 @@ from proxier.cwmp.engine import CpeEngine, SessionResult
 from proxier.cwmp.http import transport_factory
 from proxier.labacs.server import LabAcs, LabAcsConfig
 from tests.integration.harness import CPE_PASSWORD, CPE_USER, make_cpe
+from tests.ports import free_port
 
 #: TR-069 Table 3 (defaults m = 5 s, k = 2.000): retry n waits within these bounds;
 #: from the tenth retry on, 2560–5120 s.
@@ -46,12 +46,6 @@ async def attempt(engine: CpeEngine) -> SessionResult:
         return await engine.run_session(transport)
     finally:
         await transport.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_retry_table_then_recovery(tmp_path: Path) -> None:

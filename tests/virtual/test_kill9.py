@@ -31,7 +31,6 @@ import itertools
 import os
 import random
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -44,6 +43,7 @@ import pytest
 from proxier.lab.server import LabServer
 from proxier.labacs.client import LabAcsClient
 from proxier.labacs.server import LabAcs, LabAcsConfig
+from tests.ports import free_port
 
 #: Issue 5 asks for 100 kill -9 / restart cycles; do not lower it to make the test pass.
 KILL_CYCLES = 100
@@ -53,12 +53,6 @@ PARAM = "Device.DeviceInfo.ProvisioningCode"
 UPNP_PARAM = "/BBF/DeviceInfo/ProvisioningCode"
 CHILD = [sys.executable, "-m", "tests.virtual.kill9_child"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
