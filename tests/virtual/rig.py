@@ -26,6 +26,7 @@ class Rig:
     def __init__(self, acs: LabAcs, lab: LabServer, state: Path) -> None:
         self.own_cwmp = False
         self.acs_url = acs.url  # [acs] url of the proxier's config (an operator may change it)
+        self.upnp: dict[str, Any] = {}  # extra [upnp] keys
         self.acs = acs
         self.lab = lab
         self.state = state
@@ -42,6 +43,7 @@ class Rig:
                     "probe_interval": 0.2,
                     "probe_failures": 2,
                     "action_timeout": 3.0,
+                    **self.upnp,
                 },
                 "state": {"dir": str(self.state)},
                 "api": {"enable": False},
