@@ -331,6 +331,16 @@ async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
         assert change["parameters"][name][0] == "device.example"
         reported = [i["parameters"].get(name, [""])[0] for i in r.acs.store.informs(dev_id)]
         assert "acs.example" not in reported
+        # Issue 5 "Restart of the proxier … subscriptions re-established": after a restart
+        # the device's next change is reported again, the earlier one is not repeated.
+        await r.stop_proxier()
+        await r.start_proxier()
+        gpa = await r.rpc(dev_id, {"name": "GetParameterAttributes", "parameterNames": [name]})
+        assert gpa["result"]["parameterList"][0]["notification"] == 2, gpa
+        mark = r.last_inform_id(dev_id)
+        r.lab_device(dev_id).model.device_set({"/BBF/Time/NTPServer1": "after.restart"})
+        again = await r.inform_with(dev_id, "4 VALUE CHANGE", after=mark)
+        assert again["parameters"][name][0] == "after.restart"
 
 
 async def test_vendor_log_upload_through_the_proxy(tmp_path: Path) -> None:
