@@ -165,8 +165,9 @@ class VirtualDeviceManager:
             timeout=self.shared.config.upnp.action_timeout,
             tables=self.tables,
             manufacturer=manufacturer,
+            session=self.session,
+            state=device.store,
         )
-        backend.enable_vendor_logs(self.session, device.store)
         await device.attach(dm, backend)
         if created:
             transition = device.lifecycle.discovered(event.location, event.boot_id)
