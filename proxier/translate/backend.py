@@ -15,7 +15,7 @@ Each CWMP RPC becomes the CMS action sequence of TR-330 §4.6:
   instance map.
 
 Objects that CWMP has and UPnP DM serves as services (§4.3.2: IPPing, TraceRoute,
-NSLookupDiagnostics from BMS), `Device.DeviceInfo.ProxierInfo.`, and
+NSLookupDiagnostics from BMS; §4.4.1: VendorLogFile), `Device.DeviceInfo.ProxierInfo.`, and
 `Device.DeviceInfo.SupportedDataModel.{i}.` are held by the proxier and inserted where their
 paths fall. `Device.ManagementServer.` is the CWMP engine's own and never taken from the
 device. Every device call is bounded by `timeout`: a slow or vanished device gives 9002, never
@@ -25,6 +25,9 @@ Beyond DataModelBackend, the owner of a virtual device calls: `device_identity()
 DeviceId + Forced Inform values), `handle_event(event)` or `run_events()` (feeds "4 VALUE
 CHANGE", diagnostics and firmware followers), `after_session()` (starts requested
 diagnostics), `set_diagnostics_listener(cb)` ("8 DIAGNOSTICS COMPLETE"), and `close()`.
+Diagnostics, vendor logs and firmware (Download, Upload, AutonomousTransferComplete) are
+`self.operations` (`proxier.translate.operations`); give `session` (vendor log transfers)
+and `state` (the device's store: firmware operations survive a restart) to have them all.
 """
 
 from __future__ import annotations
@@ -56,16 +59,13 @@ from proxier.cwmp.rpc import (
     ParameterValueStruct,
     SetParameterAttributesStruct,
     SetParameterValuesFault,
-    TransferComplete,
     Upload,
     UploadResponse,
 )
-from proxier.translate.diagnostics import Diagnostics
-from proxier.translate.firmware import FirmwareUpdates
 from proxier.translate.instances import AliasError, InstanceStore
-from proxier.translate.logs import VendorLogs
 from proxier.translate.notify import ValueChangeTracker
-from proxier.translate.opcommon import KeyValueStore
+from proxier.translate.opcommon import KeyValueStore, MemoryKeyValueStore
+from proxier.translate.operations import Operations
 from proxier.translate.paths import (
     PathError,
     PathTranslator,
@@ -152,6 +152,8 @@ class UpnpBackend:
         tables: Tables | None = None,
         clock: Callable[[], float] = time.monotonic,
         manufacturer: str = "",
+        session: aiohttp.ClientSession | None = None,
+        state: KeyValueStore | None = None,
     ) -> None:
         self.device = device
         self.store = instance_store
@@ -162,7 +164,6 @@ class UpnpBackend:
         self.manufacturer = manufacturer  # fallback for DeviceId.Manufacturer (description)
         self.tracker = ValueChangeTracker()
         self._on_value_change: ValueChangeListener | None = None
-        self._on_transfer_complete: TransferListener | None = None
         self._paths: PathTranslator | None = None
         self._models: list[SupportedDataModel] = []
         self._local: dict[str, _Local] = {}
@@ -174,48 +175,40 @@ class UpnpBackend:
         self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
-        self.firmware = FirmwareUpdates(device, self.tables.firmware, timeout=timeout)
-        self.logs: VendorLogs | None = None  # see enable_vendor_logs
-        self._on_diagnostics_complete: Callable[[], None] | None = None
-        #: TR-330 §4.3.2 / §4.5: the BMS-backed objects (proxier.translate.diagnostics)
-        self.diagnostics = Diagnostics(
-            device, on_complete=self._diagnostics_complete, timeout=timeout, tables=self.tables
+        #: TR-330 §4.3.2, §4.4, §4.5, §4.7: diagnostics, vendor logs, firmware.
+        self.operations = Operations(
+            device,
+            store=state if state is not None else MemoryKeyValueStore(),
+            session=session,
+            timeout=timeout,
+            tables=self.tables,
         )
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def _diagnostics_complete(self) -> None:
-        if self._on_diagnostics_complete is not None:
-            self._on_diagnostics_complete()
-
     def set_autonomous_listener(self, listener: AutonomousTransferListener) -> None:
         """TR-330 Table 1 row 10 / §4.7.1.3: firmware updates started by another control
         point reach the engine, which applies AutonomousTransferCompletePolicy itself."""
-        self.firmware.on_autonomous_complete = listener
-        self.firmware.autonomous_enabled = lambda: True
+        self.operations.set_listeners(autonomous=listener)
 
     def set_diagnostics_listener(self, listener: Callable[[], None]) -> None:
         """Called when an ACS-requested diagnostic finished: the engine raises
         "8 DIAGNOSTICS COMPLETE" (TR-330 Table 1 row 8). An addition to the contract."""
-        self._on_diagnostics_complete = listener
+        self.operations.set_listeners(diagnostics=listener)
 
     async def after_session(self) -> None:
         """Start the diagnostics the session requested (TR-069: after the session)."""
-        await self.diagnostics.start_pending()
+        await self.operations.after_session()
 
     async def close(self) -> None:
-        """Stop the background work (diagnostics runs, firmware followers)."""
-        await self.diagnostics.close()
-        await self.firmware.close()
-        if self.logs is not None:
-            await self.logs.close()
+        """Stop the background work (diagnostics runs, firmware followers, log uploads)."""
+        await self.operations.close()
 
     def set_listeners(
         self, on_value_change: ValueChangeListener, on_transfer_complete: TransferListener
     ) -> None:
         self._on_value_change = on_value_change
-        self._on_transfer_complete = on_transfer_complete
-        self.firmware.listener = on_transfer_complete
+        self.operations.set_listeners(transfer=on_transfer_complete)
 
     async def _call(self, rpc: str, action: str, awaitable: Awaitable[T]) -> T:
         """One device call, bounded; UPnP errors become CWMP faults through Table 2."""
@@ -374,12 +367,12 @@ class UpnpBackend:
         if not self._visible(path):
             raise _err(9005, f"{path} is not served by this backend")
         tree = _Tree()
-        if self.diagnostics.owns(path):
-            found = self.diagnostics.names(path, next_level)
+        if self.operations.owns(path):
+            found = await self.operations.names(path, next_level)
             if not found:
                 raise _err(9005, f"{path} is not in the data model")
             return found
-        diagnostics = self.diagnostics.names(path, next_level)
+        held = await self.operations.names(path, next_level)
         if not path.endswith("."):
             # "If the ParameterPath is a parameter – Go to step #3"
             writable = await self._parameter_writable(rpc, path)
@@ -388,7 +381,7 @@ class UpnpBackend:
                 raise _err(9003, "NextLevel true on a parameter name")
             return [ParameterInfoStruct(path, writable)]
         local = self._local_below(path, next_level)
-        local.extend((p.name, p.writable) for p in diagnostics)
+        local.extend((p.name, p.writable) for p in held)
         is_local_object = path in self._local_objects
         root = self.paths.root_for_cwmp(path)
         device_found = False
@@ -610,10 +603,10 @@ class UpnpBackend:
         for raw in parameter_names:
             name = raw or "Device."
             held: list[ParameterValueStruct] = []
-            if name.endswith(".") or self.diagnostics.owns(name):
-                held = self.diagnostics.values([name])
+            if name.endswith(".") or self.operations.owns(name):
+                held = await self.operations.values([name])
                 local_out.extend(held)
-                if self.diagnostics.owns(name):
+                if self.operations.owns(name):
                     if not held:
                         raise _err(9005, f"{name} is not in the data model")
                     continue
@@ -779,10 +772,10 @@ class UpnpBackend:
         device: list[tuple[ParameterValueStruct, str]] = []
         local: list[ParameterValueStruct] = []
         aliases: list[tuple[str, int, str, str]] = []
-        diagnostics = [pv for pv in parameter_list if self.diagnostics.owns(pv.name)]
-        faults.extend(self.diagnostics.validate(diagnostics))
+        operational = [pv for pv in parameter_list if self.operations.owns(pv.name)]
+        faults.extend(self.operations.validate(operational))
         for pv in parameter_list:
-            if self.diagnostics.owns(pv.name):
+            if self.operations.owns(pv.name):
                 continue
             if pv.name.endswith(".") or not self._visible(pv.name):
                 faults.append(spv_fault(pv.name, 9005, "not a parameter"))
@@ -836,8 +829,8 @@ class UpnpBackend:
             self.tracker.acs_set({upnp: pv.value for pv, upnp in device}, self.clock())
         for pv in local:
             self._local[pv.name].value = pv.value
-        if diagnostics:
-            self.diagnostics.apply(diagnostics)
+        if operational:
+            self.operations.apply(operational)
         for table, cwmp, value, _name in aliases:
             try:
                 self.store.set_alias(table, cwmp, value)
@@ -912,9 +905,9 @@ class UpnpBackend:
         if not self._visible(name):
             raise _err(9005, f"{name} is not served here")
         local = [n for n in self._local if n == name or (name.endswith(".") and n.startswith(name))]
-        local.extend(self.diagnostics.parameter_names(name))
+        local.extend(await self.operations.parameter_names(name))
         out.extend((n, None) for n in local)
-        if name in self._local or self.diagnostics.owns(name):
+        if name in self._local or self.operations.owns(name):
             if not local:
                 raise _err(9005, f"{name} is not in the data model")
             return out
@@ -1092,29 +1085,11 @@ class UpnpBackend:
 
     async def download(self, request: Download) -> DownloadResponse:
         """Firmware through SMS::Update (TR-330 §4.7.1.1); TransferComplete follows."""
-        return await self.firmware.download(request)
-
-    def enable_vendor_logs(self, session: aiohttp.ClientSession, store: KeyValueStore) -> None:
-        """TR-330 §4.4: Upload of "2/4 Vendor Log File" from the device's BMS logs, sent
-        with `session` (bounded) and tracked in `store` so instance numbers stay stable."""
-        if self.device.bms is not None:
-            self.logs = VendorLogs(
-                self.device,
-                session,
-                on_transfer_complete=self._logs_transferred,
-                timeout=self.timeout,
-                store=store,
-            )
-
-    def _logs_transferred(self, tc: TransferComplete) -> None:
-        if self._on_transfer_complete is not None:
-            self._on_transfer_complete(tc)
+        return await self.operations.download(request)
 
     async def upload(self, request: Upload) -> UploadResponse:
-        """Vendor log upload (TR-330 §4.4.2) through `enable_vendor_logs`, else 9011."""
-        if self.logs is None:
-            raise _err(9011, "the device offers no vendor logs")
-        return await self.logs.upload(request)
+        """Vendor log upload (TR-330 §4.4.2); without BMS logs or a session, 9011."""
+        return await self.operations.upload(request)
 
     async def device_identity(self) -> tuple[DeviceIdStruct, list[ParameterValueStruct]]:
         """Inform DeviceId and Forced Inform DeviceInfo parameters, from the device's
@@ -1153,9 +1128,7 @@ class UpnpBackend:
     async def handle_event(self, event: DmEvent) -> list[ValueChange]:
         """Act on one DM event: "4 VALUE CHANGE" candidates, cache invalidation, the end of
         firmware operations (SMS OperationIDs)."""
-        if event.service == "SMS" and "OperationIDs" in event.variables:
-            self.firmware.operation_ids_changed()
-        self.diagnostics.handle_event(event)
+        self.operations.handle_event(event)
         if event.service != "CMS":
             return []
         changed = {k: v for k, v in event.variables.items() if self._last_vars.get(k) != v}
@@ -1197,7 +1170,9 @@ class UpnpBackend:
         return changes
 
     async def run_events(self) -> None:
-        """Consume the device's event stream until it ends."""
+        """Consume the device's event stream until it ends; firmware operations restored
+        from the store are checked first (proxier restart, device back from a reboot)."""
+        await self.operations.resume()
         async for event in self.device.events():
             await self.handle_event(event)
 

@@ -275,8 +275,9 @@ class VirtualDeviceManager:
             timeout=self.shared.config.upnp.action_timeout,
             tables=self.tables,
             manufacturer=device.record.manufacturer or reader.described.candidate.manufacturer,
+            session=self.session,
+            state=device.store,
         )
-        backend.enable_vendor_logs(self.session, device.store)
         await device.attach(dm, backend)
         return True
 
