@@ -1261,7 +1261,7 @@ class UpnpBackend:
     async def run_events(self) -> None:
         """Consume the device's event stream until it ends; firmware operations restored
         from the store are checked first (proxier restart, device back from a reboot)."""
-        await self.operations.resume()
+        self.operations.resume()
         async for event in self.device.events():
             await self.handle_event(event)
 
