@@ -324,9 +324,7 @@ class LabDevice:
                     break
                 if result.status == 200:
                     return
-                _LOG.warning(
-                    "NOTIFY %s SEQ %d to %s answered %s", sub.sid, seq, url, result.status
-                )
+                _LOG.warning("NOTIFY %s SEQ %d to %s answered %s", sub.sid, seq, url, result.status)
                 if result.status != 412:
                     break
 
