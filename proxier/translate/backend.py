@@ -1225,12 +1225,16 @@ class UpnpBackend:
         if first:
             # The initial event: a baseline, nothing changed yet. Attributes persist across
             # discovery (TR-330 §4.6.5): learn which parameters already notify.
-            if self._on_value_change is not None:
-                try:
-                    await self.discover_notified()
-                except CwmpFaultError as exc:
-                    log.warning("device %s: notified parameters unknown: %s", self.device.udn, exc)
-            return []
+            if self._on_value_change is None:
+                return []
+            try:
+                changes = await self.discover_notified()
+            except CwmpFaultError as exc:
+                log.warning("device %s: notified parameters unknown: %s", self.device.udn, exc)
+                return []
+            if changes:
+                self._on_value_change(changes)
+            return changes
         if "SupportedDataModelsUpdate" in changed:
             self._paths = None  # re-read the data models on the next RPC
         if "SupportedParametersUpdate" in changed:
@@ -1265,9 +1269,11 @@ class UpnpBackend:
         async for event in self.device.events():
             await self.handle_event(event)
 
-    async def discover_notified(self) -> None:
+    async def discover_notified(self) -> list[ValueChange]:
         """Find parameters with EventOnChange already set on the device (TR-330 §4.6.5:
-        attributes persist across discovery) and start tracking their values."""
+        attributes persist across discovery) and start tracking their values; the changes
+        of values already known (made before events flowed) are returned."""
+        changes: list[ValueChange] = []
         rpc = "GetParameterAttributes"
         await self.ensure_ready(rpc)
         for root in self.paths.roots:
@@ -1282,7 +1288,8 @@ class UpnpBackend:
                     on.append(upnp)
             if on:
                 got = await self._call(rpc, "GetValues", self.device.cms.get_values(on))
-                self.tracker.seed((pv.path, pv.value) for pv in got)
+                changes += self.tracker.baseline(((pv.path, pv.value) for pv in got), self.clock())
+        return changes
 
 
 def _err(

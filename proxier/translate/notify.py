@@ -94,6 +94,19 @@ class ValueChangeTracker:
             return []
         return self.compare(await read(list(self._watched)), now)
 
+    def baseline(self, values: Iterable[tuple[str, str]], now: float) -> list[ValueChange]:
+        """Values read when the device's events (re)start. A parameter not known yet is
+        seeded; one whose value we knew and that differs changed while no event could tell
+        us (before the subscription's initial event) and is reported."""
+        pairs = list(values)
+        known = {
+            path: value
+            for path, value in pairs
+            if (entry := self._watched.get(path)) is not None and entry.value is not None
+        }
+        self.seed((path, value) for path, value in pairs if path not in known)
+        return self.compare(known, now)
+
     def seed(self, values: Iterable[tuple[str, str]]) -> None:
         """Set cached values without reporting (after Notification is switched on)."""
         for path, value in values:

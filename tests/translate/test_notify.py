@@ -36,3 +36,15 @@ def test_device_change_right_after_acs_set_is_reported() -> None:
 
 def test_unchanged_value_is_not_reported() -> None:
     assert tracker().compare({P: "a"}, now=0.0) == []
+
+
+def test_baseline_reports_changes_made_before_events_flowed() -> None:
+    """§4.6.5.2.1 / TR-069 §3.7.1.5: when the subscription's initial event arrives, a value
+    we already knew that differs is a change (made before any event could say so); a value
+    we did not know yet is only the baseline."""
+    t = tracker()
+    t.watch("/BBF/Time/NTPServer2", "Device.Time.NTPServer2", "xsd:string")
+    changes = t.baseline([(P, "changed"), ("/BBF/Time/NTPServer2", "first")], now=0.0)
+    assert [(c.name, c.value) for c in changes] == [(N, "changed")]
+    assert t.compare({"/BBF/Time/NTPServer2": "first"}, now=1.0) == []
+    assert [c.value for c in t.compare({"/BBF/Time/NTPServer2": "second"}, now=2.0)] == ["second"]
