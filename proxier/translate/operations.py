@@ -147,10 +147,10 @@ class Operations:
         """TR-069: diagnostics requested in a session start once it has ended."""
         await self.diagnostics.start_pending()
 
-    async def resume(self) -> None:
+    def resume(self) -> None:
         """Firmware operations restored from the store are checked again (proxier restart,
         device back from a reboot)."""
-        await self.firmware.resume()
+        self.firmware.device_alive()
 
     async def close(self) -> None:
         await self.diagnostics.close()

@@ -91,7 +91,8 @@ async def test_other_control_points_update_follows_the_policy(
 ) -> None:
     """TR-330 §4.7.1.3 steps 1-7, Table 1 row 10, TR-069 A.3.3.3: with the policy at its
     default (disabled) another control point's firmware update is not sent; a FileTypeFilter
-    without firmware keeps it back too; once the ACS enabled it, the update gives an Inform
+    without firmware or a TransferTypeFilter "Upload" keeps it back too; once the ACS
+    enabled it for downloads of firmware, the update gives an Inform
     with "10 AUTONOMOUS TRANSFER COMPLETE" and AutonomousTransferComplete (AnnounceURL "",
     TransferURL = the DU 0 URI, IsDownload true, "1 Firmware Upgrade Image", FaultCode 0);
     a failed update carries the Table 3 fault (Error_CorruptedFile → 9018)."""
@@ -101,18 +102,26 @@ async def test_other_control_points_update_follows_the_policy(
         dev_id = (await r.devices(1))[0]["id"]
         lab = r.lab
 
-        mark = len(caplog.records)
-        await update_firmware(r, dev_id, lab.host_file("a.bin", make_image("fw", "2.0")))
-        await not_reported(caplog, mark)
-        done = await r.rpc(dev_id, policy(False, FileTypeFilter="3 Vendor Configuration File"))
-        assert done["status"] == "done", done
-        done = await r.rpc(dev_id, policy(True, FileTypeFilter="3 Vendor Configuration File"))
-        assert done["status"] == "done", done
-        mark = len(caplog.records)
-        await update_firmware(r, dev_id, lab.host_file("b.bin", make_image("fw", "2.1")))
-        await not_reported(caplog, mark)
+        kept_back = [
+            None,  # the default: disabled
+            policy(True, FileTypeFilter="3 Vendor Configuration File"),
+            policy(True, TransferTypeFilter="Upload"),
+        ]
+        for n, setting in enumerate(kept_back):
+            if setting is not None:
+                done = await r.rpc(dev_id, setting)
+                assert done["status"] == "done", done
+            mark = len(caplog.records)
+            image = make_image("fw", f"2.{n}")
+            await update_firmware(r, dev_id, lab.host_file(f"{n}.bin", image))
+            await not_reported(caplog, mark)
+            reset = policy(False, TransferTypeFilter="Both", FileTypeFilter=FIRMWARE)
+            done = await r.rpc(dev_id, reset)
+            assert done["status"] == "done", done
 
-        done = await r.rpc(dev_id, policy(True, FileTypeFilter=FIRMWARE))
+        done = await r.rpc(
+            dev_id, policy(True, TransferTypeFilter="Download", FileTypeFilter=FIRMWARE)
+        )
         assert done["status"] == "done", done
         assert [c for c in r.acs.store.cpe_requests(dev_id) if c["name"] != "Inform"] == []
         assert all(TEN not in dict(i["events"]) for i in r.acs.store.informs(dev_id))
@@ -270,3 +279,13 @@ async def test_vendor_log_files_are_in_the_data_model(tmp_path: Path) -> None:
             },
         )
         assert count["result"]["parameterList"][0]["value"] == str(len(logs))
+        spv = await r.rpc(
+            dev_id,
+            {
+                "name": "SetParameterValues",
+                "parameterList": [[LOGS + "1.MaximumSize", "1", "xsd:unsignedInt"]],
+                "parameterKey": "ro",
+            },
+        )
+        assert spv["status"] == "fault" and spv["result"]["faultCode"] == 9003, spv
+        assert spv["result"]["setParameterValuesFault"][0]["faultCode"] == 9008
