@@ -232,3 +232,59 @@ async def test_embedded_manageable_devices_with_own_identities_are_separate(
         )
         assert change["parameters"][NAME][0] == "only.two"
         assert r.acs.store.informs(ids[one.serial_number], after=marks[one.serial_number]) == []
+
+
+NO_COMMON_OBJECTS = LabConfig(
+    devices=[
+        DeviceConfig(overrides={"/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/SerialNumber": ""})
+    ]
+)
+MACS = {"127.0.0.2": "00:11:22:00:00:02", "127.0.0.3": "00:11:22:00:00:03"}
+
+
+@pytest.mark.parametrize(
+    ("same_port", "macs", "expected"),
+    [
+        (True, MACS, 1),  # the guideline's resolution: same port in LOCATION
+        (False, MACS, 2),  # same UUID, different MAC and port: appears twice
+        (False, {}, 1),  # MAC unknown (IPv6, routed): never split on missing data
+    ],
+)
+async def test_same_uuid_without_common_objects_follows_the_mac_and_port_rule(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    same_port: bool,
+    macs: dict[str, str],
+    expected: int,
+) -> None:
+    """TR-330 §4.1.1: where OUI/PC/SN are not available, the same UUID advertised behind
+    different MAC addresses is modelled as different Virtual CWMP Devices, unless the device
+    uses the same port in LOCATION on each interface. Loopback has no link layer, so the
+    gateway's neighbour table (ARP) is replaced by a fixed map of the two addresses."""
+    monkeypatch.setattr("proxier.virtual.manager.mac_of", lambda host: macs.get(host))
+    async with rig(tmp_path, config=NO_COMMON_OBJECTS) as r:
+        for host in HOSTS:
+            await r.lab.add_host(host, None if same_port else 0)
+        r.description_urls = [u for h in HOSTS for u in r.lab.description_urls_on(h)]
+        proxier = await r.start_proxier()
+        found = await r.devices(expected)
+        assert proxier.manager is not None
+        manager = proxier.manager
+        await until(
+            lambda: sum(len(manager.paths(d).live) for d in manager) == 2, "both paths placed"
+        )
+        assert len(proxier.virtual_devices()) == expected
+        assert len(await r.client.devices()) == expected
+        serials = {d["deviceId"]["serialNumber"] for d in found}
+        # Fallback identity: the description's serialNumber, else the UUID (upnp.identity).
+        lab_serial = r.lab.devices[0].serial_number or r.lab.devices[0].udn.removeprefix("uuid:")
+        if expected == 1:
+            assert serials == {lab_serial}
+        else:  # the second interface's device is told apart by its MAC
+            assert serials == {lab_serial, lab_serial + "-001122000002"} or serials == {
+                lab_serial,
+                lab_serial + "-001122000003",
+            }
+        for dev in found:
+            informs = await r.informs(dev["id"])
+            assert "0 BOOTSTRAP" in {c for c, _ in informs[0]["events"]}
