@@ -201,6 +201,9 @@ class VirtualDevice:
     async def attach(self, dm: NetworkDmDevice, backend: UpnpBackend) -> None:
         """(Re)build engine and runner over a freshly described device; starts paused."""
         await self.detach()
+        # Notified values' baseline survives restarts (a change while we were down is
+        # still a change) and is written with the engine's events (one transaction).
+        backend.tracker.use_store(self.store)
         mounted: DataModelBackend = _DeviceBackend(self, backend)
         engine = CpeEngine(mounted, self.store, self._engine_config(), clock=self.shared.clock)
         engine.set_connection_request_url(self.connection_request_url)
@@ -262,7 +265,16 @@ class VirtualDevice:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def apply(self, transition: Transition, events: tuple[str, ...]) -> None:
-        """Act on a lifecycle transition and the Table 1 events it maps to."""
+        """Act on a lifecycle transition and the Table 1 events it maps to.
+
+        The new lifecycle state and the events it raises are stored in one transaction: a
+        kill between the two would otherwise lose the "1 BOOT"/"M Reboot" for good (the
+        restarted proxier sees the transition as already done).
+        """
+        with self.store.transaction():
+            self._apply(transition, events)
+
+    def _apply(self, transition: Transition, events: tuple[str, ...]) -> None:
         self._save_lifecycle()
         if transition.changed and transition.reason:
             log.info(
@@ -280,6 +292,9 @@ class VirtualDevice:
         if attached is None:
             return
         now = self.shared.clock()
+        if "1 BOOT" in events or "0 BOOTSTRAP" in events:
+            # What changed across the reboot/reset is not a "4 VALUE CHANGE" (Table 7).
+            attached.backend.tracker.rebaseline()
         if "1 BOOT" in events:
             attached.engine.device_booted(now)  # adds "M Reboot" for ACS-requested reboots
         if "0 BOOTSTRAP" in events and "first_discovery" not in transition.conditions:

@@ -72,6 +72,7 @@ class ForkServer:
         self.proc = proc
         self.started = asyncio.Event()
         self.tail: list[str] = []
+        self.log: list[str] | None = [] if os.environ.get("KILL9_LOG") else None
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -90,6 +91,8 @@ class ForkServer:
         while line := await self.proc.stderr.readline():
             text = line.decode(errors="replace").rstrip()
             self.tail = [*self.tail[-40:], text]
+            if self.log is not None:
+                self.log.append(f"{time.time():.3f} {text}")
             if "proxier started" in text:
                 self.started.set()
 
@@ -122,6 +125,8 @@ class ForkServer:
             self.proc.stdin.close()
         await self.proc.wait()
         await self._reader
+        if (path := os.environ.get("KILL9_LOG")) and self.log is not None:
+            Path(path).write_text("\n".join(self.log))  # noqa: ASYNC240 (debug aid)
 
 
 def write_config(path: Path, acs: LabAcs, lab: LabServer, state: Path, cr_port: int) -> None:
