@@ -61,6 +61,9 @@ class UpnpConfig:
     probe_failures: int = 3
     allow_lan_multicast: bool = False
     action_timeout: float = 10.0
+    #: Seconds a device rebooted or reset by the ACS may stay away before it is reported
+    #: offline (its state and pending events are kept for when it returns).
+    return_wait: float = 300.0
     client_cert: str = ""
     client_key: str = ""
 
@@ -236,6 +239,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         probe_failures=s.integer("probe_failures", 3, 1, 100),
         allow_lan_multicast=s.flag("allow_lan_multicast", False),
         action_timeout=s.number("action_timeout", 10.0, 0.1, 300.0),
+        return_wait=s.number("return_wait", 300.0, 0.1, 86400.0),
         client_cert=s.text("client_cert"),
         client_key=s.text("client_key"),
     )

@@ -90,6 +90,7 @@ def test_minimal_config_uses_safe_defaults(tmp_path: Path) -> None:
             "upnp.search_intervall",
             "unknown key",
         ),
+        ("[acs]\nurl='http://x/'\n[upnp]\nreturn_wait=0\n", "upnp.return_wait", "between"),
         ("[acs]\nurl='http://x/'\n[log]\nlevel='loud'\n", "log.level", "one of"),
         ("[acs]\nurl='http://x/'\n[acs2]\n", "acs2", "unknown section"),
         ("[acs]\nurl='http://x/'\nca_file='/nonexistent/ca.pem'\n", "acs.ca_file", "no such file"),

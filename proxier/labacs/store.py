@@ -7,15 +7,14 @@ one short transaction, so calling it from the event loop is fine. The file is cr
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from proxier.cwmp.rpc import Inform
+from proxier.dbfile import immediate, open_private_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -107,26 +106,15 @@ class LabStore:
     clock: Any = field(default=time.time, repr=False)
 
     def __post_init__(self) -> None:
-        if self.path != ":memory:" and not os.path.exists(self.path):
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db = open_private_db(self.path, private_parent=False)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db)
 
     # --- devices and informs ---------------------------------------------------------------
 

@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 MS = "Device.ManagementServer."
 LIFECYCLE_KEY = "lifecycle."
-#: How long a device the ACS rebooted or reset may stay away before we log it as missing.
-RETURN_WAIT = 300.0
 
 TransportFactory = Callable[[AcsSettings], AcsTransport]
 
@@ -308,17 +306,18 @@ class VirtualDevice:
         """The device is going down on the ACS's request: hold sessions until it is back
         (its "1 BOOT"/"M Reboot" or "0 BOOTSTRAP" go out then), and wait a bounded time."""
         now = self.shared.clock()
+        wait = self.shared.config.upnp.return_wait
         if reset:
-            self.lifecycle.reset_requested(now, RETURN_WAIT)
+            self.lifecycle.reset_requested(now, wait)
         else:
-            self.lifecycle.reboot_requested(now, RETURN_WAIT)
+            self.lifecycle.reboot_requested(now, wait)
         self._save_lifecycle()
         if self._attached is not None:
             self._attached.runner.pause()
         loop = asyncio.get_running_loop()
         if self._return_timer is not None:
             self._return_timer.cancel()
-        self._return_timer = loop.call_later(RETURN_WAIT, self._return_overdue)
+        self._return_timer = loop.call_later(wait, self._return_overdue)
 
     def _return_overdue(self) -> None:
         self._return_timer = None
@@ -328,7 +327,7 @@ class VirtualDevice:
                 "%s: did not come back within %.0f s after the ACS's reboot/reset; "
                 "keeping its state and events for when it does",
                 self.id,
-                RETURN_WAIT,
+                self.shared.config.upnp.return_wait,
             )
             self.apply(transition, ())
 

@@ -17,12 +17,12 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from proxier.cwmp.rpc import ParameterValueStruct
-from proxier.dbfile import open_private_db, private_dir
+from proxier.dbfile import immediate, open_private_db, private_dir
 
 VIRTUAL_DEVICE_TABLE = "Device.ManagementServer.VirtualDevice."
 
@@ -103,15 +103,8 @@ class Registry:
     def close(self) -> None:
         self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db)
 
     def _from_row(self, row: tuple[object, ...]) -> VirtualDeviceRecord:
         (inst, oui, pc, sn, manu, udns, loc, online, path, user, pw) = row

@@ -25,6 +25,8 @@ CR = ("rig-cr", "rig-cr-secret")
 class Rig:
     def __init__(self, acs: LabAcs, lab: LabServer, state: Path) -> None:
         self.own_cwmp = False
+        self.acs_url = acs.url  # [acs] url of the proxier's config (an operator may change it)
+        self.upnp: dict[str, Any] = {}  # extra [upnp] keys
         self.acs = acs
         self.lab = lab
         self.state = state
@@ -34,13 +36,14 @@ class Rig:
     def config(self) -> Config:
         return from_dict(
             {
-                "acs": {"url": self.acs.url, "periodic_inform_interval": 3600},
+                "acs": {"url": self.acs_url, "periodic_inform_interval": 3600},
                 "connection_request": {"port": 0, "username": CR[0], "password": CR[1]},
                 "upnp": {
                     "description_urls": list(self.lab.description_urls),
                     "probe_interval": 0.2,
                     "probe_failures": 2,
                     "action_timeout": 3.0,
+                    **self.upnp,
                 },
                 "state": {"dir": str(self.state)},
                 "api": {"enable": False},

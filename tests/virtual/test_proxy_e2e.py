@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from proxier.lab.sms import make_image
@@ -160,6 +162,34 @@ async def test_acs_factory_reset_gives_bootstrap_when_back(tmp_path: Path) -> No
         await r.inform_with(dev_id, "0 BOOTSTRAP", after=mark)
 
 
+async def test_device_late_after_acs_reboot_is_offline_then_reports_boot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 5: a device the ACS rebooted that stays away longer than `upnp.return_wait` is
+    logged as missing and offline (Connection Requests get 503, Annex J.2.3), its state and
+    events are kept, and when it does come back the ACS gets "1 BOOT" + "M Reboot" with the
+    CommandKey (TR-330 Table 1 row 1; TR-069 Table 7: "M Reboot" is never discarded)."""
+    async with rig(tmp_path) as r:
+        r.upnp = {"return_wait": 0.5}
+        proxier = await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        r.lab_device(dev_id).faults.reboot_delay = 4.0
+        mark = r.last_inform_id(dev_id)
+        with caplog.at_level(logging.WARNING, logger="proxier.virtual.device"):
+            result = await r.rpc(dev_id, {"name": "Reboot", "commandKey": "late-1"})
+            assert result["status"] == "done", result
+            for _ in range(100):
+                if "did not come back" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+        assert "did not come back" in caplog.text
+        assert not proxier.virtual_devices()[0]["online"]
+        assert "503" in await r.client.connection_request(dev_id)
+        boot = await r.inform_with(dev_id, "1 BOOT", after=mark)
+        assert ("M Reboot", "late-1") in events_of(boot)
+        assert proxier.virtual_devices()[0]["online"]
+
+
 async def test_vanished_device_is_offline_then_resumes(tmp_path: Path) -> None:
     """Annex J.2.3 / TR-330 §4.1.1: a device that disappears silently goes offline: its
     Connection Requests get 503; when it comes back the virtual device resumes with the same
@@ -301,6 +331,16 @@ async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
         assert change["parameters"][name][0] == "device.example"
         reported = [i["parameters"].get(name, [""])[0] for i in r.acs.store.informs(dev_id)]
         assert "acs.example" not in reported
+        # Issue 5 "Restart of the proxier … subscriptions re-established": after a restart
+        # the device's next change is reported again, the earlier one is not repeated.
+        await r.stop_proxier()
+        await r.start_proxier()
+        gpa = await r.rpc(dev_id, {"name": "GetParameterAttributes", "parameterNames": [name]})
+        assert gpa["result"]["parameterList"][0]["notification"] == 2, gpa
+        mark = r.last_inform_id(dev_id)
+        r.lab_device(dev_id).model.device_set({"/BBF/Time/NTPServer1": "after.restart"})
+        again = await r.inform_with(dev_id, "4 VALUE CHANGE", after=mark)
+        assert again["parameters"][name][0] == "after.restart"
 
 
 async def test_vendor_log_upload_through_the_proxy(tmp_path: Path) -> None:
