@@ -15,7 +15,7 @@ Each CWMP RPC becomes the CMS action sequence of TR-330 §4.6:
   instance map.
 
 Objects that CWMP has and UPnP DM serves as services (§4.3.2: IPPing, TraceRoute,
-NSLookupDiagnostics from BMS), `Device.DeviceInfo.ProxierInfo.`, and
+NSLookupDiagnostics from BMS; §4.4.1: VendorLogFile), `Device.DeviceInfo.ProxierInfo.`, and
 `Device.DeviceInfo.SupportedDataModel.{i}.` are held by the proxier and inserted where their
 paths fall. `Device.ManagementServer.` is the CWMP engine's own and never taken from the
 device. Every device call is bounded by `timeout`: a slow or vanished device gives 9002, never
@@ -25,6 +25,9 @@ Beyond DataModelBackend, the owner of a virtual device calls: `device_identity()
 DeviceId + Forced Inform values), `handle_event(event)` or `run_events()` (feeds "4 VALUE
 CHANGE", diagnostics and firmware followers), `after_session()` (starts requested
 diagnostics), `set_diagnostics_listener(cb)` ("8 DIAGNOSTICS COMPLETE"), and `close()`.
+Diagnostics, vendor logs and firmware (Download, Upload, AutonomousTransferComplete) are
+`self.operations` (`proxier.translate.operations`); give `session` (vendor log transfers)
+and `state` (the device's store: firmware operations survive a restart) to have them all.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -56,16 +60,13 @@ from proxier.cwmp.rpc import (
     ParameterValueStruct,
     SetParameterAttributesStruct,
     SetParameterValuesFault,
-    TransferComplete,
     Upload,
     UploadResponse,
 )
-from proxier.translate.diagnostics import Diagnostics
-from proxier.translate.firmware import FirmwareUpdates
 from proxier.translate.instances import AliasError, InstanceStore
-from proxier.translate.logs import VendorLogs
 from proxier.translate.notify import ValueChangeTracker
-from proxier.translate.opcommon import KeyValueStore
+from proxier.translate.opcommon import KeyValueStore, MemoryKeyValueStore
+from proxier.translate.operations import Operations
 from proxier.translate.paths import (
     PathError,
     PathTranslator,
@@ -118,6 +119,47 @@ class _Local:
     upnp: tuple[str, ...] = ()  # read-through candidates (DeviceInfo identity)
 
 
+#: In `_GpvCache.answers`: a path whose CWMP name the engine owns (never answered from here).
+_HIDDEN = ParameterValueStruct("", "")
+_CACHE_LIMIT = 100_000
+
+
+@dataclass(slots=True)
+class _GpvCache:
+    """GetParameterValues translations already made, so that a repeated request costs one
+    dict lookup per name each way: `plain` maps a CWMP parameter name the device holds to its
+    UPnP path, `answers` a UPnP path the device returned to the last ParameterValueStruct made
+    of it (its CWMP name and xsi:type; the struct itself again while the value is the same).
+
+    Both follow from the path translator and the instance map, so they are dropped when either
+    changes (a new translator after SupportedDataModelsUpdate, a new store generation after a
+    row went away or an alias changed); `clear()` when the types may have changed."""
+
+    plain: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, ParameterValueStruct] = field(default_factory=dict)
+    _translator: PathTranslator | None = None
+    _generation: int = -1
+
+    def check(self, translator: PathTranslator) -> _GpvCache:
+        generation = translator.instances.generation
+        if translator is not self._translator or generation != self._generation:
+            self.clear()
+            self._translator, self._generation = translator, generation
+        return self
+
+    def clear(self) -> None:
+        self.plain.clear()
+        self.answers.clear()
+
+    def remember_plain(self, name: str, upnp: str) -> None:
+        if len(self.plain) < _CACHE_LIMIT:
+            self.plain[name] = upnp
+
+    def remember_answer(self, upnp: str, answer: ParameterValueStruct) -> None:
+        if len(self.answers) < _CACHE_LIMIT or upnp in self.answers:
+            self.answers[upnp] = answer
+
+
 @dataclass(slots=True)
 class _Tree:
     """Names of one request's answer in the order found, objects ending with '.'."""
@@ -152,6 +194,8 @@ class UpnpBackend:
         tables: Tables | None = None,
         clock: Callable[[], float] = time.monotonic,
         manufacturer: str = "",
+        session: aiohttp.ClientSession | None = None,
+        state: KeyValueStore | None = None,
     ) -> None:
         self.device = device
         self.store = instance_store
@@ -162,60 +206,52 @@ class UpnpBackend:
         self.manufacturer = manufacturer  # fallback for DeviceId.Manufacturer (description)
         self.tracker = ValueChangeTracker()
         self._on_value_change: ValueChangeListener | None = None
-        self._on_transfer_complete: TransferListener | None = None
         self._paths: PathTranslator | None = None
         self._models: list[SupportedDataModel] = []
         self._local: dict[str, _Local] = {}
         self._local_objects: dict[str, bool] = {}  # name → writable (AddObject)
         self._types: dict[str, str] = {}  # structure path → CMS Type
         self._xsd: dict[str, str] = {}  # concrete parameter path → xsi:type (from _types)
+        self._gpv = _GpvCache()  # GetParameterValues translations (see _GpvCache)
         self._references: set[str] = set()  # structure paths seen holding path references
         self._access: dict[str, bool] = {}  # concrete path → readWrite
         self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
-        self.firmware = FirmwareUpdates(device, self.tables.firmware, timeout=timeout)
-        self.logs: VendorLogs | None = None  # see enable_vendor_logs
-        self._on_diagnostics_complete: Callable[[], None] | None = None
-        #: TR-330 §4.3.2 / §4.5: the BMS-backed objects (proxier.translate.diagnostics)
-        self.diagnostics = Diagnostics(
-            device, on_complete=self._diagnostics_complete, timeout=timeout, tables=self.tables
+        #: TR-330 §4.3.2, §4.4, §4.5, §4.7: diagnostics, vendor logs, firmware.
+        self.operations = Operations(
+            device,
+            store=state if state is not None else MemoryKeyValueStore(),
+            session=session,
+            timeout=timeout,
+            tables=self.tables,
         )
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def _diagnostics_complete(self) -> None:
-        if self._on_diagnostics_complete is not None:
-            self._on_diagnostics_complete()
-
     def set_autonomous_listener(self, listener: AutonomousTransferListener) -> None:
         """TR-330 Table 1 row 10 / §4.7.1.3: firmware updates started by another control
         point reach the engine, which applies AutonomousTransferCompletePolicy itself."""
-        self.firmware.on_autonomous_complete = listener
-        self.firmware.autonomous_enabled = lambda: True
+        self.operations.set_listeners(autonomous=listener)
 
     def set_diagnostics_listener(self, listener: Callable[[], None]) -> None:
         """Called when an ACS-requested diagnostic finished: the engine raises
         "8 DIAGNOSTICS COMPLETE" (TR-330 Table 1 row 8). An addition to the contract."""
-        self._on_diagnostics_complete = listener
+        self.operations.set_listeners(diagnostics=listener)
 
     async def after_session(self) -> None:
         """Start the diagnostics the session requested (TR-069: after the session)."""
-        await self.diagnostics.start_pending()
+        await self.operations.after_session()
 
     async def close(self) -> None:
-        """Stop the background work (diagnostics runs, firmware followers)."""
-        await self.diagnostics.close()
-        await self.firmware.close()
-        if self.logs is not None:
-            await self.logs.close()
+        """Stop the background work (diagnostics runs, firmware followers, log uploads)."""
+        await self.operations.close()
 
     def set_listeners(
         self, on_value_change: ValueChangeListener, on_transfer_complete: TransferListener
     ) -> None:
         self._on_value_change = on_value_change
-        self._on_transfer_complete = on_transfer_complete
-        self.firmware.listener = on_transfer_complete
+        self.operations.set_listeners(transfer=on_transfer_complete)
 
     async def _call(self, rpc: str, action: str, awaitable: Awaitable[T]) -> T:
         """One device call, bounded; UPnP errors become CWMP faults through Table 2."""
@@ -374,12 +410,12 @@ class UpnpBackend:
         if not self._visible(path):
             raise _err(9005, f"{path} is not served by this backend")
         tree = _Tree()
-        if self.diagnostics.owns(path):
-            found = self.diagnostics.names(path, next_level)
+        if self.operations.owns(path):
+            found = await self.operations.names(path, next_level)
             if not found:
                 raise _err(9005, f"{path} is not in the data model")
             return found
-        diagnostics = self.diagnostics.names(path, next_level)
+        held = await self.operations.names(path, next_level)
         if not path.endswith("."):
             # "If the ParameterPath is a parameter – Go to step #3"
             writable = await self._parameter_writable(rpc, path)
@@ -388,7 +424,7 @@ class UpnpBackend:
                 raise _err(9003, "NextLevel true on a parameter name")
             return [ParameterInfoStruct(path, writable)]
         local = self._local_below(path, next_level)
-        local.extend((p.name, p.writable) for p in diagnostics)
+        local.extend((p.name, p.writable) for p in held)
         is_local_object = path in self._local_objects
         root = self.paths.root_for_cwmp(path)
         device_found = False
@@ -604,21 +640,29 @@ class UpnpBackend:
     ) -> list[ParameterValueStruct]:
         rpc = "GetParameterValues"
         await self.ensure_ready(rpc)
-        content: list[tuple[str, bool]] = []  # (UPnP content path, may be absent)
+        plain = self._gpv.check(self.paths).plain
+        content: list[str] = []  # UPnP content paths, in the order asked
+        optional: list[str] = []  # … of which these may be absent (once per listing)
         local_out: list[ParameterValueStruct] = []
         read_through: dict[str, tuple[str, ...]] = {}
         for raw in parameter_names:
+            known = plain.get(raw)
+            if known is not None:  # a device parameter already translated: the common case
+                content.append(known)
+                continue
             name = raw or "Device."
             held: list[ParameterValueStruct] = []
-            if name.endswith(".") or self.diagnostics.owns(name):
-                held = self.diagnostics.values([name])
+            if name.endswith(".") or self.operations.owns(name):
+                held = await self.operations.values([name])
                 local_out.extend(held)
-                if self.diagnostics.owns(name):
+                if self.operations.owns(name):
                     if not held:
                         raise _err(9005, f"{name} is not in the data model")
                     continue
             elif name not in self._local and not name.endswith(".Alias") and self._visible(name):
-                content.append((await self._to_upnp(rpc, name), False))  # the common case
+                upnp = await self._to_upnp(rpc, name)  # a device parameter
+                self._gpv.remember_plain(name, upnp)
+                content.append(upnp)
                 continue
             if not self._visible(name):
                 raise _err(9005, f"{name} is not served here")
@@ -636,8 +680,8 @@ class UpnpBackend:
                 if name.endswith(".")
                 else []
             )
-            optional = bool(local) or name in self._local_objects or bool(held)
-            if root is None and not optional and not nested:
+            may_lack = bool(local) or name in self._local_objects or bool(held)
+            if root is None and not may_lack and not nested:
                 raise _err(9005, f"{name} is not in the data model")
             for n in local:
                 loc = self._local[n]
@@ -647,17 +691,23 @@ class UpnpBackend:
                     local_out.append(ParameterValueStruct(n, loc.value, loc.type))
             if root is not None and name not in self._local:
                 try:
-                    content.append((await self._to_upnp(rpc, name), optional))
+                    upnp = await self._to_upnp(rpc, name)
                 except CwmpFaultError:
-                    if not optional:
+                    if not may_lack:
                         raise
-            content.extend((r.upnp, True) for r in nested)
-        out = local_out
+                else:
+                    content.append(upnp)
+                    if may_lack:
+                        optional.append(upnp)
+            for r in nested:
+                content.append(r.upnp)
+                optional.append(r.upnp)
+        out = [v for v in local_out if self._visible(v.name)]
         if content:
-            out.extend(await self._get_values(rpc, content))
+            out.extend(await self._get_values(rpc, content, optional))
         if read_through:
             out.extend(await self._read_through(rpc, read_through))
-        return [v for v in out if self._visible(v.name)]
+        return out
 
     async def _alias_value(self, rpc: str, name: str) -> ParameterValueStruct | None:
         """`….{i}.Alias` served from the proxier's cache when the device has none."""
@@ -668,36 +718,67 @@ class UpnpBackend:
         return None if value is None else ParameterValueStruct(name, value)
 
     async def _get_values(
-        self, rpc: str, content: Sequence[tuple[str, bool]]
+        self, rpc: str, content: Sequence[str], optional: Sequence[str] = ()
     ) -> list[ParameterValueStruct]:
         """One CMS::GetValues for every content path; a path the device does not hold is
-        dropped when it may be absent (proxier-held objects), else it is 9005."""
+        dropped when every listing of it is in `optional` (proxier-held objects), else it is
+        9005. Parameters under the engine's objects are left out."""
         cms = self.device.cms
         try:
-            got = await self._call(rpc, "GetValues", cms.get_values([c for c, _ in content]))
+            got = await self._call(rpc, "GetValues", cms.get_values(content))
         except CwmpFaultError as exc:
-            if exc.fault.fault_code != 9005 or not any(opt for _, opt in content):
+            if exc.fault.fault_code != 9005 or not optional:
                 raise
             got = []
-            for path, optional in content:
+            listed, spare = Counter(content), Counter(optional)
+            for path in content:
                 try:
                     got.extend(await self._call(rpc, "GetValues", cms.get_values([path])))
                 except CwmpFaultError as inner:
-                    if inner.fault.fault_code != 9005 or not optional:
+                    if inner.fault.fault_code != 9005 or listed[path] > spare[path]:
                         raise
+        answers = self._gpv.answers
+        out = []
+        for pv in got:
+            last = answers.get(pv.path)
+            if last is None:  # a path not answered before: translate them all
+                return await self._translate_values(rpc, got)
+            if last is _HIDDEN:
+                continue
+            value = pv.value
+            if value != last.value or value.startswith("/"):
+                last = self._value_struct(last.name, pv.path, value, last.type)
+                answers[pv.path] = last
+            out.append(last)
+        return out
+
+    async def _translate_values(
+        self, rpc: str, got: Sequence[ParameterValue]
+    ) -> list[ParameterValueStruct]:
+        """CWMP names and xsi:types of what CMS::GetValues returned (remembered for the next
+        request; a path whose type is still unknown is not, so that it is asked again)."""
         paths = [pv.path for pv in got]
         types = await self._types_of(rpc, paths)
         names = self._cwmp_names(paths)
         out = []
         for name, pv in zip(names, got, strict=True):
-            value = pv.value
-            if value.startswith("/"):
-                reference = self._reference_to_cwmp(value)
-                if reference is not None:
-                    self._references.add(_structure(pv.path))
-                    value = reference
-            out.append(ParameterValueStruct(name, value, types[pv.path]))
+            if not self._visible(name):
+                answer = _HIDDEN
+            else:
+                answer = self._value_struct(name, pv.path, pv.value, types[pv.path])
+                out.append(answer)
+            if pv.path in self._xsd:
+                self._gpv.remember_answer(pv.path, answer)
         return out
+
+    def _value_struct(self, name: str, upnp: str, value: str, xsd: str) -> ParameterValueStruct:
+        """One answer; a value made of this device's UPnP paths is given in CWMP form."""
+        if value.startswith("/"):
+            reference = self._reference_to_cwmp(value)
+            if reference is not None:
+                self._references.add(_structure(upnp))
+                value = reference
+        return ParameterValueStruct(name, value, xsd)
 
     def _reference_to_cwmp(self, value: str) -> str | None:
         """A value made of UPnP paths of this device (TR-181 path references, e.g.
@@ -779,10 +860,10 @@ class UpnpBackend:
         device: list[tuple[ParameterValueStruct, str]] = []
         local: list[ParameterValueStruct] = []
         aliases: list[tuple[str, int, str, str]] = []
-        diagnostics = [pv for pv in parameter_list if self.diagnostics.owns(pv.name)]
-        faults.extend(self.diagnostics.validate(diagnostics))
+        operational = [pv for pv in parameter_list if self.operations.owns(pv.name)]
+        faults.extend(self.operations.validate(operational))
         for pv in parameter_list:
-            if self.diagnostics.owns(pv.name):
+            if self.operations.owns(pv.name):
                 continue
             if pv.name.endswith(".") or not self._visible(pv.name):
                 faults.append(spv_fault(pv.name, 9005, "not a parameter"))
@@ -836,8 +917,8 @@ class UpnpBackend:
             self.tracker.acs_set({upnp: pv.value for pv, upnp in device}, self.clock())
         for pv in local:
             self._local[pv.name].value = pv.value
-        if diagnostics:
-            self.diagnostics.apply(diagnostics)
+        if operational:
+            self.operations.apply(operational)
         for table, cwmp, value, _name in aliases:
             try:
                 self.store.set_alias(table, cwmp, value)
@@ -912,9 +993,9 @@ class UpnpBackend:
         if not self._visible(name):
             raise _err(9005, f"{name} is not served here")
         local = [n for n in self._local if n == name or (name.endswith(".") and n.startswith(name))]
-        local.extend(self.diagnostics.parameter_names(name))
+        local.extend(await self.operations.parameter_names(name))
         out.extend((n, None) for n in local)
-        if name in self._local or self.diagnostics.owns(name):
+        if name in self._local or self.operations.owns(name):
             if not local:
                 raise _err(9005, f"{name} is not in the data model")
             return out
@@ -1092,29 +1173,11 @@ class UpnpBackend:
 
     async def download(self, request: Download) -> DownloadResponse:
         """Firmware through SMS::Update (TR-330 §4.7.1.1); TransferComplete follows."""
-        return await self.firmware.download(request)
-
-    def enable_vendor_logs(self, session: aiohttp.ClientSession, store: KeyValueStore) -> None:
-        """TR-330 §4.4: Upload of "2/4 Vendor Log File" from the device's BMS logs, sent
-        with `session` (bounded) and tracked in `store` so instance numbers stay stable."""
-        if self.device.bms is not None:
-            self.logs = VendorLogs(
-                self.device,
-                session,
-                on_transfer_complete=self._logs_transferred,
-                timeout=self.timeout,
-                store=store,
-            )
-
-    def _logs_transferred(self, tc: TransferComplete) -> None:
-        if self._on_transfer_complete is not None:
-            self._on_transfer_complete(tc)
+        return await self.operations.download(request)
 
     async def upload(self, request: Upload) -> UploadResponse:
-        """Vendor log upload (TR-330 §4.4.2) through `enable_vendor_logs`, else 9011."""
-        if self.logs is None:
-            raise _err(9011, "the device offers no vendor logs")
-        return await self.logs.upload(request)
+        """Vendor log upload (TR-330 §4.4.2); without BMS logs or a session, 9011."""
+        return await self.operations.upload(request)
 
     async def device_identity(self) -> tuple[DeviceIdStruct, list[ParameterValueStruct]]:
         """Inform DeviceId and Forced Inform DeviceInfo parameters, from the device's
@@ -1153,9 +1216,7 @@ class UpnpBackend:
     async def handle_event(self, event: DmEvent) -> list[ValueChange]:
         """Act on one DM event: "4 VALUE CHANGE" candidates, cache invalidation, the end of
         firmware operations (SMS OperationIDs)."""
-        if event.service == "SMS" and "OperationIDs" in event.variables:
-            self.firmware.operation_ids_changed()
-        self.diagnostics.handle_event(event)
+        self.operations.handle_event(event)
         if event.service != "CMS":
             return []
         changed = {k: v for k, v in event.variables.items() if self._last_vars.get(k) != v}
@@ -1175,6 +1236,7 @@ class UpnpBackend:
         if "SupportedParametersUpdate" in changed:
             self._types.clear()
             self._xsd.clear()
+            self._gpv.clear()
             self._access.clear()
         if "AttributeValuesUpdate" in changed:
             self._eoc.clear()
@@ -1197,7 +1259,9 @@ class UpnpBackend:
             return []
 
     async def run_events(self) -> None:
-        """Consume the device's event stream until it ends."""
+        """Consume the device's event stream until it ends; firmware operations restored
+        from the store are checked first (proxier restart, device back from a reboot)."""
+        self.operations.resume()
         async for event in self.device.events():
             await self.handle_event(event)
 

@@ -19,28 +19,9 @@ it, sets None and sends no event. Results stay until the next run (or a proxier 
 `DiagnosticsModel` is the sans-IO part (parameters, validation, state, result mapping);
 `Diagnostics` drives it against the device.
 
-Wiring into `proxier.translate.backend.UpnpBackend` (the lead does it; a few lines each):
-
-- construct: ``self.diagnostics = Diagnostics(device, on_complete=lambda:
-  engine.raise_event("8 DIAGNOSTICS COMPLETE"), timeout=self.timeout)`` when
-  ``device.bms is not None`` (``diagnostics.objects`` is empty when nothing is supported),
-  and stop putting the `tables.diagnostics` parameters into ``_local`` (this replaces them).
-- GetParameterNames: ``self.diagnostics.names(path, next_level)`` are added to the answer
-  (it returns [] for paths it does not hold, raises 9003 for NextLevel true on one of its
-  parameters); a path is known when the device has it or ``diagnostics.owns(path)``.
-- GetParameterValues: ``self.diagnostics.values([name])`` for each requested name the
-  diagnostics ``owns`` or that is an ancestor object (e.g. ``Device.``): it returns the
-  values below it.
-- SetParameterValues: split the list with ``diagnostics.owns(pv.name)``; collect
-  ``diagnostics.validate(mine)`` faults together with the device's faults before writing
-  anything; after the device SetValues succeeded call ``diagnostics.apply(mine)``.
-  (``diagnostics.set_values(mine)`` does both when the SPV touches nothing else.)
-- Get/SetParameterAttributes: ``diagnostics.parameter_names(prefix)`` lists its parameters
-  (Notification is held by the proxier like the other proxier-held parameters).
-- events: ``diagnostics.handle_event(event)`` for every DmEvent (it ignores non-BMS ones).
-- after every CWMP session of this virtual device: ``await diagnostics.start_pending()``
-  (TR-069: the test starts after the session; the engine needs an after-session hook).
-- shutdown: ``await diagnostics.close()``.
+Wired through `proxier.translate.operations.Operations`: the backend inserts `names` /
+`values` into its answers, splits SetParameterValues with `owns` (`validate` before the
+device write, `apply` after it), and calls `start_pending()` after every CWMP session.
 """
 
 from __future__ import annotations

@@ -28,22 +28,10 @@ FaultString saying the result was lost. CompleteTime is then the ssdp:alive time
 `device_alive()`, when known.
 
 Operations are persisted (OperationID ↔ CommandKey, StartTime, version) in a KeyValueStore
-(the device's `DeviceStore`), so a restarted proxier keeps tracking them.
-
-Wiring (the lead; `UpnpBackend` delegates):
-
-- construct when ``device.sms is not None``: ``self.firmware = Firmware(device,
-  store=device_store, on_transfer_complete=lambda tc: self._on_transfer_complete(tc),
-  on_autonomous_complete=engine_hook, autonomous_enabled=lambda:
-  engine.setting("AutonomousTransferCompletePolicy.Enable") == "1" (or True), timeout=...)``.
-  ``engine_hook(atc)`` must raise "10 AUTONOMOUS TRANSFER COMPLETE" and send ``atc`` as the
-  AutonomousTransferComplete RPC in that session (the engine has no queue for it yet).
-- ``UpnpBackend.download(request)``: ``return await self.firmware.download(request)``
-  (9000 when there is no SMS).
-- events: ``self.firmware.handle_event(event)`` for every DmEvent (non-SMS ones ignored).
-- on ssdp:alive of the device after a reboot: ``self.firmware.device_alive()``.
-- at start (after a proxier restart): ``await self.firmware.resume()``; on shutdown
-  ``await self.firmware.close()``.
+(the device's `DeviceStore`), so a restarted proxier keeps tracking them (`device_alive`).
+Every autonomous firmware transfer is handed to `on_autonomous_complete`: the CWMP engine
+applies ManagementServer.AutonomousTransferCompletePolicy (`proxier.cwmp.autonomous`) and
+keeps what it reports until delivered. Wired through `proxier.translate.operations`.
 """
 
 from __future__ import annotations
@@ -69,7 +57,6 @@ from proxier.cwmp.rpc import (
 )
 from proxier.translate.opcommon import (
     KeyValueStore,
-    MemoryKeyValueStore,
     bounded,
     cwmp_error,
     parse_ids,
@@ -146,7 +133,6 @@ class Firmware:
         store: KeyValueStore,
         on_transfer_complete: Callable[[TransferComplete], None],
         on_autonomous_complete: Callable[[AutonomousTransferComplete], None],
-        autonomous_enabled: Callable[[], bool] = lambda: True,
         timeout: float = 10.0,
         poll_interval: float = 30.0,
         table: FirmwareTable | None = None,
@@ -156,7 +142,6 @@ class Firmware:
         self.store = store
         self.on_transfer_complete = on_transfer_complete
         self.on_autonomous_complete = on_autonomous_complete
-        self.autonomous_enabled = autonomous_enabled
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.table = table if table is not None else default_tables().firmware
@@ -274,14 +259,12 @@ class Firmware:
         self._kick()
 
     def device_alive(self, at: datetime | None = None) -> None:
-        """The device announced ssdp:alive (after a reboot): check every tracked operation;
-        one lost in the reboot completes at this time (§4.7.1.2 CompleteTime)."""
-        self._alive_at = at or self.now()
-        self._request_poll()
-
-    async def resume(self) -> None:
-        """After a restart: re-check the operations restored from the store."""
-        self._request_poll()
+        """Attached to the device again (its ssdp:alive after a reboot, or a proxier restart
+        with operations restored from the store): check every tracked operation; one lost
+        in a reboot completes at this time (§4.7.1.2 CompleteTime)."""
+        if self.operations:
+            self._alive_at = at or self.now()
+            self._request_poll()
 
     async def close(self) -> None:
         tasks = [*self._updates, *([self._worker] if self._worker else [])]
@@ -337,8 +320,6 @@ class Firmware:
             for op in list(self.operations.values()):
                 if op.op_id not in ids:
                     await self._resolve(op, at)
-            if not self.autonomous_enabled():
-                return  # §4.7.1.3: policy disabled, no need to track
             for op_id in sorted(ids):
                 if op_id not in self.operations and op_id not in self._ignored:
                     await self._classify(op_id, at)
@@ -411,8 +392,6 @@ class Firmware:
             except (UpnpError, TimeoutError):
                 pass
         self._untrack(op)
-        if not self.autonomous_enabled():
-            return
         atc = AutonomousTransferComplete(
             announce_url="",
             transfer_url=transfer_url,
@@ -434,48 +413,3 @@ class Firmware:
             self.on_transfer_complete(tc)
         except Exception:
             log.exception("on_transfer_complete failed")
-
-
-class FirmwareUpdates(Firmware):
-    """`Firmware` as `UpnpBackend` currently constructs it (``FirmwareUpdates(device,
-    tables.firmware, timeout=…)``, ``.listener`` set by ``set_listeners``,
-    ``operation_ids_changed()`` on SMS OperationIDs events): operations are kept in memory
-    and other control points' updates are not reported, since the backend has no store or
-    AutonomousTransferComplete path yet. Prefer `Firmware` when wiring those (module doc)."""
-
-    def __init__(
-        self,
-        device: DmDevice,
-        table: FirmwareTable,
-        *,
-        timeout: float,
-        poll_interval: float = 5.0,
-        now: Callable[[], datetime] = utc_now,
-    ) -> None:
-        super().__init__(
-            device,
-            store=MemoryKeyValueStore(),
-            on_transfer_complete=self._emit,
-            on_autonomous_complete=lambda _atc: None,
-            autonomous_enabled=lambda: False,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            table=table,
-            now=now,
-        )
-        self.listener: Callable[[TransferComplete], None] | None = None
-
-    def _emit(self, tc: TransferComplete) -> None:
-        if self.listener is None:
-            log.warning("TransferComplete for %r dropped: no listener", tc.command_key)
-            return
-        self.listener(tc)
-
-    @property
-    def pending(self) -> dict[int, str]:
-        """OperationID → CommandKey of the updates the ACS asked for (Table 1 row 7)."""
-        return {op.op_id: op.command_key for op in self.operations.values() if op.origin == ACS}
-
-    def operation_ids_changed(self) -> None:
-        """An SMS OperationIDs event arrived (payload not passed): read the list now."""
-        self._request_poll()

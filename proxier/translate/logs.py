@@ -18,22 +18,8 @@ of the log from the device (failure → 9011), a PUT of it to the ACS's URL with
 credentials (Digest, or Basic when the server asks for Basic; refused credentials → 9012,
 other failures → 9011), and the TransferComplete with StartTime/CompleteTime.
 
-Wiring (the lead; `UpnpBackend` delegates):
-
-- construct when ``device.bms is not None``: ``self.logs = VendorLogs(device, session,
-  timeout=self.timeout, store=device_store)`` (``logs.supported`` says whether the device
-  has GetLogURIs/GetLogInfo); in ``set_listeners`` set ``self.logs.listener =
-  on_transfer_complete``.
-- ``UpnpBackend.upload(request)``: ``return await self.logs.upload(request)``.
-- GetParameterNames: add ``await self.logs.names(path, next_level)`` (empty for paths it
-  does not hold; 9003 for NextLevel true on one of its parameters); a path is known when the
-  device has it or ``self.logs.owns(path)``.
-- GetParameterValues: ``await self.logs.values([name])`` for names it ``owns`` or ancestor
-  objects (``Device.``, ``Device.DeviceInfo.``).
-- SetParameterValues: ``self.logs.validate(mine)`` gives the 9008/9005 faults (all its
-  parameters are read-only); Get/SetParameterAttributes: ``await
-  self.logs.parameter_names(prefix)``.
-- shutdown: ``await self.logs.close()``.
+Wired through `proxier.translate.operations.Operations` (with the proxier's HTTP session and
+the device's store); the table is only read from the device for names that can cover it.
 """
 
 from __future__ import annotations
@@ -203,6 +189,10 @@ class VendorLogs:
     def owns(self, name: str) -> bool:
         return name == COUNT or name.startswith(TABLE)
 
+    def covers(self, name: str) -> bool:
+        """Whether `name` is one of its names or an object above them (else no device call)."""
+        return self.owns(name) or name in ("", "Device.", "Device.DeviceInfo.")
+
     def _tree(self) -> list[tuple[str, str, str]]:
         """(name, value, type) of objects ("" type) and parameters, in tree order."""
         out = [
@@ -221,7 +211,7 @@ class VendorLogs:
 
     async def names(self, path: str, next_level: bool) -> list[ParameterInfoStruct]:
         """Its part of a GetParameterNames answer (all read-only, TR-069 A.3.2.3)."""
-        if not self.supported:
+        if not self.supported or not self.covers(path):
             return []
         await self.refresh()
         path = path or "Device."
@@ -244,7 +234,7 @@ class VendorLogs:
         return out
 
     async def parameter_names(self, prefix: str) -> list[str]:
-        if not self.supported:
+        if not self.supported or not self.covers(prefix):
             return []
         await self.refresh()
         return [
@@ -255,7 +245,8 @@ class VendorLogs:
 
     async def values(self, names: Sequence[str]) -> list[ParameterValueStruct]:
         """Values of the parameters each name covers (nothing for names it does not hold)."""
-        if not self.supported:
+        names = [n for n in names if self.covers(n)]
+        if not self.supported or not names:
             return []
         await self.refresh()
         tree = self._tree()

@@ -1,44 +1,32 @@
 """`Operations`: the TR-330 §4.4 / §4.5 / §4.7 parts of one Virtual CWMP Device behind one
-object, so `UpnpBackend` delegates in a few lines.
+object, so `UpnpBackend` delegates to it in one line per RPC.
 
-It holds `Diagnostics` (IPPing, TraceRoute, NSLookupDiagnostics; "8 DIAGNOSTICS COMPLETE"),
-`VendorLogs` (VendorLogFile table, Upload) and `Firmware` (Download, TransferComplete,
-AutonomousTransferComplete), each created only when the device has the service they need.
+It holds `Diagnostics` (IPPing, TraceRoute, NSLookupDiagnostics; "8 DIAGNOSTICS COMPLETE",
+Table 1 row 8), `VendorLogs` (the VendorLogFile table and Upload; only with an HTTP session
+and a device offering BMS logs) and `Firmware` (Download, TransferComplete, and
+AutonomousTransferComplete for other control points' updates, Table 1 rows 7 and 10). Each
+part answers for a device without the service it needs (no objects, 9000/9011).
 
-Wiring in `UpnpBackend` (replacing `FirmwareUpdates` and the `tables.diagnostics` locals):
-
-    self.operations = Operations(device, session=http_session, store=device_store,
-        raise_event=engine.raise_event, on_autonomous_complete=engine_atc_hook,
-        autonomous_enabled=lambda: policy_enable, timeout=self.timeout)
-    set_listeners:              self.operations.set_transfer_listener(on_transfer_complete)
-    GetParameterNames:          names += await self.operations.names(path, next_level)
-                                (a path is known if the device has it or operations.owns(path))
-    GetParameterValues:         out += await self.operations.values([name])
-    SetParameterValues:         mine = [pv for pv in params if self.operations.owns(pv.name)]
-                                faults += self.operations.validate(mine)   # before writing
-                                self.operations.apply(mine)                # after SetValues
-    Get/SetParameterAttributes: await self.operations.parameter_names(prefix)
-    download / upload:          return await self.operations.download(request) / upload(...)
-    handle_event(event):        self.operations.handle_event(event)
-    after each CWMP session:    await self.operations.after_session()
-    device ssdp:alive (reboot): self.operations.device_alive()
-    start / shutdown:           await self.operations.resume() / await self.operations.close()
+The proxier-held objects (TR-330 §4.3.2.1) are merged here: `owns` says whether a name is one
+of them, `names` / `values` / `parameter_names` give their part of an answer, `validate`
+then `apply` split a SetParameterValues. Listeners are set late (the engine is built after
+the backend): `set_listeners`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 import aiohttp
 
+from proxier.cwmp.backend import AutonomousTransferListener, TransferListener
 from proxier.cwmp.rpc import (
-    AutonomousTransferComplete,
     Download,
     DownloadResponse,
     ParameterInfoStruct,
     ParameterValueStruct,
     SetParameterValuesFault,
-    TransferComplete,
     Upload,
     UploadResponse,
 )
@@ -49,7 +37,11 @@ from proxier.translate.opcommon import KeyValueStore, cwmp_error
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.device import DmDevice, DmEvent
 
-DIAGNOSTICS_COMPLETE = "8 DIAGNOSTICS COMPLETE"
+log = logging.getLogger(__name__)
+
+
+def _unheard(what: object) -> None:
+    log.warning("%s dropped: no listener yet", type(what).__name__)
 
 
 class Operations:
@@ -59,127 +51,109 @@ class Operations:
         self,
         device: DmDevice,
         *,
-        session: aiohttp.ClientSession,
         store: KeyValueStore,
-        raise_event: Callable[[str], None],
-        on_autonomous_complete: Callable[[AutonomousTransferComplete], None],
-        autonomous_enabled: Callable[[], bool] = lambda: True,
+        session: aiohttp.ClientSession | None = None,
         timeout: float = 10.0,
         tables: Tables | None = None,
     ) -> None:
         tables = tables if tables is not None else default_tables()
-        self._listener: Callable[[TransferComplete], None] | None = None
-        self.diagnostics: Diagnostics | None = None
+        self.diagnostics = Diagnostics(
+            device,
+            on_complete=lambda: _unheard("DiagnosticsComplete"),
+            timeout=timeout,
+            tables=tables,
+        )
+        self.firmware = Firmware(
+            device,
+            store=store,
+            on_transfer_complete=_unheard,
+            on_autonomous_complete=_unheard,
+            timeout=timeout,
+            table=tables.firmware,
+        )
         self.logs: VendorLogs | None = None
-        self.firmware: Firmware | None = None
-        if device.bms is not None:
-            self.diagnostics = Diagnostics(
-                device,
-                on_complete=lambda: raise_event(DIAGNOSTICS_COMPLETE),
-                timeout=timeout,
-                tables=tables,
-            )
-            self.logs = VendorLogs(
-                device, session, on_transfer_complete=self._transfer, timeout=timeout, store=store
-            )
-        if device.sms is not None:
-            self.firmware = Firmware(
-                device,
-                store=store,
-                on_transfer_complete=self._transfer,
-                on_autonomous_complete=on_autonomous_complete,
-                autonomous_enabled=autonomous_enabled,
-                timeout=timeout,
-                table=tables.firmware,
-            )
+        if session is not None:
+            logs = VendorLogs(device, session, timeout=timeout, store=store)
+            self.logs = logs if logs.supported else None
 
-    def set_transfer_listener(self, listener: Callable[[TransferComplete], None]) -> None:
-        self._listener = listener
+    def set_listeners(
+        self,
+        *,
+        transfer: TransferListener | None = None,
+        autonomous: AutonomousTransferListener | None = None,
+        diagnostics: Callable[[], None] | None = None,
+    ) -> None:
+        """Where TransferComplete ("7"), AutonomousTransferComplete ("10") and finished
+        diagnostics ("8") go: the CWMP engine."""
+        if transfer is not None:
+            self.firmware.on_transfer_complete = transfer
+            if self.logs is not None:
+                self.logs.listener = transfer
+        if autonomous is not None:
+            self.firmware.on_autonomous_complete = autonomous
+        if diagnostics is not None:
+            self.diagnostics.on_complete = diagnostics
 
-    def _transfer(self, tc: TransferComplete) -> None:
-        if self._listener is not None:
-            self._listener(tc)
-
-    # -- data model --
+    # -- the proxier-held objects --
 
     def owns(self, name: str) -> bool:
-        return bool(
-            (self.diagnostics is not None and self.diagnostics.owns(name))
-            or (self.logs is not None and self.logs.supported and self.logs.owns(name))
-        )
+        return self.diagnostics.owns(name) or (self.logs is not None and self.logs.owns(name))
 
     async def names(self, path: str, next_level: bool) -> list[ParameterInfoStruct]:
-        out: dict[str, ParameterInfoStruct] = {}
-        found: list[ParameterInfoStruct] = []
-        if self.diagnostics is not None:
-            found.extend(self.diagnostics.names(path, next_level))
+        found = self.diagnostics.names(path, next_level)
         if self.logs is not None:
             found.extend(await self.logs.names(path, next_level))
-        for info in found:
-            out.setdefault(info.name, info)
-        return list(out.values())
+        return list(dict.fromkeys(found))  # shared ancestors (Device.) once
 
     async def values(self, names: Sequence[str]) -> list[ParameterValueStruct]:
-        out: list[ParameterValueStruct] = []
-        if self.diagnostics is not None:
-            out.extend(self.diagnostics.values(names))
+        out = self.diagnostics.values(names)
         if self.logs is not None:
             out.extend(await self.logs.values(names))
         return out
 
     async def parameter_names(self, prefix: str) -> list[str]:
-        out: list[str] = []
-        if self.diagnostics is not None:
-            out.extend(self.diagnostics.parameter_names(prefix))
+        out = self.diagnostics.parameter_names(prefix)
         if self.logs is not None:
             out.extend(await self.logs.parameter_names(prefix))
         return out
 
     def validate(self, params: Sequence[ParameterValueStruct]) -> list[SetParameterValuesFault]:
-        faults: list[SetParameterValuesFault] = []
-        if self.diagnostics is not None:
-            faults.extend(self.diagnostics.validate(params))
+        faults = self.diagnostics.validate([pv for pv in params if self.diagnostics.owns(pv.name)])
         if self.logs is not None:
             faults.extend(self.logs.validate(params))
         return faults
 
     def apply(self, params: Sequence[ParameterValueStruct]) -> None:
-        if self.diagnostics is not None:
-            self.diagnostics.apply(params)
+        """After the device's part of the SetParameterValues succeeded (logs are read-only)."""
+        self.diagnostics.apply([pv for pv in params if self.diagnostics.owns(pv.name)])
 
     # -- transfers --
 
     async def download(self, request: Download) -> DownloadResponse:
-        if self.firmware is None:
-            raise cwmp_error(9000, "the device has no SoftwareManagement service")
         return await self.firmware.download(request)
 
     async def upload(self, request: Upload) -> UploadResponse:
         if self.logs is None:
-            raise cwmp_error(9011, "the device has no BasicManagement logs")
+            raise cwmp_error(9011, "the device offers no vendor logs")
         return await self.logs.upload(request)
 
     # -- life cycle --
 
     def handle_event(self, event: DmEvent) -> None:
-        if self.diagnostics is not None:
-            self.diagnostics.handle_event(event)
-        if self.firmware is not None:
-            self.firmware.handle_event(event)
+        self.diagnostics.handle_event(event)
+        self.firmware.handle_event(event)
 
     async def after_session(self) -> None:
-        if self.diagnostics is not None:
-            await self.diagnostics.start_pending()
+        """TR-069: diagnostics requested in a session start once it has ended."""
+        await self.diagnostics.start_pending()
 
-    def device_alive(self) -> None:
-        if self.firmware is not None:
-            self.firmware.device_alive()
-
-    async def resume(self) -> None:
-        if self.firmware is not None:
-            await self.firmware.resume()
+    def resume(self) -> None:
+        """Firmware operations restored from the store are checked again (proxier restart,
+        device back from a reboot)."""
+        self.firmware.device_alive()
 
     async def close(self) -> None:
-        for part in (self.diagnostics, self.logs, self.firmware):
-            if part is not None:
-                await part.close()
+        await self.diagnostics.close()
+        await self.firmware.close()
+        if self.logs is not None:
+            await self.logs.close()

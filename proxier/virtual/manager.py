@@ -19,12 +19,13 @@ import aiohttp
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
-from proxier.upnp.description import describe
+from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
 from proxier.upnp.identity import read_identity
 from proxier.virtual.device import Shared, VirtualDevice
-from proxier.virtual.lifecycle import Transition
+from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
+from proxier.virtual.paths import Action, Decision, Paths
 from proxier.virtual.registry import DeviceKey
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ class VirtualDeviceManager:
         self.tables = tables or default_tables()
         self.devices: dict[int, VirtualDevice] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._device_locks: dict[int, asyncio.Lock] = {}
+        self._paths: dict[int, Paths] = {}
+        self._fresh: set[int] = set()  # created, not yet attached: first discovery pending
         self._tasks: set[asyncio.Task[None]] = set()
         self._attach_limit = asyncio.Semaphore(ATTACH_CONCURRENCY)
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
@@ -85,6 +89,10 @@ class VirtualDeviceManager:
                 return device
         return None
 
+    def paths(self, device: VirtualDevice) -> Paths:
+        """The live paths of `device` (TR-330 §4.1.1 multi-homed / several logical devices)."""
+        return self._paths.setdefault(device.record.instance, Paths())
+
     def on_discovery(self, event: DiscoveryEvent) -> None:
         """Discovery callback (sync): queue the event for its UDN."""
         task = asyncio.get_running_loop().create_task(self._handle(event))
@@ -99,80 +107,179 @@ class VirtualDeviceManager:
             except Exception:
                 log.exception("%s: discovery event %s failed", event.udn, event.kind)
 
+    def _device_lock(self, device: VirtualDevice) -> asyncio.Lock:
+        # Several UDNs (logical devices) may feed one virtual device: their events are
+        # serialised per virtual device too (always taken after the UDN's lock).
+        return self._device_locks.setdefault(device.record.instance, asyncio.Lock())
+
     async def handle(self, event: DiscoveryEvent) -> None:
         device = self.by_udn(event.udn)
-        if event.kind == "byebye":
+        if event.kind in ("byebye", "expired"):
             if device is not None:
-                self._apply(device, device.lifecycle.byebye(event.announcement))
+                async with self._device_lock(device):
+                    await self._gone(device, event)
             return
-        if event.kind == "expired":
-            if device is not None:
+        reader: _Reader | None = None
+        if device is None:
+            async with self._attach_limit:
+                found = await self._identify(event)
+            if found is None:
+                return
+            device, reader = found
+        try:
+            async with self._device_lock(device):
+                if event.kind == "update" and event.boot_id is not None:
+                    device.lifecycle.boot_id_updated(event.boot_id)
+                    self.paths(device).boot_id_updated(event.boot_id)
+                decision = self.paths(device).seen(
+                    event.udn,
+                    event.via,
+                    event.location,
+                    event.boot_id,
+                    online=device.online and device.dm is not None,
+                )
+                if decision.action is Action.NOTHING:
+                    if decision.reason == "alternative path":
+                        log.info(
+                            "%s: %s also reachable at %s via %s (TR-330 §4.1.1: same virtual "
+                            "device, kept as an alternative path)",
+                            device.id,
+                            event.udn,
+                            event.location,
+                            event.via or "-",
+                        )
+                    return
+                await self._act(device, decision, reader)
+        finally:
+            if reader is not None:
+                reader.close()
+
+    async def _gone(self, device: VirtualDevice, event: DiscoveryEvent) -> None:
+        """A path left. An announced byebye (AboutToReboot/AboutToBaselineReset) is about the
+        device, not the interface: it goes offline whatever other paths remain (TR-330 Table
+        1); otherwise it goes offline only when no path is left (TR-330 §4.1.1)."""
+        decision = self.paths(device).gone(event.udn, event.via)
+        if event.kind == "byebye" and event.announcement in (
+            ABOUT_TO_REBOOT,
+            ABOUT_TO_BASELINE_RESET,
+        ):
+            self._apply(device, device.lifecycle.byebye(event.announcement))
+            return
+        if decision.action is Action.NOTHING:
+            if decision.path is not None:
+                log.info(
+                    "%s: alternative path %s via %s gone (%s); still using %s",
+                    device.id,
+                    event.udn,
+                    event.via or "-",
+                    event.kind,
+                    device.lifecycle.location,
+                )
+            return
+        if decision.action is Action.OFFLINE:
+            if event.kind == "byebye":
+                transition = device.lifecycle.byebye(event.announcement)
+            else:
+                transition = device.lifecycle.expired()
+            self._apply(device, transition)
+            return
+        await self._act(device, decision, None)
+
+    async def _act(self, device: VirtualDevice, decision: Decision, reader: _Reader | None) -> None:
+        """Attach at the decided path (failing over while paths fail to answer), then run the
+        lifecycle: ATTACH → alive/first discovery (Table 1), FAILOVER → no event."""
+        paths = self.paths(device)
+        attach = decision.action is Action.ATTACH
+        while decision.action in (Action.ATTACH, Action.FAILOVER):
+            path = decision.path
+            assert path is not None
+            if reader is None or (reader.udn, reader.location) != (path.udn, path.location):
+                async with self._attach_limit:
+                    reader = await _Reader.read(self, path.udn, path.location)
+            if reader is not None and await self._attach(device, reader):
+                reader = None  # the device owns it now
+                break
+            log.info("%s: cannot use %s at %s; trying another path", device.id, path.udn, path.via)
+            reader = None
+            decision = paths.attach_failed(path)
+        else:
+            if decision.action is Action.OFFLINE and device.online:
                 self._apply(device, device.lifecycle.expired())
             return
-        if (
-            device is not None
-            and device.online
-            and device.dm is not None
-            and event.location == device.lifecycle.location
-            and (event.boot_id is None or event.boot_id == device.lifecycle.boot_id)
-        ):
-            return  # a lease refresh: nothing changed
-        await self._alive(event, device)
+        location = path.location
+        if not attach:
+            log.info(
+                "%s: failed over to %s at %s (%s)", device.id, path.udn, location, decision.reason
+            )
+            self._apply(device, device.lifecycle.failed_over(location))
+        elif device.record.instance in self._fresh:
+            self._fresh.discard(device.record.instance)
+            self._apply(device, device.lifecycle.discovered(location, path.boot_id))
+        else:
+            self._apply(device, device.lifecycle.alive(location, path.boot_id))
 
-    async def _alive(self, event: DiscoveryEvent, device: VirtualDevice | None) -> None:
-        # Hundreds of devices may appear at once (start-up, a LAN coming back): describing
-        # them all in parallel starves the shared HTTP pool and times out; a bounded number
-        # at a time finishes sooner.
-        async with self._attach_limit:
-            await self._attach(event, device)
-
-    async def _attach(self, event: DiscoveryEvent, device: VirtualDevice | None) -> None:
-        result = await describe(self.session, event.location)
-        described = next((d for d in result.devices if d.candidate.udn == event.udn), None)
-        if described is None:
-            log.info("%s: no usable DM device at %s", event.udn, event.location)
-            return
-        if "CMS" not in described.actions:
-            log.warning("%s: no usable ConfigurationManagement service; skipped", event.udn)
-            return
-        dm = NetworkDmDevice.from_description(described, self.soap)
+    async def _identify(self, event: DiscoveryEvent) -> tuple[VirtualDevice, _Reader] | None:
+        """A UDN never seen before: read its description and identity and find or create its
+        virtual device. Same Common Objects as a known device → that device (TR-330 §4.1.1:
+        several logical devices of one physical device are one CWMP Device); the new UDN is
+        one more path to it."""
+        reader = await _Reader.read(self, event.udn, event.location)
+        if reader is None:
+            return None
         try:
-            identity = await read_identity(dm.cms, udn=event.udn, candidate=described.candidate)
+            identity = await read_identity(
+                reader.dm.cms, udn=event.udn, candidate=reader.described.candidate
+            )
         except UpnpError as exc:
             log.warning("%s: cannot read its identity: %s", event.udn, exc)
-            dm.close()
-            return
+            reader.close()
+            return None
         key = DeviceKey(identity.manufacturer_oui, identity.product_class, identity.serial_number)
-        manufacturer = identity.manufacturer or described.candidate.manufacturer
+        manufacturer = identity.manufacturer or reader.described.candidate.manufacturer
         registry = self.shared.registry
-        if device is None:
-            record, created = registry.add(key, manufacturer, (event.udn,), event.location)
+        existing = registry.get(key)
+        if existing is not None:
+            record = registry.update(
+                existing, udns=tuple(dict.fromkeys((*existing.udns, event.udn)))
+            )
+            log.info(
+                "%s: same identity %s as %s: one virtual device (instance %d), "
+                "another logical device of it (TR-330 §4.1.1)",
+                event.udn,
+                key.id,
+                ", ".join(existing.udns) or "a known device",
+                record.instance,
+            )
             device = self.devices.get(record.instance)
             if device is None:
                 device = VirtualDevice(record, self.shared)
                 self.devices[record.instance] = device
                 self.changed.set()
-            if created:
-                log.info(
-                    "%s: new virtual device %s (instance %d)", event.udn, key.id, record.instance
-                )
-        else:
-            created = False
+            else:
+                device.record = record
+            return device, reader
+        record, _ = registry.add(key, manufacturer, (event.udn,), event.location)
+        device = VirtualDevice(record, self.shared)
+        self.devices[record.instance] = device
+        self._fresh.add(record.instance)
+        self.changed.set()
+        log.info("%s: new virtual device %s (instance %d)", event.udn, key.id, record.instance)
+        return device, reader
+
+    async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
+        dm = reader.hand_over()
         backend = UpnpBackend(
             dm,
             instance_store=device.instances,
             proxier_info=self._proxier_info,
             timeout=self.shared.config.upnp.action_timeout,
             tables=self.tables,
-            manufacturer=manufacturer,
+            manufacturer=device.record.manufacturer or reader.described.candidate.manufacturer,
+            session=self.session,
+            state=device.store,
         )
-        backend.enable_vendor_logs(self.session, device.store)
         await device.attach(dm, backend)
-        if created:
-            transition = device.lifecycle.discovered(event.location, event.boot_id)
-        else:
-            transition = device.lifecycle.alive(event.location, event.boot_id)
-        self._apply(device, transition)
+        return True
 
     def _apply(self, device: VirtualDevice, transition: Transition) -> None:
         events = table1_events(self.tables, transition)
@@ -186,3 +293,38 @@ class VirtualDeviceManager:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for device in self.devices.values():
             await device.close()
+
+
+class _Reader:
+    """One logical device read at one location: its checked description and DM client."""
+
+    def __init__(self, udn: str, location: str, described: DescribedDevice, dm: NetworkDmDevice):
+        self.udn = udn
+        self.location = location
+        self.described = described
+        self.dm = dm
+        self._owned = True
+
+    @classmethod
+    async def read(cls, manager: VirtualDeviceManager, udn: str, location: str) -> _Reader | None:
+        result = await describe(manager.session, location)
+        described = next((d for d in result.devices if d.candidate.udn == udn), None)
+        if described is None:
+            log.info("%s: no usable DM device at %s", udn, location)
+            return None
+        if "CMS" not in described.actions:
+            log.warning("%s: no usable ConfigurationManagement service; skipped", udn)
+            return None
+        return cls(
+            udn, location, described, NetworkDmDevice.from_description(described, manager.soap)
+        )
+
+    def hand_over(self) -> NetworkDmDevice:
+        """The DM client now belongs to a virtual device: `close` leaves it open."""
+        self._owned = False
+        return self.dm
+
+    def close(self) -> None:
+        if self._owned:
+            self._owned = False
+            self.dm.close()

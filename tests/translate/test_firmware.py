@@ -331,7 +331,7 @@ async def test_restart_keeps_tracking_the_operation(tmp_path: Path) -> None:
             s.rig.sinks.clear()
             again = s.firmware(DeviceStore(tmp_path / "dev.sqlite"), poll_interval=0.2)
             assert list(again.operations) == [1]
-            await again.resume()
+            again.device_alive()
             tc = await s.transfer_complete()
             await again.close()
             assert (tc.command_key, tc.fault_struct.fault_code) == ("across-restart", 0)
@@ -388,23 +388,6 @@ async def test_failed_autonomous_update_carries_the_table3_fault() -> None:
         assert atc.fault_struct.fault_code == 9018
 
 
-async def test_autonomous_reporting_disabled_by_policy() -> None:
-    """§4.7.1.3: with AutonomousTransferCompletePolicy Enable=0 nothing is tracked or sent;
-    the ACS's own Download is still reported."""
-    async with setup(fw={"autonomous_enabled": lambda: False}) as s:
-        op = await other_cp_update(s.rig, s.image("6.0", "a.img"))
-        await s.rig.event(
-            lambda e: (
-                e.service == "SMS"
-                and e.variables.get("OperationIDs") == ""
-                and op in [x.variables.get("OperationIDs") for x in s.rig.seen]
-            )
-        )
-        await s.fw.download(download(s.image("6.1", "b.img"), "mine"))
-        assert (await s.transfer_complete()).command_key == "mine"
-        assert s.autonomous.empty()
-
-
 def test_firmware_operation_recognition() -> None:
     """§4.7.1.3 step 2: Action "Update" and the first TargetedIDs entry 0."""
     assert is_firmware_update("Update", "0")
@@ -433,7 +416,7 @@ async def test_backend_download_goes_through_firmware(tmp_path: Path) -> None:
             assert (await backend.download(download(url, "via-backend"))).status == 1
             tc = await asyncio.wait_for(done.get(), 10)
         finally:
-            await backend.firmware.close()
+            await backend.close()
             store.close()
         assert (tc.command_key, tc.fault_struct.fault_code) == ("via-backend", 0)
         assert rig.lab_device.sms.dus[0].version == "7.0"

@@ -56,15 +56,11 @@ async def test_operations_facade_end_to_end(tmp_path: Path) -> None:
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
         async with lab_rig() as rig:
-            ops = Operations(
-                rig.device,
-                session=rig.session,
-                store=store,
-                raise_event=raise_event,
-                on_autonomous_complete=lambda _a: None,
-                timeout=5,
+            ops = Operations(rig.device, session=rig.session, store=store, timeout=5)
+            ops.set_listeners(
+                transfer=done.put_nowait,
+                diagnostics=lambda: raise_event("8 DIAGNOSTICS COMPLETE"),
             )
-            ops.set_transfer_listener(done.put_nowait)
             rig.sinks.append(ops.handle_event)
             try:
                 top = [n.name for n in await ops.names("Device.", True)]
@@ -99,11 +95,7 @@ async def test_operations_facade_end_to_end(tmp_path: Path) -> None:
             finally:
                 await ops.close()
             bare = Operations(
-                NetworkDmDevice(rig.device.udn, rig.device.cms),
-                session=rig.session,
-                store=store,
-                raise_event=raise_event,
-                on_autonomous_complete=lambda _a: None,
+                NetworkDmDevice(rig.device.udn, rig.device.cms), session=rig.session, store=store
             )
             assert await bare.names("Device.", False) == []
             with pytest.raises(CwmpFaultError) as exc:
