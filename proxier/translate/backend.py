@@ -120,7 +120,7 @@ class _Local:
 
 
 #: In `_GpvCache.answers`: a path whose CWMP name the engine owns (never answered from here).
-_HIDDEN = ("", "")
+_HIDDEN = ParameterValueStruct("", "")
 _CACHE_LIMIT = 100_000
 
 
@@ -128,14 +128,15 @@ _CACHE_LIMIT = 100_000
 class _GpvCache:
     """GetParameterValues translations already made, so that a repeated request costs one
     dict lookup per name each way: `plain` maps a CWMP parameter name the device holds to its
-    UPnP path, `answers` a UPnP path the device returned to (CWMP name, xsi:type).
+    UPnP path, `answers` a UPnP path the device returned to the last ParameterValueStruct made
+    of it (its CWMP name and xsi:type; the struct itself again while the value is the same).
 
     Both follow from the path translator and the instance map, so they are dropped when either
     changes (a new translator after SupportedDataModelsUpdate, a new store generation after a
     row went away or an alias changed); `clear()` when the types may have changed."""
 
     plain: dict[str, str] = field(default_factory=dict)
-    answers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    answers: dict[str, ParameterValueStruct] = field(default_factory=dict)
     _translator: PathTranslator | None = None
     _generation: int = -1
 
@@ -154,8 +155,8 @@ class _GpvCache:
         if len(self.plain) < _CACHE_LIMIT:
             self.plain[name] = upnp
 
-    def remember_answer(self, upnp: str, answer: tuple[str, str]) -> None:
-        if len(self.answers) < _CACHE_LIMIT:
+    def remember_answer(self, upnp: str, answer: ParameterValueStruct) -> None:
+        if len(self.answers) < _CACHE_LIMIT or upnp in self.answers:
             self.answers[upnp] = answer
 
 
@@ -739,11 +740,16 @@ class UpnpBackend:
         answers = self._gpv.answers
         out = []
         for pv in got:
-            known = answers.get(pv.path)
-            if known is None:  # a path not answered before: translate them all
+            last = answers.get(pv.path)
+            if last is None:  # a path not answered before: translate them all
                 return await self._translate_values(rpc, got)
-            if known is not _HIDDEN:
-                out.append(self._value_struct(known[0], pv.path, pv.value, known[1]))
+            if last is _HIDDEN:
+                continue
+            value = pv.value
+            if value != last.value or value.startswith("/"):
+                last = self._value_struct(last.name, pv.path, value, last.type)
+                answers[pv.path] = last
+            out.append(last)
         return out
 
     async def _translate_values(
@@ -756,14 +762,17 @@ class UpnpBackend:
         names = self._cwmp_names(paths)
         out = []
         for name, pv in zip(names, got, strict=True):
-            visible = self._visible(name)
+            if not self._visible(name):
+                answer = _HIDDEN
+            else:
+                answer = self._value_struct(name, pv.path, pv.value, types[pv.path])
+                out.append(answer)
             if pv.path in self._xsd:
-                self._gpv.remember_answer(pv.path, (name, types[pv.path]) if visible else _HIDDEN)
-            if visible:
-                out.append(self._value_struct(name, pv.path, pv.value, types[pv.path]))
+                self._gpv.remember_answer(pv.path, answer)
         return out
 
     def _value_struct(self, name: str, upnp: str, value: str, xsd: str) -> ParameterValueStruct:
+        """One answer; a value made of this device's UPnP paths is given in CWMP form."""
         if value.startswith("/"):
             reference = self._reference_to_cwmp(value)
             if reference is not None:

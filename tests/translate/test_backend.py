@@ -774,6 +774,8 @@ async def test_path_reference_values_are_translated(store: InstanceStore) -> Non
     pv = ParameterValueStruct("Device.Routing.Interface", "Device.IP.Interface.1.")
     assert await backend.set_parameter_values([pv], "k") == 0
     assert dev.model.value("/BBF/Routing/Interface") == "/BBF/IP/Interface/1/"
+    got = await values(backend, "Device.Routing.Interface")  # asked again: the new value
+    assert got == {"Device.Routing.Interface": ("Device.IP.Interface.1.", "xsd:string")}
     bad = ParameterValueStruct("Device.Routing.Interface", "Device.IP.Interface.9.")
     f = await fault_of(backend.set_parameter_values([bad], "k"))
     assert [(d.parameter_name, d.fault_code) for d in f.fault.set_parameter_values_fault] == [
