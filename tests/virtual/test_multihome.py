@@ -288,3 +288,31 @@ async def test_same_uuid_without_common_objects_follows_the_mac_and_port_rule(
         for dev in found:
             informs = await r.informs(dev["id"])
             assert "0 BOOTSTRAP" in {c for c, _ in informs[0]["events"]}
+
+
+async def test_acs_reboot_of_a_multi_homed_device_reports_one_boot(tmp_path: Path) -> None:
+    """TR-330 Table 1 row "1 BOOT" on a device reachable at two addresses: the Reboot RPC's
+    BMS::Reboot takes the device (not one interface) down; when it is back the ACS gets one
+    Inform with "1 BOOT" + "M Reboot" (CommandKey) and no "0 BOOTSTRAP"; still one virtual
+    device, reachable through both addresses again."""
+    async with rig(tmp_path) as r:
+        for host in HOSTS:
+            await r.lab.add_host(host)
+        r.description_urls = [u for h in HOSTS for u in r.lab.description_urls_on(h)]
+        proxier = await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        await until(lambda: live_paths(proxier) == 2, "both addresses seen")
+        r.lab.devices[0].faults.reboot_delay = 1.0
+        mark = r.last_inform_id(dev_id)
+        result = await r.rpc(dev_id, {"name": "Reboot", "commandKey": "mh-reboot"})
+        assert result["status"] == "done", result
+        boot = await r.inform_with(dev_id, "1 BOOT", after=mark)
+        assert ("M Reboot", "mh-reboot") in {(c, k) for c, k in boot["events"]}
+        await until(lambda: live_paths(proxier) == 2, "both addresses back")
+        assert await gpv_serial(r, dev_id) == r.lab.devices[0].serial_number
+        informs = r.acs.store.informs(dev_id, after=mark)
+        codes = [c for i in informs for c, _ in i["events"]]
+        assert codes.count("1 BOOT") == 1 and codes.count("M Reboot") == 1, informs
+        assert "0 BOOTSTRAP" not in codes
+        assert len(proxier.virtual_devices()) == 1
