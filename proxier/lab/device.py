@@ -280,6 +280,8 @@ class LabDevice:
 
     def _start_subscription(self, short: str, sub: Subscription) -> None:
         sub.started = True
+        if self.publishers[short].subscriptions.get(sub.sid) is not sub:
+            return  # unsubscribed (or the device rebooted) in the meantime
         if self._notify_queue is not None:
             self._notify_queue.put_nowait((sub, self.state_variables(short)))
 
