@@ -1256,13 +1256,13 @@ class UpnpBackend:
             return {pv.path: pv.value for pv in got}
 
         try:
-            changes = await self.tracker.on_configuration_update(read, self.clock())
+            # The listener records the changes in the same transaction as the new baseline.
+            return await self.tracker.on_configuration_update(
+                read, self.clock(), self._on_value_change
+            )
         except CwmpFaultError as exc:
             log.warning("device %s: cannot re-read notified values: %s", self.device.udn, exc)
             return []
-        if changes and self._on_value_change is not None:
-            self._on_value_change(changes)
-        return changes
 
     async def run_events(self) -> None:
         """Consume the device's event stream until it ends; firmware operations restored
@@ -1273,7 +1273,9 @@ class UpnpBackend:
 
     async def discover_notified(self) -> None:
         """Find parameters with EventOnChange already set on the device (TR-330 §4.6.5:
-        attributes persist across discovery) and start tracking their values."""
+        attributes persist across discovery) and start tracking their values; a value that
+        differs from the baseline an earlier run stored changed while nobody watched, and
+        is reported ("4 VALUE CHANGE", TR-069 §3.7.1.5)."""
         rpc = "GetParameterAttributes"
         await self.ensure_ready(rpc)
         for root in self.paths.roots:
@@ -1288,7 +1290,9 @@ class UpnpBackend:
                     on.append(upnp)
             if on:
                 got = await self._call(rpc, "GetValues", self.device.cms.get_values(on))
-                self.tracker.seed((pv.path, pv.value) for pv in got)
+                current = {pv.path: pv.value for pv in got}
+                self.tracker.compare(current, self.clock(), self._on_value_change)
+        self.tracker.forget_unwatched()
 
 
 def _err(

@@ -379,10 +379,12 @@ class Firmware:
         await self._finish(op, fault, complete)
 
     async def _finish(self, op: TrackedOperation, fault: FaultStruct, at: datetime) -> None:
+        """Report, then forget: a crash in between repeats the report (the engine ignores a
+        second TransferComplete) rather than losing it (Table 7: never discarded)."""
         start = datetime.fromisoformat(op.start)
         if op.origin == ACS:
-            self._untrack(op)
             self._report(TransferComplete(op.command_key, fault, start, at))
+            self._untrack(op)
             return
         transfer_url = ""
         sms = self.sms
@@ -391,7 +393,6 @@ class Firmware:
                 transfer_url = (await bounded(sms.get_du_info(FIRMWARE_DUID), self.timeout)).du_uri
             except (UpnpError, TimeoutError):
                 pass
-        self._untrack(op)
         atc = AutonomousTransferComplete(
             announce_url="",
             transfer_url=transfer_url,
@@ -407,6 +408,7 @@ class Firmware:
             self.on_autonomous_complete(atc)
         except Exception:
             log.exception("on_autonomous_complete failed")
+        self._untrack(op)
 
     def _report(self, tc: TransferComplete) -> None:
         try:

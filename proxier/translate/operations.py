@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 
 
 def _unheard(what: object) -> None:
-    log.warning("%s dropped: no listener yet", type(what).__name__)
+    """The default listener: nothing may vanish silently before the engine is attached."""
+    name = what if isinstance(what, str) else type(what).__name__
+    log.warning("%s dropped: no listener yet", name)
 
 
 class Operations:
@@ -59,7 +61,7 @@ class Operations:
         tables = tables if tables is not None else default_tables()
         self.diagnostics = Diagnostics(
             device,
-            on_complete=lambda: _unheard("DiagnosticsComplete"),
+            on_complete=lambda: _unheard("8 DIAGNOSTICS COMPLETE"),
             timeout=timeout,
             tables=tables,
         )
