@@ -165,6 +165,8 @@ _MIRRORED = frozenset(
 #: Queued transfers the CPE keeps (GetQueuedTransfers returns at most 16, A.4.1.1).
 MAX_TRANSFERS = 16
 FIRST_VERSION = "1.2"
+#: Store meta: "reboot"/"reset" the ACS asked for and that has not been carried out yet.
+OWED_AFTER_SESSION = "owed_after_session"
 FALLBACK_VERSION = "1.0"
 
 
@@ -280,6 +282,13 @@ class CpeEngine:
         if self.store.get_meta("retry_count", "0") != "0" or self.store.events():
             # Undelivered events or a failed session before the restart: retry now.
             self._want_session(now)
+        owed = self.store.get_meta(OWED_AFTER_SESSION)
+        if owed:
+            # The ACS got its RebootResponse/FactoryResetResponse, then the process died
+            # before acting on it: do it after the next session, which comes now.
+            self._reboot_after_session = owed == "reboot"
+            self._reset_after_session = owed == "reset"
+            self._want_session(now)
 
     # --- public state ------------------------------------------------------------------------
 
@@ -356,6 +365,10 @@ class CpeEngine:
         notification (A.3.3.1); the retry intervals start over (§3.2.1.1).
         """
         with self.store.transaction():
+            if self.store.get_meta(OWED_AFTER_SESSION) == "reboot" and not self._in_session:
+                # It rebooted (we may have died waiting for BMS::Reboot's answer): done.
+                self.store.delete_meta(OWED_AFTER_SESSION)
+                self._reboot_after_session = False
             pending = self.store.events()
             self.store.apply_events(ev.after_reboot(pending))
             self.store.clear_changed_values()
@@ -631,7 +644,12 @@ class CpeEngine:
 
     # --- one session -------------------------------------------------------------------------
 
-    async def _build_inform(self, now: float, pending: list[ev.PendingEvent]) -> Inform:
+    async def _build_inform(
+        self, now: float, pending: list[ev.PendingEvent], changed: list[ParameterValueStruct]
+    ) -> Inform:
+        """`changed`: the values pending notification when `pending` was read; a change
+        recorded while the forced values are being read is left to the next Inform (the
+        InformResponse clears only what this one carried)."""
         sent_codes = {e.code for e in pending}
         params: dict[str, ParameterValueStruct] = {}
         for pv in await self._forced_values():
@@ -641,8 +659,12 @@ class CpeEngine:
             CONNECTION_REQUEST_URL, self.connection_request_url
         )
         if ev.VALUE_CHANGE in sent_codes:
-            for _, pv in self.store.changed_values():
-                params.setdefault(pv.name, pv)
+            # A changed parameter that is also forced (ProvisioningCode…) carries the value
+            # whose change this Inform announces, not one read just now: a newer value is
+            # a change of its own, announced next, and showing it here already would make
+            # the ACS see that value twice (A.3.3.1: each change reported once).
+            for pv in changed:
+                params[pv.name] = pv
         return Inform(
             device_id=self.config.device_id,
             event=tuple(EventStruct(e.code, e.command_key) for e in pending),
@@ -695,9 +717,10 @@ class CpeEngine:
         with self.store.transaction():
             self.store.apply_events(dropped)
             self.store.set_meta("session_open", "1")
-        changed_upto = max((seq for seq, _ in self.store.changed_values()), default=0)
+        changed = self.store.changed_values()
+        changed_upto = max((seq for seq, _ in changed), default=0)
         try:
-            inform = await self._build_inform(now, inform_list)
+            inform = await self._build_inform(now, inform_list, [pv for _, pv in changed])
             inform_version = self._next_version
             self._session_atcs = self.store.autonomous_transfers()
             session = CpeSession(
@@ -880,6 +903,7 @@ class CpeEngine:
             cr_url = self.connection_request_url  # the proxier's, not the ACS's, state
             with self.store.transaction():
                 self.store.clear_for_bootstrap(factory_reset=True)
+                self.store.set_meta(OWED_AFTER_SESSION, "reset")
                 if cr_url:
                     self.store.set_meta("connection_request_url", cr_url)
             self._acs_set.clear()
@@ -889,6 +913,7 @@ class CpeEngine:
                 await self.backend.factory_reset()
             except Exception:
                 log.exception("factory reset failed")
+            self.store.delete_meta(OWED_AFTER_SESSION)
         elif self._reboot_after_session:
             self._reboot_after_session = False
             keys = self.store.reboots()
@@ -896,6 +921,7 @@ class CpeEngine:
                 await self.backend.reboot(keys[0] if keys else "")
             except Exception:
                 log.exception("reboot failed")
+            self.store.delete_meta(OWED_AFTER_SESSION)
 
     # --- ACS requests ------------------------------------------------------------------------
 
@@ -947,10 +973,14 @@ class CpeEngine:
                     self.store.forget_subtree(name)
                 return DeleteObjectResponse(status)
             case Reboot(key):
-                self.store.add_reboot(key)
+                with self.store.transaction():
+                    self.store.add_reboot(key)
+                    if not self._reset_after_session:
+                        self.store.set_meta(OWED_AFTER_SESSION, "reboot")
                 self._reboot_after_session = True
                 return RebootResponse()
             case FactoryReset():
+                self.store.set_meta(OWED_AFTER_SESSION, "reset")
                 self._reset_after_session = True
                 return FactoryResetResponse()
             case Download() | Upload():

@@ -56,12 +56,15 @@ class MountedBackend:
     def _split(self, names: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
         main: list[str] = []
         per_mount: dict[str, list[str]] = {}
+        prefixes = tuple(self.mounts)  # one startswith per name for the common case
         for name in names:
-            owner = self._owner(name)
+            owner = self._owner(name) if name.startswith(prefixes) else None
             if owner is not None:
                 per_mount.setdefault(owner, []).append(name)
                 continue
             main.append(name)
+            if name and not name.endswith("."):
+                continue  # a parameter: no mount below it
             for prefix in self._mounts_below(name):
                 # The mount knows nothing above its prefix: ask it for its whole subtree.
                 wanted = per_mount.setdefault(prefix, [])

@@ -5,7 +5,9 @@ CommandKeys (§3.7.1.5), the session retry count (§3.2.1.1), ParameterKey, noti
 attributes and values pending notification (A.3.2.4), queued/finished transfers for
 GetQueuedTransfers and TransferComplete (A.3.2.8), AutonomousTransferCompletes not yet
 confirmed (A.3.3.3), scheduled informs (A.4.1.2), reboots
-asked for, the ACS URL a BOOTSTRAP was raised for, settings the ACS wrote into
+asked for, the ACS URL a BOOTSTRAP was raised for, the last value seen of every parameter
+with Notification on (the baseline a change is detected against, so a change made while
+the proxier was down is still reported), settings the ACS wrote into
 ManagementServer and a small key/value table other layers may use.
 
 Every method is one transaction; `with store.transaction():` groups several into one.
@@ -17,7 +19,7 @@ credentials.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +48,10 @@ CREATE TABLE IF NOT EXISTS changed_values (
     name TEXT NOT NULL UNIQUE,
     value TEXT NOT NULL,
     type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notified_values (
+    path TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS transfers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -280,6 +286,33 @@ class DeviceStore:
             else:
                 self._db.execute("DELETE FROM changed_values WHERE seq <= ?", (up_to_seq,))
 
+    # --- notification baseline (proxier.translate.notify) ------------------------------------
+
+    def notified_values(self) -> dict[str, str]:
+        """The last value seen of each notified parameter (device path → value)."""
+        return dict(self._db.execute("SELECT path, value FROM notified_values").fetchall())
+
+    def set_notified_values(self, values: Mapping[str, str]) -> None:
+        if not values:
+            return
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO notified_values (path, value) VALUES (?, ?) "
+                "ON CONFLICT(path) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+
+    def forget_notified_values(self, paths: Iterable[str]) -> None:
+        with self.transaction():
+            self._db.executemany(
+                "DELETE FROM notified_values WHERE path = ?", [(p,) for p in paths]
+            )
+
+    def clear_notified_values(self) -> None:
+        """The device rebooted or was reset: its values start over without notification."""
+        with self.transaction():
+            self._db.execute("DELETE FROM notified_values")
+
     # --- transfers ---------------------------------------------------------------------------
 
     def add_transfer(
@@ -462,7 +495,7 @@ class DeviceStore:
         """
         tables = ["changed_values", "transfers", "autonomous_transfers", "scheduled_informs"]
         if factory_reset:
-            tables += ["notification", "reboots", "meta"]
+            tables += ["notification", "notified_values", "reboots", "meta"]
         with self.transaction():
             for table in tables:
                 self._db.execute(f"DELETE FROM {table}")

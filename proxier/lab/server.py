@@ -6,6 +6,8 @@
 URL layout (all devices share host:port; `{dev}` is the UDN without `uuid:`):
 
     GET  /dev/{dev}/description.xml         device description (UDA §2.3)
+    GET  /group/description.xml             every device as an embedded ManageableDevice of
+                                            one root device (TR-330 Figure 5, right)
     GET  /dev/{dev}/{bms|cms|sms}.xml       SCPDs
     POST /dev/{dev}/{bms|cms|sms}/control   SOAP control (UDA §3)
     SUBSCRIBE/UNSUBSCRIBE /dev/{dev}/{svc}/event   GENA (UDA §4)
@@ -24,6 +26,10 @@ the listening address itself):
 While a device reboots, or when the `silent` knob is on, its URLs answer 503 and it sends
 no SSDP; a moved device answers 404 on its old port. SSDP runs only when `interface` names
 an address, and only inside a private network namespace unless `allow_lan_multicast`.
+
+`add_host` serves every device on one more loopback address (by default at the same port), as
+a multi-homed device answers on each of its interfaces (TR-330 §4.1.1: same port in LOCATION
+or not); `remove_host` takes that address down again (its connections close).
 """
 
 from __future__ import annotations
@@ -38,9 +44,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import web
+from lxml import etree
 
 from proxier.lab.announcer import Announcer
 from proxier.lab.datamodel import DataModel, ModelError, ModelSpec, load_model_spec
@@ -50,6 +58,7 @@ from proxier.lab.scpd import SERVICES, DeviceInfo, build_description, build_scpd
 from proxier.upnp import soap
 from proxier.upnp.device import UpnpError
 from proxier.upnp.netns import check_multicast_allowed
+from proxier.xmlsafe import local_name, parse_xml
 
 _LOG = logging.getLogger(__name__)
 MAX_SOAP_BYTES = 1024 * 1024
@@ -142,6 +151,8 @@ class LabServer:
         self.announcer: Announcer | None = None
         self._runner: web.AppRunner | None = None
         self._sites: list[web.TCPSite] = []
+        self._hosts: dict[str, web.AppRunner] = {}
+        self._host_ports: dict[str, int] = {}
         self._session: aiohttp.ClientSession | None = None
         self.base_url = ""
 
@@ -189,10 +200,10 @@ class LabServer:
             await self.stop()
             raise
 
-    async def _start(self) -> None:
-        self.devices = [self._make_device(i) for i in range(self.count)]
+    def _app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_FILE_BYTES)
         app.router.add_get("/dev/{dev}/description.xml", self._description)
+        app.router.add_get("/group/description.xml", self._group_description)
         app.router.add_get("/dev/{dev}/logs/{name}", self._log)
         app.router.add_get("/dev/{dev}/{svc}.xml", self._scpd)
         app.router.add_post("/dev/{dev}/{svc}/control", self._control)
@@ -204,8 +215,12 @@ class LabServer:
         app.router.add_post("/_lab/{dev}/set", self._ctl_set)
         app.router.add_post("/_lab/{dev}/move", self._ctl_move)
         app.router.add_put("/_lab/files/{name}", self._ctl_file)
+        return app
+
+    async def _start(self) -> None:
+        self.devices = [self._make_device(i) for i in range(self.count)]
         self._runner = web.AppRunner(
-            app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+            self._app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
         await self._runner.setup()
         await self._add_site(self.port)
@@ -240,8 +255,49 @@ class LabServer:
             self.base_url = _url(self.host, bound)
         return bound
 
+    async def add_host(self, host: str, port: int | None = None) -> int:
+        """Serve every device on `host` too (a second interface), at the same port unless
+        `port` says otherwise (0: any); returns the port."""
+        if host in self._hosts or host == self.host:
+            raise ValueError(f"already serving on {host}")
+        runner = web.AppRunner(
+            self._app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, self.port if port is None else port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._hosts[host] = runner
+        server = site._server  # the asyncio Server: the only place the bound port shows
+        assert server is not None
+        bound = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        self._host_ports[host] = bound
+        return bound
+
+    async def remove_host(self, host: str) -> None:
+        """Take `host` down: refused connections from now on, open ones closed."""
+        runner = self._hosts.pop(host, None)
+        self._host_ports.pop(host, None)
+        if runner is not None:
+            await runner.cleanup()
+
+    def description_urls_on(self, host: str) -> list[str]:
+        """`description_urls` as served on `host` (see `add_host`)."""
+        port = self._host_ports.get(host, self.port)
+        return [_on_host(url, host, port) for url in self.description_urls]
+
+    @property
+    def group_description_url(self) -> str:
+        """All devices as embedded devices of one root device (TR-330 Figure 5)."""
+        return f"{self.base_url}/group/description.xml"
+
     async def stop(self) -> None:
         """Byebye for every device, then close sockets and the server."""
+        for host in list(self._hosts):
+            await self.remove_host(host)
         for device in self.devices:
             await device.stop()
         if self.announcer is not None:
@@ -289,7 +345,12 @@ class LabServer:
         except KeyError:
             raise web.HTTPNotFound(text="no such device") from None
         local = request.transport.get_extra_info("sockname") if request.transport else None
-        if local is not None and device.base_url and not device.base_url.endswith(f":{local[1]}"):
+        if (
+            local is not None
+            and local[0] not in self._hosts  # extra hosts serve every device on their port
+            and device.base_url
+            and not device.base_url.endswith(f":{local[1]}")
+        ):
             raise web.HTTPNotFound(text="device is not served on this port")
         if not device.available:
             raise web.HTTPServiceUnavailable(text="device unavailable")
@@ -299,6 +360,38 @@ class LabServer:
         device = self._device_for(request)
         info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
         body = build_description(info, device.base_path, device.config_id)
+        return web.Response(body=body, content_type="text/xml", charset="utf-8")
+
+    async def _group_description(self, request: web.Request) -> web.Response:
+        """One root device (no services) with each available device embedded (TR-330 §4.1:
+        a physical device holding several logical ManageableDevices)."""
+        root: etree._Element | None = None
+        holder: etree._Element | None = None
+        for device in self.devices:
+            if not device.available:
+                continue
+            info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
+            doc = parse_xml(build_description(info, device.base_path, device.config_id))
+            element = next(c for c in doc if local_name(c) == "device")
+            if root is None:
+                root = doc
+                ns = etree.QName(element).namespace
+                group = uuid.uuid5(uuid.NAMESPACE_URL, f"{self.config.seed}:group")
+                outer = etree.SubElement(root, f"{{{ns}}}device")
+                for name, text in (
+                    ("deviceType", "urn:schemas-upnp-org:device:Basic:1"),
+                    ("friendlyName", "proxier lab physical device"),
+                    ("manufacturer", "proxier lab"),
+                    ("modelName", "LabBox"),
+                    ("UDN", f"uuid:{group}"),
+                ):
+                    etree.SubElement(outer, f"{{{ns}}}{name}").text = text
+                holder = etree.SubElement(outer, f"{{{ns}}}deviceList")
+            assert holder is not None
+            holder.append(element)  # moves it out of its own root
+        if root is None:
+            raise web.HTTPServiceUnavailable(text="no device available")
+        body = etree.tostring(root, xml_declaration=True, encoding="utf-8")
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
     async def _scpd(self, request: web.Request) -> web.Response:
@@ -469,6 +562,11 @@ class LabServer:
             raise web.HTTPForbidden()
         url = self.host_file(request.match_info["name"], await request.read())
         return web.json_response({"url": url})
+
+
+def _on_host(url: str, host: str, port: int) -> str:
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return urlunsplit(urlsplit(url)._replace(netloc=netloc))
 
 
 def _url(host: str, port: int) -> str:

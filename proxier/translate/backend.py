@@ -36,6 +36,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -118,6 +119,47 @@ class _Local:
     upnp: tuple[str, ...] = ()  # read-through candidates (DeviceInfo identity)
 
 
+#: In `_GpvCache.answers`: a path whose CWMP name the engine owns (never answered from here).
+_HIDDEN = ParameterValueStruct("", "")
+_CACHE_LIMIT = 100_000
+
+
+@dataclass(slots=True)
+class _GpvCache:
+    """GetParameterValues translations already made, so that a repeated request costs one
+    dict lookup per name each way: `plain` maps a CWMP parameter name the device holds to its
+    UPnP path, `answers` a UPnP path the device returned to the last ParameterValueStruct made
+    of it (its CWMP name and xsi:type; the struct itself again while the value is the same).
+
+    Both follow from the path translator and the instance map, so they are dropped when either
+    changes (a new translator after SupportedDataModelsUpdate, a new store generation after a
+    row went away or an alias changed); `clear()` when the types may have changed."""
+
+    plain: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, ParameterValueStruct] = field(default_factory=dict)
+    _translator: PathTranslator | None = None
+    _generation: int = -1
+
+    def check(self, translator: PathTranslator) -> _GpvCache:
+        generation = translator.instances.generation
+        if translator is not self._translator or generation != self._generation:
+            self.clear()
+            self._translator, self._generation = translator, generation
+        return self
+
+    def clear(self) -> None:
+        self.plain.clear()
+        self.answers.clear()
+
+    def remember_plain(self, name: str, upnp: str) -> None:
+        if len(self.plain) < _CACHE_LIMIT:
+            self.plain[name] = upnp
+
+    def remember_answer(self, upnp: str, answer: ParameterValueStruct) -> None:
+        if len(self.answers) < _CACHE_LIMIT or upnp in self.answers:
+            self.answers[upnp] = answer
+
+
 @dataclass(slots=True)
 class _Tree:
     """Names of one request's answer in the order found, objects ending with '.'."""
@@ -170,6 +212,7 @@ class UpnpBackend:
         self._local_objects: dict[str, bool] = {}  # name → writable (AddObject)
         self._types: dict[str, str] = {}  # structure path → CMS Type
         self._xsd: dict[str, str] = {}  # concrete parameter path → xsi:type (from _types)
+        self._gpv = _GpvCache()  # GetParameterValues translations (see _GpvCache)
         self._references: set[str] = set()  # structure paths seen holding path references
         self._access: dict[str, bool] = {}  # concrete path → readWrite
         self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
@@ -597,10 +640,16 @@ class UpnpBackend:
     ) -> list[ParameterValueStruct]:
         rpc = "GetParameterValues"
         await self.ensure_ready(rpc)
-        content: list[tuple[str, bool]] = []  # (UPnP content path, may be absent)
+        plain = self._gpv.check(self.paths).plain
+        content: list[str] = []  # UPnP content paths, in the order asked
+        optional: list[str] = []  # … of which these may be absent (once per listing)
         local_out: list[ParameterValueStruct] = []
         read_through: dict[str, tuple[str, ...]] = {}
         for raw in parameter_names:
+            known = plain.get(raw)
+            if known is not None:  # a device parameter already translated: the common case
+                content.append(known)
+                continue
             name = raw or "Device."
             held: list[ParameterValueStruct] = []
             if name.endswith(".") or self.operations.owns(name):
@@ -611,7 +660,9 @@ class UpnpBackend:
                         raise _err(9005, f"{name} is not in the data model")
                     continue
             elif name not in self._local and not name.endswith(".Alias") and self._visible(name):
-                content.append((await self._to_upnp(rpc, name), False))  # the common case
+                upnp = await self._to_upnp(rpc, name)  # a device parameter
+                self._gpv.remember_plain(name, upnp)
+                content.append(upnp)
                 continue
             if not self._visible(name):
                 raise _err(9005, f"{name} is not served here")
@@ -629,8 +680,8 @@ class UpnpBackend:
                 if name.endswith(".")
                 else []
             )
-            optional = bool(local) or name in self._local_objects or bool(held)
-            if root is None and not optional and not nested:
+            may_lack = bool(local) or name in self._local_objects or bool(held)
+            if root is None and not may_lack and not nested:
                 raise _err(9005, f"{name} is not in the data model")
             for n in local:
                 loc = self._local[n]
@@ -640,17 +691,23 @@ class UpnpBackend:
                     local_out.append(ParameterValueStruct(n, loc.value, loc.type))
             if root is not None and name not in self._local:
                 try:
-                    content.append((await self._to_upnp(rpc, name), optional))
+                    upnp = await self._to_upnp(rpc, name)
                 except CwmpFaultError:
-                    if not optional:
+                    if not may_lack:
                         raise
-            content.extend((r.upnp, True) for r in nested)
-        out = local_out
+                else:
+                    content.append(upnp)
+                    if may_lack:
+                        optional.append(upnp)
+            for r in nested:
+                content.append(r.upnp)
+                optional.append(r.upnp)
+        out = [v for v in local_out if self._visible(v.name)]
         if content:
-            out.extend(await self._get_values(rpc, content))
+            out.extend(await self._get_values(rpc, content, optional))
         if read_through:
             out.extend(await self._read_through(rpc, read_through))
-        return [v for v in out if self._visible(v.name)]
+        return out
 
     async def _alias_value(self, rpc: str, name: str) -> ParameterValueStruct | None:
         """`….{i}.Alias` served from the proxier's cache when the device has none."""
@@ -661,36 +718,67 @@ class UpnpBackend:
         return None if value is None else ParameterValueStruct(name, value)
 
     async def _get_values(
-        self, rpc: str, content: Sequence[tuple[str, bool]]
+        self, rpc: str, content: Sequence[str], optional: Sequence[str] = ()
     ) -> list[ParameterValueStruct]:
         """One CMS::GetValues for every content path; a path the device does not hold is
-        dropped when it may be absent (proxier-held objects), else it is 9005."""
+        dropped when every listing of it is in `optional` (proxier-held objects), else it is
+        9005. Parameters under the engine's objects are left out."""
         cms = self.device.cms
         try:
-            got = await self._call(rpc, "GetValues", cms.get_values([c for c, _ in content]))
+            got = await self._call(rpc, "GetValues", cms.get_values(content))
         except CwmpFaultError as exc:
-            if exc.fault.fault_code != 9005 or not any(opt for _, opt in content):
+            if exc.fault.fault_code != 9005 or not optional:
                 raise
             got = []
-            for path, optional in content:
+            listed, spare = Counter(content), Counter(optional)
+            for path in content:
                 try:
                     got.extend(await self._call(rpc, "GetValues", cms.get_values([path])))
                 except CwmpFaultError as inner:
-                    if inner.fault.fault_code != 9005 or not optional:
+                    if inner.fault.fault_code != 9005 or listed[path] > spare[path]:
                         raise
+        answers = self._gpv.answers
+        out = []
+        for pv in got:
+            last = answers.get(pv.path)
+            if last is None:  # a path not answered before: translate them all
+                return await self._translate_values(rpc, got)
+            if last is _HIDDEN:
+                continue
+            value = pv.value
+            if value != last.value or value.startswith("/"):
+                last = self._value_struct(last.name, pv.path, value, last.type)
+                answers[pv.path] = last
+            out.append(last)
+        return out
+
+    async def _translate_values(
+        self, rpc: str, got: Sequence[ParameterValue]
+    ) -> list[ParameterValueStruct]:
+        """CWMP names and xsi:types of what CMS::GetValues returned (remembered for the next
+        request; a path whose type is still unknown is not, so that it is asked again)."""
         paths = [pv.path for pv in got]
         types = await self._types_of(rpc, paths)
         names = self._cwmp_names(paths)
         out = []
         for name, pv in zip(names, got, strict=True):
-            value = pv.value
-            if value.startswith("/"):
-                reference = self._reference_to_cwmp(value)
-                if reference is not None:
-                    self._references.add(_structure(pv.path))
-                    value = reference
-            out.append(ParameterValueStruct(name, value, types[pv.path]))
+            if not self._visible(name):
+                answer = _HIDDEN
+            else:
+                answer = self._value_struct(name, pv.path, pv.value, types[pv.path])
+                out.append(answer)
+            if pv.path in self._xsd:
+                self._gpv.remember_answer(pv.path, answer)
         return out
+
+    def _value_struct(self, name: str, upnp: str, value: str, xsd: str) -> ParameterValueStruct:
+        """One answer; a value made of this device's UPnP paths is given in CWMP form."""
+        if value.startswith("/"):
+            reference = self._reference_to_cwmp(value)
+            if reference is not None:
+                self._references.add(_structure(upnp))
+                value = reference
+        return ParameterValueStruct(name, value, xsd)
 
     def _reference_to_cwmp(self, value: str) -> str | None:
         """A value made of UPnP paths of this device (TR-181 path references, e.g.
@@ -1148,6 +1236,7 @@ class UpnpBackend:
         if "SupportedParametersUpdate" in changed:
             self._types.clear()
             self._xsd.clear()
+            self._gpv.clear()
             self._access.clear()
         if "AttributeValuesUpdate" in changed:
             self._eoc.clear()
@@ -1161,24 +1250,26 @@ class UpnpBackend:
             return {pv.path: pv.value for pv in got}
 
         try:
-            changes = await self.tracker.on_configuration_update(read, self.clock())
+            # The listener records the changes in the same transaction as the new baseline.
+            return await self.tracker.on_configuration_update(
+                read, self.clock(), self._on_value_change
+            )
         except CwmpFaultError as exc:
             log.warning("device %s: cannot re-read notified values: %s", self.device.udn, exc)
             return []
-        if changes and self._on_value_change is not None:
-            self._on_value_change(changes)
-        return changes
 
     async def run_events(self) -> None:
         """Consume the device's event stream until it ends; firmware operations restored
         from the store are checked first (proxier restart, device back from a reboot)."""
-        await self.operations.resume()
+        self.operations.resume()
         async for event in self.device.events():
             await self.handle_event(event)
 
     async def discover_notified(self) -> None:
         """Find parameters with EventOnChange already set on the device (TR-330 §4.6.5:
-        attributes persist across discovery) and start tracking their values."""
+        attributes persist across discovery) and start tracking their values; a value that
+        differs from the baseline an earlier run stored changed while nobody watched, and
+        is reported ("4 VALUE CHANGE", TR-069 §3.7.1.5)."""
         rpc = "GetParameterAttributes"
         await self.ensure_ready(rpc)
         for root in self.paths.roots:
@@ -1193,7 +1284,9 @@ class UpnpBackend:
                     on.append(upnp)
             if on:
                 got = await self._call(rpc, "GetValues", self.device.cms.get_values(on))
-                self.tracker.seed((pv.path, pv.value) for pv in got)
+                current = {pv.path: pv.value for pv in got}
+                self.tracker.compare(current, self.clock(), self._on_value_change)
+        self.tracker.forget_unwatched()
 
 
 def _err(

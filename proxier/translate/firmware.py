@@ -28,7 +28,7 @@ FaultString saying the result was lost. CompleteTime is then the ssdp:alive time
 `device_alive()`, when known.
 
 Operations are persisted (OperationID ↔ CommandKey, StartTime, version) in a KeyValueStore
-(the device's `DeviceStore`), so a restarted proxier keeps tracking them (`resume`).
+(the device's `DeviceStore`), so a restarted proxier keeps tracking them (`device_alive`).
 Every autonomous firmware transfer is handed to `on_autonomous_complete`: the CWMP engine
 applies ManagementServer.AutonomousTransferCompletePolicy (`proxier.cwmp.autonomous`) and
 keeps what it reports until delivered. Wired through `proxier.translate.operations`.
@@ -259,14 +259,11 @@ class Firmware:
         self._kick()
 
     def device_alive(self, at: datetime | None = None) -> None:
-        """The device announced ssdp:alive (after a reboot): check every tracked operation;
-        one lost in the reboot completes at this time (§4.7.1.2 CompleteTime)."""
-        self._alive_at = at or self.now()
-        self._request_poll()
-
-    async def resume(self) -> None:
-        """After a restart: re-check the operations restored from the store."""
+        """Attached to the device again (its ssdp:alive after a reboot, or a proxier restart
+        with operations restored from the store): check every tracked operation; one lost
+        in a reboot completes at this time (§4.7.1.2 CompleteTime)."""
         if self.operations:
+            self._alive_at = at or self.now()
             self._request_poll()
 
     async def close(self) -> None:
@@ -382,10 +379,12 @@ class Firmware:
         await self._finish(op, fault, complete)
 
     async def _finish(self, op: TrackedOperation, fault: FaultStruct, at: datetime) -> None:
+        """Report, then forget: a crash in between repeats the report (the engine ignores a
+        second TransferComplete) rather than losing it (Table 7: never discarded)."""
         start = datetime.fromisoformat(op.start)
         if op.origin == ACS:
-            self._untrack(op)
             self._report(TransferComplete(op.command_key, fault, start, at))
+            self._untrack(op)
             return
         transfer_url = ""
         sms = self.sms
@@ -394,7 +393,6 @@ class Firmware:
                 transfer_url = (await bounded(sms.get_du_info(FIRMWARE_DUID), self.timeout)).du_uri
             except (UpnpError, TimeoutError):
                 pass
-        self._untrack(op)
         atc = AutonomousTransferComplete(
             announce_url="",
             transfer_url=transfer_url,
@@ -410,6 +408,7 @@ class Firmware:
             self.on_autonomous_complete(atc)
         except Exception:
             log.exception("on_autonomous_complete failed")
+        self._untrack(op)
 
     def _report(self, tc: TransferComplete) -> None:
         try:

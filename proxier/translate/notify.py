@@ -7,13 +7,23 @@ out parameters the ACS itself set a moment ago (their change is the ACS's own do
 §3.2.1). Whether a change goes out now (active) or with the next Inform (passive) is the
 CWMP engine's business.
 
-The bookkeeping is sans-IO: the reader of current values is passed in, time is `now`.
+The values last seen are also the baseline after a restart of the proxier: a change made
+while it was down must still be reported (a restart is not a reboot of the virtual device,
+TR-069 Table 7 keeps "4 VALUE CHANGE" until delivered). With a `BaselineStore` (the device's
+`DeviceStore`) every new baseline is written in ONE transaction with the engine's record of
+the change it reports (the `report` callback runs inside it), so a kill -9 between the two
+can neither lose the change nor report it twice.
+
+The bookkeeping is sans-IO: the reader of current values is passed in, time is `now`, and
+the store is any object with the `BaselineStore` methods (an in-memory one when omitted).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from proxier.cwmp.backend import ValueChange
 
@@ -21,6 +31,46 @@ from proxier.cwmp.backend import ValueChange
 RECENT_SET_WINDOW = 10.0
 
 ValueReader = Callable[[Sequence[str]], Awaitable[Mapping[str, str]]]
+#: Receives the real changes, inside the transaction that stores the new baseline.
+Reporter = Callable[[list[ValueChange]], None]
+
+
+class BaselineStore(Protocol):
+    """Where the last seen values live between restarts (`proxier.cwmp.store.DeviceStore`)."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def notified_values(self) -> dict[str, str]: ...
+
+    def set_notified_values(self, values: Mapping[str, str]) -> None: ...
+
+    def forget_notified_values(self, paths: Iterable[str]) -> None: ...
+
+    def clear_notified_values(self) -> None: ...
+
+
+class MemoryBaseline:
+    """A `BaselineStore` that lives as long as the tracker (no restart to survive)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        yield
+
+    def notified_values(self) -> dict[str, str]:
+        return dict(self.values)
+
+    def set_notified_values(self, values: Mapping[str, str]) -> None:
+        self.values.update(values)
+
+    def forget_notified_values(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            self.values.pop(path, None)
+
+    def clear_notified_values(self) -> None:
+        self.values.clear()
 
 
 @dataclass(slots=True)
@@ -31,72 +81,129 @@ class _Watched:
 
 
 class ValueChangeTracker:
-    """Which parameters are notified, their cached values, and the ACS's recent sets."""
+    """Which parameters are notified, their last seen values, and the ACS's recent sets."""
 
-    def __init__(self, window: float = RECENT_SET_WINDOW) -> None:
+    def __init__(
+        self, window: float = RECENT_SET_WINDOW, store: BaselineStore | None = None
+    ) -> None:
         self.window = window
         self._watched: dict[str, _Watched] = {}  # UPnP path → entry
         self._recent: dict[str, tuple[float, str]] = {}  # UPnP path → (when, value) the ACS set
+        self._store: BaselineStore = MemoryBaseline()
+        self._saved: dict[str, str] = {}  # baseline left by an earlier run, not watched yet
+        if store is not None:
+            self.use_store(store)
+
+    def use_store(self, store: BaselineStore) -> None:
+        """Keep the baseline in `store` from now on, starting from what it already holds."""
+        self._store = store
+        self._saved = store.notified_values()
+        known = {p: e.value for p, e in self._watched.items() if e.value is not None}
+        for path, entry in self._watched.items():
+            if entry.value is None:
+                entry.value = self._saved.get(path)
+        store.set_notified_values(known)
 
     @property
     def paths(self) -> list[str]:
         return list(self._watched)
 
     def watch(self, upnp: str, name: str, type: str, value: str | None = None) -> None:
+        """Track `upnp`; without `value`, its baseline is the one an earlier run stored."""
         entry = self._watched.get(upnp)
         if entry is None:
-            self._watched[upnp] = _Watched(name, type, value)
+            entry = self._watched[upnp] = _Watched(name, type, self._saved.get(upnp))
         else:
             entry.name, entry.type = name, type
-            if value is not None:
-                entry.value = value
+        if value is not None:
+            self._store.set_notified_values({upnp: value})
+            entry.value = value
 
     def unwatch(self, upnp: str) -> None:
         self._watched.pop(upnp, None)
+        self._saved.pop(upnp, None)
+        self._store.forget_notified_values([upnp])
 
     def is_watched(self, upnp: str) -> bool:
         return upnp in self._watched
 
     def forget_below(self, prefix: str) -> None:
         """Drop parameters of a deleted instance."""
-        for path in [p for p in self._watched if p.startswith(prefix)]:
-            del self._watched[path]
+        gone = [p for p in {*self._watched, *self._saved} if p.startswith(prefix)]
+        for path in gone:
+            self._watched.pop(path, None)
+            self._saved.pop(path, None)
+        self._store.forget_notified_values(gone)
+
+    def forget_unwatched(self) -> None:
+        """Drop stored baselines of parameters no longer notified (after discovery)."""
+        stale = [p for p in self._store.notified_values() if p not in self._watched]
+        self._saved.clear()
+        if stale:
+            self._store.forget_notified_values(stale)
+
+    def rebaseline(self) -> None:
+        """The device rebooted or was reset: what changed meanwhile is not reported
+        (TR-069 Table 7 discards "4 VALUE CHANGE" on reboot, A.3.3.1); later changes are
+        compared against the values read from now on."""
+        self._saved.clear()
+        known = {p: e.value for p, e in self._watched.items() if e.value is not None}
+        with self._store.transaction():
+            self._store.clear_notified_values()
+            self._store.set_notified_values(known)
 
     def acs_set(self, values: Mapping[str, str], now: float) -> None:
         """The ACS set these (UPnP path → value): remember the value and the moment."""
         for path, value in values.items():
             self._recent[path] = (now, value)
-            entry = self._watched.get(path)
-            if entry is not None:
-                entry.value = value
+        watched = {p: v for p, v in values.items() if p in self._watched}
+        self._store.set_notified_values(watched)
+        for path, value in watched.items():
+            self._watched[path].value = value
 
-    def compare(self, current: Mapping[str, str], now: float) -> list[ValueChange]:
-        """Changes between the cache and `current`; updates the cache."""
+    def compare(
+        self, current: Mapping[str, str], now: float, report: Reporter | None = None
+    ) -> list[ValueChange]:
+        """Changes between the baseline and `current`; `current` becomes the baseline.
+
+        `report(changes)` (if any changes) runs inside the transaction that stores the new
+        baseline, so both are kept or neither is.
+        """
         for path in [p for p, (t, _) in self._recent.items() if now - t > self.window]:
             del self._recent[path]
         changes = []
+        updates: dict[str, str] = {}
         for path, value in current.items():
             entry = self._watched.get(path)
-            if entry is None:
+            if entry is None or entry.value == value:
                 continue
-            before, entry.value = entry.value, value
-            if before is None or before == value:
-                continue
+            updates[path] = value
+            if entry.value is None:
+                continue  # first reading: a baseline, not a change
             recent = self._recent.get(path)
             if recent is not None and recent[1] == value:
                 continue  # the ACS's own value coming back: never a notification (A.3.2.4)
             changes.append(ValueChange(entry.name, value, entry.type))
+        if updates:
+            with self._store.transaction():
+                self._store.set_notified_values(updates)
+                if changes and report is not None:
+                    report(changes)
+            for path, value in updates.items():
+                self._watched[path].value = value
         return changes
 
-    async def on_configuration_update(self, read: ValueReader, now: float) -> list[ValueChange]:
-        """Re-read every notified parameter and return the real changes."""
+    async def on_configuration_update(
+        self, read: ValueReader, now: float, report: Reporter | None = None
+    ) -> list[ValueChange]:
+        """Re-read every notified parameter and return (and report) the real changes."""
         if not self._watched:
             return []
-        return self.compare(await read(list(self._watched)), now)
+        return self.compare(await read(list(self._watched)), now, report)
 
     def seed(self, values: Iterable[tuple[str, str]]) -> None:
-        """Set cached values without reporting (after Notification is switched on)."""
-        for path, value in values:
-            entry = self._watched.get(path)
-            if entry is not None:
-                entry.value = value
+        """Set the baseline without reporting (after Notification is switched on)."""
+        known = {p: v for p, v in values if p in self._watched}
+        self._store.set_notified_values(known)
+        for path, value in known.items():
+            self._watched[path].value = value

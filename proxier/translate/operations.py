@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 
 
 def _unheard(what: object) -> None:
-    log.warning("%s dropped: no listener yet", type(what).__name__)
+    """The default listener: nothing may vanish silently before the engine is attached."""
+    name = what if isinstance(what, str) else type(what).__name__
+    log.warning("%s dropped: no listener yet", name)
 
 
 class Operations:
@@ -59,7 +61,7 @@ class Operations:
         tables = tables if tables is not None else default_tables()
         self.diagnostics = Diagnostics(
             device,
-            on_complete=lambda: _unheard("DiagnosticsComplete"),
+            on_complete=lambda: _unheard("8 DIAGNOSTICS COMPLETE"),
             timeout=timeout,
             tables=tables,
         )
@@ -147,10 +149,10 @@ class Operations:
         """TR-069: diagnostics requested in a session start once it has ended."""
         await self.diagnostics.start_pending()
 
-    async def resume(self) -> None:
+    def resume(self) -> None:
         """Firmware operations restored from the store are checked again (proxier restart,
         device back from a reboot)."""
-        await self.firmware.resume()
+        self.firmware.device_alive()
 
     async def close(self) -> None:
         await self.diagnostics.close()

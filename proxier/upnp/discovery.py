@@ -6,6 +6,12 @@ ManageableDevice is one candidate, root and embedded devices alike (TR-330 §4.1
 be a Virtual CWMP Device). A candidate lives as long as its CACHE-CONTROL max-age lease; it
 leaves by ssdp:byebye (maybe with ANNOUNCEMENT.DM.UPNP.ORG, TR-330 Table 1) or by expiry.
 
+A candidate is tracked per network path (`via`: the address its SSDP messages come from, or
+the configured description URL that lists it): a multi-homed device (TR-330 §4.1.1, UDA 2.0
+§1.2) announces the same UUID on each interface with its own LOCATION and lease, and each
+path comes and goes on its own. Which paths make one Virtual CWMP Device is decided above
+this layer (`proxier.virtual.paths`).
+
 `Discovery` is the asyncio driver: periodic M-SEARCH on configured interfaces, a NOTIFY
 listener, and the no-multicast path of polling configured description URLs. It refuses to
 multicast unless `proxier.upnp.netns.check_multicast_allowed` agrees.
@@ -69,6 +75,8 @@ class DiscoveryEvent:
     "byebye" (it said goodbye; `announcement` tells AboutToReboot / AboutToBaselineReset),
     "expired" (lease ran out or its description URL stopped answering), "update"
     (ssdp:update: new BOOTID announced, same device).
+    `via` names the path the event is about (remote address for SSDP, description URL for
+    probes): each (udn, via) pair has its own lease.
     `types` holds the device/service types seen so far (hints; the description decides).
     """
 
@@ -82,6 +90,7 @@ class DiscoveryEvent:
     config_id: int | None = None
     announcement: str = ""
     remote: str = ""
+    via: str = ""
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
@@ -106,6 +115,7 @@ class ProbedDevice:
 @dataclass(slots=True)
 class _Record:
     udn: str
+    via: str
     location: str
     expires: float
     types: set[str] = field(default_factory=set)
@@ -121,7 +131,7 @@ class DeviceTracker:
     """Sans-IO DM device tracker: feed messages with `handle`/`datagram`, timers with `now`."""
 
     def __init__(self, *, max_records: int = 1024) -> None:
-        self._records: dict[str, _Record] = {}
+        self._records: dict[tuple[str, str], _Record] = {}
         self._max_records = max_records
         self._probe_failures: dict[str, int] = {}
         self._probe_udns: dict[str, set[str]] = {}
@@ -130,7 +140,7 @@ class DeviceTracker:
 
     def candidates(self) -> list[str]:
         """UDNs currently announced as alive."""
-        return sorted(r.udn for r in self._records.values() if r.announced)
+        return sorted({r.udn for r in self._records.values() if r.announced})
 
     def get_timer(self) -> float | None:
         """When `handle_timer` next has work (earliest lease end), or None."""
@@ -173,10 +183,10 @@ class DeviceTracker:
     def handle_timer(self, now: float) -> list[DiscoveryEvent]:
         """Expire every candidate whose lease ended at or before `now`."""
         events: list[DiscoveryEvent] = []
-        for udn in [u for u, r in self._records.items() if r.expires <= now]:
-            record = self._records.pop(udn)
+        for key in [k for k, r in self._records.items() if r.expires <= now]:
+            record = self._records.pop(key)
             if record.announced:
-                _LOG.info("lease of %s at %s expired", udn, record.location)
+                _LOG.info("lease of %s at %s expired", record.udn, record.location)
                 events.append(self._event("expired", record))
         return events
 
@@ -200,7 +210,7 @@ class DeviceTracker:
                 probe_url=url,
             )
         for udn in sorted(self._probe_udns.get(url, set()) - seen):
-            record = self._records.pop(udn, None)
+            record = self._records.pop((udn, url), None)
             if record is not None and record.announced:
                 events.append(self._event("expired", record))
         self._probe_udns[url] = seen
@@ -215,7 +225,7 @@ class DeviceTracker:
             return []
         events: list[DiscoveryEvent] = []
         for udn in sorted(self._probe_udns.pop(url, set())):
-            record = self._records.pop(udn, None)
+            record = self._records.pop((udn, url), None)
             if record is not None and record.announced:
                 _LOG.info("%s unreachable %d times: %s expired", url, failures, udn)
                 events.append(self._event("expired", record))
@@ -239,14 +249,17 @@ class DeviceTracker:
         probe_url: str = "",
     ) -> list[DiscoveryEvent]:
         new_types = {t for t in types if t and t != udn}
-        record = self._records.get(udn)
+        via = probe_url or remote
+        record = self._records.get((udn, via))
         changed = False
         if record is None:
             if len(self._records) >= self._max_records:
                 _LOG.warning("tracking %d devices already: ignoring %s", self._max_records, udn)
                 return []
-            record = _Record(udn=udn, location=location, expires=expires, probe_url=probe_url)
-            self._records[udn] = record
+            record = _Record(
+                udn=udn, via=via, location=location, expires=expires, probe_url=probe_url
+            )
+            self._records[(udn, via)] = record
         else:
             if record.location != location:
                 changed = True
@@ -274,9 +287,22 @@ class DeviceTracker:
             return []
         return [self._event("alive", record, remote=remote, headers=headers)]
 
+    def _path(self, udn: str, remote: str) -> _Record | None:
+        """The record a byebye/update from `remote` is about: the one seen from there, else
+        the UDN's only record (a device may answer from another address of the same
+        interface, e.g. IPv6); with several paths and none from `remote`, none."""
+        record = self._records.get((udn, remote))
+        if record is not None:
+            return record
+        paths = [r for r in self._records.values() if r.udn == udn]
+        return paths[0] if len(paths) == 1 else None
+
     def _byebye(self, msg: ssdp.SsdpMessage, remote: str) -> list[DiscoveryEvent]:
-        record = self._records.pop(msg.udn, None)
-        if record is None or not record.announced:
+        record = self._path(msg.udn, remote)
+        if record is None:
+            return []
+        del self._records[(record.udn, record.via)]
+        if not record.announced:
             return []
         if record.probe_url:
             # A device we poll by URL said goodbye: believe it, the next probe brings it back.
@@ -288,7 +314,7 @@ class DeviceTracker:
         ]
 
     def _update(self, msg: ssdp.SsdpMessage, remote: str) -> list[DiscoveryEvent]:
-        record = self._records.get(msg.udn)
+        record = self._path(msg.udn, remote)
         if record is None or msg.next_boot_id is None:
             return []
         if record.boot_id == msg.next_boot_id:
@@ -322,6 +348,7 @@ class DeviceTracker:
             config_id=record.config_id,
             announcement=announcement,
             remote=remote,
+            via=record.via,
             headers=headers,
         )
 

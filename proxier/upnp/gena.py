@@ -375,6 +375,7 @@ class _Target:
     sink: EventSink
     resync: ResyncHook | None
     poll: PollHook | None
+    on_sid: Callable[[str], None] | None = None
 
 
 def _local_ip_towards(url: str) -> str:
@@ -471,13 +472,15 @@ class GenaManager:
         *,
         resync: ResyncHook | None = None,
         poll: PollHook | None = None,
+        on_sid: Callable[[str], None] | None = None,
     ) -> None:
         """Keep `service` ("CMS"/"BMS"/"SMS") of one device subscribed; events go to `sink`.
 
         `resync` re-reads the device after a SEQ gap or a new SID; `poll` returns the
-        evented variables when the device refuses subscriptions.
+        evented variables when the device refuses subscriptions; `on_sid` learns every SID
+        a SUBSCRIBE obtained (so a restarted proxier can `release` what it left behind).
         """
-        self._targets[key] = _Target(service, event_sub_url, sink, resync, poll)
+        self._targets[key] = _Target(service, event_sub_url, sink, resync, poll, on_sid)
         self.core.add(key, service, self._clock())
         self._wake.set()
 
@@ -497,6 +500,24 @@ class GenaManager:
         sid = self.core.remove(key)
         if target is not None and sid:
             await self._unsubscribe(key, target.event_sub_url, sid)
+
+    async def release(self, event_sub_url: str, sid: str) -> bool:
+        """UNSUBSCRIBE a subscription an earlier run of the proxier left on a device (it
+        holds one of the device's few slots until it expires). True once the device
+        answered: 200, or 412 for a SID it no longer knows, both mean it is gone."""
+        try:
+            result = await bounded_request(
+                self._session,
+                "UNSUBSCRIBE",
+                event_sub_url,
+                headers={"SID": sid},
+                time_limit=self._request_timeout,
+                max_bytes=_MAX_ANSWER_BYTES,
+            )
+        except HttpFetchError as exc:
+            _LOG.info("UNSUBSCRIBE of a stale subscription at %s failed: %s", event_sub_url, exc)
+            return False
+        return result.status in (200, 412)
 
     async def _unsubscribe(self, key: str, event_sub_url: str, sid: str) -> None:
         try:
@@ -584,6 +605,11 @@ class GenaManager:
             # Removed while the SUBSCRIBE was on its way: do not leave it on the device.
             await self._unsubscribe(action.key, target.event_sub_url, sid)
             return
+        if isinstance(action, Subscribe) and target.on_sid is not None:
+            try:
+                target.on_sid(sid)
+            except Exception:
+                _LOG.exception("recording the SID of %s failed", action.key)
         self._run(self.core.subscribed(action.key, sid, timeout, self._clock()))
         for parked in self.core.deliver_pending(action.key):
             self._apply(parked)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 MS = "Device.ManagementServer."
 LIFECYCLE_KEY = "lifecycle."
+#: GENA subscriptions (event URL, SID) this device may still hold for us (JSON list).
+GENA_SIDS_KEY = "gena.sids"
+MAX_SAVED_SIDS = 48
 
 TransportFactory = Callable[[AcsSettings], AcsTransport]
 
@@ -199,6 +204,10 @@ class VirtualDevice:
     async def attach(self, dm: NetworkDmDevice, backend: UpnpBackend) -> None:
         """(Re)build engine and runner over a freshly described device; starts paused."""
         await self.detach()
+        await self._release_subscriptions(dm)
+        # Notified values' baseline survives restarts (a change while we were down is
+        # still a change) and is written with the engine's events (one transaction).
+        backend.tracker.use_store(self.store)
         mounted: DataModelBackend = _DeviceBackend(self, backend)
         engine = CpeEngine(mounted, self.store, self._engine_config(), clock=self.shared.clock)
         engine.set_connection_request_url(self.connection_request_url)
@@ -221,15 +230,58 @@ class VirtualDevice:
         except Exception:
             log.exception("%s: event handling stopped", self.id)
 
-    def _subscribe(self, dm: NetworkDmDevice) -> None:
+    def _event_urls(self, dm: NetworkDmDevice) -> dict[str, str]:
+        """Service kind → eventSubURL of the DM services that event."""
         description = dm.description
         if description is None:
-            return
+            return {}
+        urls = {}
         for kind in ("CMS", "BMS", "SMS"):
             service = description.candidate.service(kind)
-            if service is None or not service.event_sub_url:
-                continue
-            self.shared.gena.add(f"{dm.udn}:{kind}", kind, service.event_sub_url, dm.push_event)
+            if service is not None and service.event_sub_url:
+                urls[kind] = service.event_sub_url
+        return urls
+
+    def _subscribe(self, dm: NetworkDmDevice) -> None:
+        for kind, url in self._event_urls(dm).items():
+            self.shared.gena.add(
+                f"{dm.udn}:{kind}",
+                kind,
+                url,
+                dm.push_event,
+                on_sid=functools.partial(self._remember_sid, url),
+            )
+
+    def _sids(self) -> list[tuple[str, str]]:
+        try:
+            saved = json.loads(self.store.kv_get(GENA_SIDS_KEY) or "[]")
+            return [(str(url), str(sid)) for url, sid in saved]
+        except (ValueError, TypeError):
+            return []
+
+    def _save_sids(self, sids: list[tuple[str, str]]) -> None:
+        self.store.kv_set(GENA_SIDS_KEY, json.dumps(sids[-MAX_SAVED_SIDS:]))
+
+    def _remember_sid(self, url: str, sid: str) -> None:
+        self._save_sids([*self._sids(), (url, sid)])
+
+    async def _release_subscriptions(self, dm: NetworkDmDevice) -> None:
+        """UNSUBSCRIBE what an earlier run left on the device (UDA §4.1.3).
+
+        A proxier killed before it could unsubscribe leaves its subscriptions to expire
+        (30 min); a device has few slots (the lab device 64 per service) and refuses new
+        subscribers with 503 once they are full, and then no event (no "4 VALUE CHANGE")
+        reaches us. SIDs for other addresses are dropped: a device that moved restarted.
+        """
+        saved = self._sids()
+        if not saved:
+            return
+        urls = set(self._event_urls(dm).values())
+        here = [(url, sid) for url, sid in saved if url in urls]
+        gone = await asyncio.gather(*(self.shared.gena.release(url, sid) for url, sid in here))
+        released = {entry for entry, ok in zip(here, gone, strict=True) if ok}
+        # SIDs learnt meanwhile (none yet: nothing is subscribed before this returns) stay.
+        self._save_sids([e for e in self._sids() if e in here and e not in released])
 
     async def detach(self) -> None:
         attached, self._attached = self._attached, None
@@ -260,7 +312,16 @@ class VirtualDevice:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def apply(self, transition: Transition, events: tuple[str, ...]) -> None:
-        """Act on a lifecycle transition and the Table 1 events it maps to."""
+        """Act on a lifecycle transition and the Table 1 events it maps to.
+
+        The new lifecycle state and the events it raises are stored in one transaction: a
+        kill between the two would otherwise lose the "1 BOOT"/"M Reboot" for good (the
+        restarted proxier sees the transition as already done).
+        """
+        with self.store.transaction():
+            self._apply(transition, events)
+
+    def _apply(self, transition: Transition, events: tuple[str, ...]) -> None:
         self._save_lifecycle()
         if transition.changed and transition.reason:
             log.info(
@@ -278,6 +339,9 @@ class VirtualDevice:
         if attached is None:
             return
         now = self.shared.clock()
+        if "1 BOOT" in events or "0 BOOTSTRAP" in events:
+            # What changed across the reboot/reset is not a "4 VALUE CHANGE" (Table 7).
+            attached.backend.tracker.rebaseline()
         if "1 BOOT" in events:
             attached.engine.device_booted(now)  # adds "M Reboot" for ACS-requested reboots
         if "0 BOOTSTRAP" in events and "first_discovery" not in transition.conditions:

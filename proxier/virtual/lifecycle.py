@@ -124,6 +124,22 @@ class Lifecycle:
             reason=reason,
         )
 
+    def failed_over(self, location: str) -> Transition:
+        """Another live path of the same device took over from one that went away (TR-330
+        §4.1.1 multi-homed devices, `proxier.virtual.paths`): same device, same boot, so no
+        Table 1 event and no change of online state; only the location moves."""
+        relocated = location != self.location
+        self.location = location
+        self.failures = 0
+        return Transition(
+            online=self.online, relocated=relocated, reason=f"failed over to {location}"
+        )
+
+    def boot_id_updated(self, next_boot_id: int) -> None:
+        """ssdp:update (UDA 2.0 §1.2.4): a multi-homed device moves to NEXTBOOTID because an
+        interface came or went, not because it restarted; an alive carrying it is no boot."""
+        self.boot_id = next_boot_id
+
     def byebye(self, announcement: str) -> Transition:
         """ssdp:byebye: cache a DM announcement for the next alive (TR-330 Table 1)."""
         if announcement in (ABOUT_TO_REBOOT, ABOUT_TO_BASELINE_RESET):

@@ -12,22 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import aiohttp
 
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
-from proxier.upnp.description import describe
+from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
-from proxier.upnp.identity import read_identity
+from proxier.upnp.identity import DESCRIPTION, read_identity
 from proxier.virtual.device import Shared, VirtualDevice
-from proxier.virtual.lifecycle import Transition
+from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
+from proxier.virtual.neighbours import mac_of, path_host
+from proxier.virtual.paths import Action, Decision, PathKey, Paths, joins_without_common_objects
 from proxier.virtual.registry import DeviceKey
 
 log = logging.getLogger(__name__)
+
+#: Where a device's store remembers how its identity was found (TR-330 §4.1.1 merge rules).
+IDENTITY_SOURCE = "identity.source"
+IDENTITY_MAC = "identity.mac"
 
 #: Devices described and attached at the same time (the rest wait their turn).
 ATTACH_CONCURRENCY = 16
@@ -56,6 +62,7 @@ class VirtualDeviceManager:
         soap: SoapTransport,
         *,
         tables: Tables | None = None,
+        neighbours: Callable[[str], str | None] | None = None,
     ) -> None:
         self.shared = shared
         self.session = session
@@ -63,6 +70,11 @@ class VirtualDeviceManager:
         self.tables = tables or default_tables()
         self.devices: dict[int, VirtualDevice] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._device_locks: dict[int, asyncio.Lock] = {}
+        self._paths: dict[int, Paths] = {}
+        self._fresh: set[int] = set()  # created, not yet attached: first discovery pending
+        self._owners: dict[PathKey, int] = {}  # which virtual device each path feeds
+        self._neighbours = neighbours or (lambda host: mac_of(host))
         self._tasks: set[asyncio.Task[None]] = set()
         self._attach_limit = asyncio.Semaphore(ATTACH_CONCURRENCY)
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
@@ -85,6 +97,10 @@ class VirtualDeviceManager:
                 return device
         return None
 
+    def paths(self, device: VirtualDevice) -> Paths:
+        """The live paths of `device` (TR-330 §4.1.1 multi-homed / several logical devices)."""
+        return self._paths.setdefault(device.record.instance, Paths())
+
     def on_discovery(self, event: DiscoveryEvent) -> None:
         """Discovery callback (sync): queue the event for its UDN."""
         task = asyncio.get_running_loop().create_task(self._handle(event))
@@ -99,81 +115,241 @@ class VirtualDeviceManager:
             except Exception:
                 log.exception("%s: discovery event %s failed", event.udn, event.kind)
 
+    def _device_lock(self, device: VirtualDevice) -> asyncio.Lock:
+        # Several UDNs (logical devices) may feed one virtual device: their events are
+        # serialised per virtual device too (always taken after the UDN's lock).
+        return self._device_locks.setdefault(device.record.instance, asyncio.Lock())
+
+    def _owner(self, udn: str, via: str) -> VirtualDevice | None:
+        instance = self._owners.get((udn, via))
+        return None if instance is None else self.devices.get(instance)
+
     async def handle(self, event: DiscoveryEvent) -> None:
-        device = self.by_udn(event.udn)
-        if event.kind == "byebye":
+        device = self._owner(event.udn, event.via)
+        if event.kind in ("byebye", "expired"):
+            device = device or self.by_udn(event.udn)
             if device is not None:
-                self._apply(device, device.lifecycle.byebye(event.announcement))
+                async with self._device_lock(device):
+                    await self._gone(device, event)
+                self._owners.pop((event.udn, event.via), None)
             return
-        if event.kind == "expired":
-            if device is not None:
+        reader: _Reader | None = None
+        if device is None:
+            async with self._attach_limit:
+                found = await self._place(event)
+            if found is None:
+                return
+            device, reader = found
+            self._owners[(event.udn, event.via)] = device.record.instance
+        try:
+            async with self._device_lock(device):
+                if event.kind == "update" and event.boot_id is not None:
+                    device.lifecycle.boot_id_updated(event.boot_id)
+                    self.paths(device).boot_id_updated(event.boot_id)
+                decision = self.paths(device).seen(
+                    event.udn,
+                    event.via,
+                    event.location,
+                    event.boot_id,
+                    online=device.online and device.dm is not None,
+                    mac=reader.mac if reader is not None else None,
+                )
+                if decision.action is Action.NOTHING:
+                    if decision.reason == "alternative path":
+                        log.info(
+                            "%s: %s also reachable at %s via %s (TR-330 §4.1.1: same virtual "
+                            "device, kept as an alternative path)",
+                            device.id,
+                            event.udn,
+                            event.location,
+                            event.via or "-",
+                        )
+                    return
+                await self._act(device, decision, reader)
+        finally:
+            if reader is not None:
+                reader.close()
+
+    async def _gone(self, device: VirtualDevice, event: DiscoveryEvent) -> None:
+        """A path left. An announced byebye (AboutToReboot/AboutToBaselineReset) is about the
+        device, not the interface: it goes offline whatever other paths remain (TR-330 Table
+        1); otherwise it goes offline only when no path is left (TR-330 §4.1.1)."""
+        decision = self.paths(device).gone(event.udn, event.via)
+        if event.kind == "byebye" and event.announcement in (
+            ABOUT_TO_REBOOT,
+            ABOUT_TO_BASELINE_RESET,
+        ):
+            self._apply(device, device.lifecycle.byebye(event.announcement))
+            return
+        if decision.action is Action.NOTHING:
+            if decision.path is not None:
+                log.info(
+                    "%s: alternative path %s via %s gone (%s); still using %s",
+                    device.id,
+                    event.udn,
+                    event.via or "-",
+                    event.kind,
+                    device.lifecycle.location,
+                )
+            return
+        if decision.action is Action.OFFLINE:
+            if event.kind == "byebye":
+                transition = device.lifecycle.byebye(event.announcement)
+            else:
+                transition = device.lifecycle.expired()
+            self._apply(device, transition)
+            return
+        await self._act(device, decision, None)
+
+    async def _act(self, device: VirtualDevice, decision: Decision, reader: _Reader | None) -> None:
+        """Attach at the decided path (failing over while paths fail to answer), then run the
+        lifecycle: ATTACH → alive/first discovery (Table 1), FAILOVER → no event."""
+        paths = self.paths(device)
+        attach = decision.action is Action.ATTACH
+        while decision.action in (Action.ATTACH, Action.FAILOVER):
+            path = decision.path
+            assert path is not None
+            if reader is None or (reader.udn, reader.location) != (path.udn, path.location):
+                async with self._attach_limit:
+                    reader = await _Reader.read(self, path.udn, path.location)
+            if reader is not None and await self._attach(device, reader):
+                reader = None  # the device owns it now
+                break
+            log.info("%s: cannot use %s at %s; trying another path", device.id, path.udn, path.via)
+            reader = None
+            decision = paths.attach_failed(path)
+        else:
+            if decision.action is Action.OFFLINE and device.online:
                 self._apply(device, device.lifecycle.expired())
             return
-        if (
-            device is not None
-            and device.online
-            and device.dm is not None
-            and event.location == device.lifecycle.location
-            and (event.boot_id is None or event.boot_id == device.lifecycle.boot_id)
-        ):
-            return  # a lease refresh: nothing changed
-        await self._alive(event, device)
+        location = path.location
+        if not attach:
+            log.info(
+                "%s: failed over to %s at %s (%s)", device.id, path.udn, location, decision.reason
+            )
+            self._apply(device, device.lifecycle.failed_over(location))
+        elif device.record.instance in self._fresh:
+            self._fresh.discard(device.record.instance)
+            self._apply(device, device.lifecycle.discovered(location, path.boot_id))
+        else:
+            self._apply(device, device.lifecycle.alive(location, path.boot_id))
 
-    async def _alive(self, event: DiscoveryEvent, device: VirtualDevice | None) -> None:
-        # Hundreds of devices may appear at once (start-up, a LAN coming back): describing
-        # them all in parallel starves the shared HTTP pool and times out; a bounded number
-        # at a time finishes sooner.
-        async with self._attach_limit:
-            await self._attach(event, device)
+    async def _place(self, event: DiscoveryEvent) -> tuple[VirtualDevice, _Reader | None] | None:
+        """A path not seen before: which virtual device does it belong to?
 
-    async def _attach(self, event: DiscoveryEvent, device: VirtualDevice | None) -> None:
-        result = await describe(self.session, event.location)
-        described = next((d for d in result.devices if d.candidate.udn == event.udn), None)
-        if described is None:
-            log.info("%s: no usable DM device at %s", event.udn, event.location)
-            return
-        if "CMS" not in described.actions:
-            log.warning("%s: no usable ConfigurationManagement service; skipped", event.udn)
-            return
-        dm = NetworkDmDevice.from_description(described, self.soap)
+        A known UUID whose identity came from the DM Common Objects is that device (the
+        Common Objects decide, TR-330 §4.1.1). Without them (fallback identity) the
+        guideline's rule applies: the same UUID behind another MAC address is another
+        Virtual CWMP Device unless LOCATION uses the same port (`paths.joins_without_common_
+        objects`); the description is fetched first so the gateway knows the MAC behind
+        the path. A new UUID is identified (`_identify`)."""
+        known = [d for d in self if event.udn in d.record.udns]
+        if not known:
+            return await self._identify(event)
+        if all(d.store.kv_get(IDENTITY_SOURCE) != DESCRIPTION for d in known):
+            return known[0], None
+        reader = await _Reader.read(self, event.udn, event.location)
+        if reader is None:
+            return None
+        reader.mac = self._mac(event.via, event.location)
+        for device in known:
+            if device.store.kv_get(IDENTITY_SOURCE) != DESCRIPTION:
+                return device, reader
+            seen = [(p.location, p.mac) for p in self.paths(device).live if p.udn == event.udn]
+            if not seen:  # offline or just restarted: what it was last seen as
+                seen = [(device.record.location, device.store.kv_get(IDENTITY_MAC) or None)]
+            if joins_without_common_objects(event.udn, event.location, reader.mac, seen):
+                return device, reader
+        log.info(
+            "%s at %s behind %s: same UUID, another MAC and port, no Common Objects: another "
+            "virtual device (TR-330 §4.1.1)",
+            event.udn,
+            event.location,
+            reader.mac,
+        )
+        return await self._identify(event, reader, split=True)
+
+    def _mac(self, via: str, location: str) -> str | None:
+        return self._neighbours(path_host(via, location))
+
+    async def _identify(
+        self, event: DiscoveryEvent, reader: _Reader | None = None, *, split: bool = False
+    ) -> tuple[VirtualDevice, _Reader | None] | None:
+        """A UDN never seen before (or, with `split`, seen behind another MAC): read its
+        description and identity and find or create its virtual device. Same Common Objects
+        as a known device → that device (TR-330 §4.1.1: several logical devices of one
+        physical device are one CWMP Device); the new UDN is one more path to it."""
+        if reader is None:
+            reader = await _Reader.read(self, event.udn, event.location)
+            if reader is None:
+                return None
+            reader.mac = self._mac(event.via, event.location)
         try:
-            identity = await read_identity(dm.cms, udn=event.udn, candidate=described.candidate)
+            identity = await read_identity(
+                reader.dm.cms,
+                udn=event.udn,
+                candidate=reader.described.candidate,
+                mac=reader.mac if split else None,
+            )
         except UpnpError as exc:
             log.warning("%s: cannot read its identity: %s", event.udn, exc)
-            dm.close()
-            return
+            reader.close()
+            return None
         key = DeviceKey(identity.manufacturer_oui, identity.product_class, identity.serial_number)
-        manufacturer = identity.manufacturer or described.candidate.manufacturer
         registry = self.shared.registry
-        if device is None:
-            record, created = registry.add(key, manufacturer, (event.udn,), event.location)
+        existing = registry.get(key)
+        if split and reader.mac and existing is not None and event.udn in existing.udns:
+            # Another interface of a device without Common Objects (TR-330 §4.1.1): its own
+            # TR-181 key, told apart by the MAC (the description's serial is the same).
+            mac = reader.mac.replace(":", "")
+            key = DeviceKey(key.oui, key.product_class, f"{key.serial_number[:51]}-{mac}")
+            existing = registry.get(key)
+        manufacturer = identity.manufacturer or reader.described.candidate.manufacturer
+        if existing is not None:
+            record = existing
+            if event.udn not in existing.udns:
+                record = registry.update(existing, udns=(*existing.udns, event.udn))
+                log.info(
+                    "%s: same identity %s as %s: one virtual device (instance %d), "
+                    "another logical device of it (TR-330 §4.1.1)",
+                    event.udn,
+                    key.id,
+                    ", ".join(existing.udns) or "a known device",
+                    record.instance,
+                )
             device = self.devices.get(record.instance)
             if device is None:
                 device = VirtualDevice(record, self.shared)
                 self.devices[record.instance] = device
                 self.changed.set()
-            if created:
-                log.info(
-                    "%s: new virtual device %s (instance %d)", event.udn, key.id, record.instance
-                )
-        else:
-            created = False
+            else:
+                device.record = record
+            return device, reader
+        record, _ = registry.add(key, manufacturer, (event.udn,), event.location)
+        device = VirtualDevice(record, self.shared)
+        with device.store.transaction():
+            device.store.kv_set(IDENTITY_SOURCE, identity.source)
+            device.store.kv_set(IDENTITY_MAC, reader.mac or "")
+        self.devices[record.instance] = device
+        self._fresh.add(record.instance)
+        self.changed.set()
+        log.info("%s: new virtual device %s (instance %d)", event.udn, key.id, record.instance)
+        return device, reader
+
+    async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
+        dm = reader.hand_over()
         backend = UpnpBackend(
             dm,
             instance_store=device.instances,
             proxier_info=self._proxier_info,
             timeout=self.shared.config.upnp.action_timeout,
             tables=self.tables,
-            manufacturer=manufacturer,
+            manufacturer=device.record.manufacturer or reader.described.candidate.manufacturer,
             session=self.session,
             state=device.store,
         )
         await device.attach(dm, backend)
-        if created:
-            transition = device.lifecycle.discovered(event.location, event.boot_id)
-        else:
-            transition = device.lifecycle.alive(event.location, event.boot_id)
-        self._apply(device, transition)
+        return True
 
     def _apply(self, device: VirtualDevice, transition: Transition) -> None:
         events = table1_events(self.tables, transition)
@@ -187,3 +363,39 @@ class VirtualDeviceManager:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for device in self.devices.values():
             await device.close()
+
+
+class _Reader:
+    """One logical device read at one location: its checked description and DM client."""
+
+    def __init__(self, udn: str, location: str, described: DescribedDevice, dm: NetworkDmDevice):
+        self.udn = udn
+        self.location = location
+        self.described = described
+        self.dm = dm
+        self.mac: str | None = None  # MAC behind the path it was read over, when known
+        self._owned = True
+
+    @classmethod
+    async def read(cls, manager: VirtualDeviceManager, udn: str, location: str) -> _Reader | None:
+        result = await describe(manager.session, location)
+        described = next((d for d in result.devices if d.candidate.udn == udn), None)
+        if described is None:
+            log.info("%s: no usable DM device at %s", udn, location)
+            return None
+        if "CMS" not in described.actions:
+            log.warning("%s: no usable ConfigurationManagement service; skipped", udn)
+            return None
+        return cls(
+            udn, location, described, NetworkDmDevice.from_description(described, manager.soap)
+        )
+
+    def hand_over(self) -> NetworkDmDevice:
+        """The DM client now belongs to a virtual device: `close` leaves it open."""
+        self._owned = False
+        return self.dm
+
+    def close(self) -> None:
+        if self._owned:
+            self._owned = False
+            self.dm.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -816,3 +816,99 @@ async def test_transfer_complete_in_same_session_while_acs_holds_requests(device
     assert names == ["Inform", None, "DownloadResponse", "TransferComplete", None]
     assert device.store.events() == [] and device.store.transfers() == []
     assert not device.engine.handle_timer(device.clock.now)
+
+
+async def test_change_while_inform_is_built_goes_to_the_next_inform(device: Device) -> None:
+    """TR-069 A.3.3.1 / §3.7.1.5: each change is reported once, with its own value. A change
+    recorded while the engine reads the forced Inform values (ProvisioningCode is forced and
+    forced active) is not carried by that Inform, whose InformResponse does not clear it;
+    the Inform that announces a change carries that change's value, not one read later."""
+    name = "Device.DeviceInfo.ProvisioningCode"
+    await device.session(ScriptedAcs())  # BOOTSTRAP delivered
+    b = device.backend
+    b.set_external(name, "first")
+    read = b.get_parameter_values
+    changed_meanwhile = False
+
+    async def read_and_change(names: Sequence[str]) -> list[ParameterValueStruct]:
+        nonlocal changed_meanwhile
+        if name in names and not changed_meanwhile:
+            changed_meanwhile = True
+            b.set_external(name, "second")  # the device changes while we build the Inform
+        return await read(names)
+
+    b.get_parameter_values = read_and_change  # type: ignore[method-assign]
+    assert device.engine.handle_timer(device.clock.now)
+    first = await device.session(ScriptedAcs())
+    assert codes(first) == {("4 VALUE CHANGE", "")}
+    assert params(first)[name] == "first"
+    assert device.engine.handle_timer(device.clock.now)
+    second = await device.session(ScriptedAcs())
+    assert codes(second) == {("4 VALUE CHANGE", "")}
+    assert params(second)[name] == "second"
+    assert not device.store.changed_values()
+    assert not device.engine.handle_timer(device.clock.now)
+
+
+_REBOOT_CHILD = """
+import asyncio, random, sys, time
+from proxier.cwmp.engine import CpeEngine, EngineConfig
+from proxier.cwmp.memory import device2_backend
+from proxier.cwmp.rpc import DeviceIdStruct, Reboot, RebootResponse
+from proxier.cwmp.store import DeviceStore
+from tests.cwmp.acs_peer import ScriptedAcs
+
+DEVICE = DeviceIdStruct("Acme", "00D09E", "Lamp", "SN-1")
+URL = "http://127.0.0.1:7547/acs"
+store = DeviceStore(sys.argv[1])
+backend = device2_backend(DEVICE, acs_url=URL, persist=store)
+engine = CpeEngine(backend, store, EngineConfig(DEVICE, URL), rng=random.Random(1))
+
+def hang_on_reboot_response(env):
+    if env is not None and isinstance(env.body, RebootResponse):
+        print("RR", flush=True)  # the ACS has its answer; the CPE dies before rebooting
+        time.sleep(3600)
+    return None
+
+acs = ScriptedAcs(override=hang_on_reboot_response)
+acs.queue(Reboot("rb-k9"))
+asyncio.run(engine.run_session(acs))
+"""
+
+
+async def test_kill_9_after_reboot_response_still_reboots(device: Device) -> None:
+    """A.3.2.9 / Table 7 ("M Reboot" never discarded): the ACS has its RebootResponse, then
+    the process is SIGKILLed before the device reboots. The restarted engine still reboots
+    it after its next session, and "1 BOOT" + "M Reboot" with the CommandKey follow."""
+    import os
+    import sys
+
+    await device.session(ScriptedAcs())  # BOOTSTRAP delivered
+    device.store.close()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _REBOOT_CHILD,
+        str(device.path),
+        stdout=asyncio.subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert child.stdout is not None
+    line = await asyncio.wait_for(child.stdout.readline(), 60)
+    assert line.strip() == b"RR"
+    child.kill()  # SIGKILL
+    await child.wait()
+    device.store = DeviceStore(device.path)
+    again = device.restart()
+    assert again.backend.reboots == 0
+    assert again.engine.handle_timer(again.clock.now)
+    await again.session(ScriptedAcs())
+    assert again.backend.reboots == 1
+    assert again.engine.handle_timer(again.clock.now)
+    inform = await again.session(ScriptedAcs())
+    assert codes(inform) == {("1 BOOT", ""), ("M Reboot", "rb-k9")}
+    again.store.close()
+    third = again.restart()
+    assert not third.engine.handle_timer(third.clock.now)  # nothing owed any more
+    assert third.backend.reboots == 0
+    third.store.close()

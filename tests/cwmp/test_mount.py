@@ -43,6 +43,17 @@ async def test_mount_only_path_goes_to_mount() -> None:
     assert [p.name for p in values] == [MS + "PeriodicInformInterval"]
 
 
+async def test_mixed_names_go_to_their_owners() -> None:
+    """TR-069 A.3.2.2: parameters of both trees in one request, and the empty path (the whole
+    tree) reaching the mount too."""
+    b, _, _ = build()
+    asked = ["Device.DeviceInfo.SerialNumber", MS + "URL", "Device.DeviceInfo.ProvisioningCode"]
+    values = await b.get_parameter_values(asked)
+    assert sorted(p.name for p in values) == sorted(asked)
+    everything = {p.name for p in await b.get_parameter_values([""])}
+    assert {MS + "URL", "Device.DeviceInfo.SerialNumber"} <= everything
+
+
 async def test_spv_across_backends_is_atomic() -> None:
     """TR-069 A.3.2.1: SetParameterValues is all or nothing, even across the two backends."""
     b, _, ms = build()

@@ -165,3 +165,40 @@ def test_survives_kill_9_while_enqueuing_and_delivering(
     if transfer_keys:
         assert any(e.code == ev.TRANSFER_COMPLETE for e in store.events())
     store.close()
+
+
+def test_notified_values_survive_reopen_and_url_change_but_not_factory_reset(
+    tmp_path: Path,
+) -> None:
+    """The last seen values of notified parameters are the baseline a change is detected
+    against after a restart (TR-069 §3.7.1.5: a change made while the proxier was down is
+    still a "4 VALUE CHANGE"). A new ACS URL keeps them with the Notification attributes
+    (A.3.3.1); a factory reset forgets both."""
+    path = tmp_path / "s.sqlite"
+    store = DeviceStore(path)
+    store.set_notified_values({"/A/x": "1", "/A/y": "2"})
+    store.set_notified_values({"/A/x": "3"})
+    store.forget_notified_values(["/A/y"])
+    store.close()
+    store = DeviceStore(path)
+    assert store.notified_values() == {"/A/x": "3"}
+    store.clear_for_bootstrap()
+    assert store.notified_values() == {"/A/x": "3"}
+    store.clear_for_bootstrap(factory_reset=True)
+    assert store.notified_values() == {}
+    store.close()
+
+
+def test_notified_value_and_value_change_commit_together(tmp_path: Path) -> None:
+    """One transaction holds the new baseline and the pending "4 VALUE CHANGE": if the
+    second write fails, the first is undone too (else a restart would lose the change or
+    report it twice)."""
+    store = DeviceStore(tmp_path / "s.sqlite")
+    store.set_notified_values({"/A/x": "old"})
+    with pytest.raises(RuntimeError), store.transaction():
+        store.set_notified_values({"/A/x": "new"})
+        store.record_value_change("Device.X", "new", "xsd:string")
+        raise RuntimeError("killed between the two")
+    assert store.notified_values() == {"/A/x": "old"}
+    assert store.changed_values() == []
+    store.close()

@@ -15,7 +15,7 @@ from proxier.cwmp.rpc import (
     ParameterValueStruct,
     SetParameterAttributesStruct,
 )
-from proxier.lab.datamodel import DataModel, load_model_spec
+from proxier.lab.datamodel import DataModel, Obj, Table, load_model_spec
 from proxier.lab.local import LocalDmDevice
 from proxier.translate.backend import UpnpBackend
 from proxier.translate.instances import InstanceStore
@@ -216,6 +216,134 @@ async def test_gpv_unknown_name_is_9005(backend: UpnpBackend, path: str) -> None
     """TR-330 §4.6.3.1 + Table 2: GetValues 703 → 9005."""
     f = await fault_of(backend.get_parameter_values([path]))
     assert f.fault.fault_code == 9005
+
+
+# --- GetParameterValues asked again: translations are remembered, answers stay right ------------
+
+
+async def test_gpv_repeated_across_add_and_delete_object(
+    backend: UpnpBackend, device: LocalDmDevice
+) -> None:
+    """TR-330 §4.6.6/§4.6.7 with §4.6.3.1: names once translated keep meaning the same row;
+    a deleted row's names are 9005 the next time they are asked, values are never cached."""
+    first = "Device.NAT.PortMapping.1.Description"
+    for _ in range(2):
+        assert await values(backend, first) == {first: ("web server", "xsd:string")}
+    number, _ = await backend.add_object("Device.NAT.PortMapping.", "k")
+    added = f"Device.NAT.PortMapping.{number}.Description"
+    for _ in range(2):
+        got = await values(backend, first, added)
+        assert got == {first: ("web server", "xsd:string"), added: ("", "xsd:string")}
+    await backend.set_parameter_values([ParameterValueStruct(added, "ssh")], "k")
+    assert await values(backend, added) == {added: ("ssh", "xsd:string")}
+    assert await backend.delete_object(f"Device.NAT.PortMapping.{number}.", "k") == 0
+    assert (await fault_of(backend.get_parameter_values([added]))).fault.fault_code == 9005
+    assert await values(backend, first) == {first: ("web server", "xsd:string")}
+    again, _ = await backend.add_object("Device.NAT.PortMapping.", "k")
+    assert again == number + 1  # CWMP numbers are never reused
+    fresh = f"Device.NAT.PortMapping.{again}.Description"
+    assert await values(backend, fresh) == {fresh: ("", "xsd:string")}
+    assert (await fault_of(backend.get_parameter_values([added]))).fault.fault_code == 9005
+
+
+async def test_gpv_repeated_after_rows_changed_by_another_control_point(
+    backend: UpnpBackend, device: LocalDmDevice
+) -> None:
+    """Issue 4 (stable instance map): a row deleted on the device by someone else is 9005 once
+    the proxier has seen the table again, and the device's new row gets a new CWMP number."""
+    number, _ = await backend.add_object("Device.NAT.PortMapping.", "k")
+    name = f"Device.NAT.PortMapping.{number}.Protocol"
+    assert await values(backend, name) == {name: ("TCP", "xsd:string")}
+    device.model.delete_instance("/BBF/NAT/PortMapping/1/")
+    device.model.create_instance("/BBF/NAT/PortMapping/", [])
+    assert (await fault_of(backend.get_parameter_values([name]))).fault.fault_code == 9005
+    rows = await names(backend, "Device.NAT.PortMapping.", True)
+    assert list(rows) == ["Device.NAT.PortMapping.1.", f"Device.NAT.PortMapping.{number + 1}."]
+    assert (await fault_of(backend.get_parameter_values([name]))).fault.fault_code == 9005
+    new = f"Device.NAT.PortMapping.{number + 1}.Protocol"
+    assert await values(backend, new) == {new: ("TCP", "xsd:string")}
+    got = await values(backend, "Device.NAT.PortMapping.")
+    assert {n.split(".")[3] for n in got} == {"1", str(number + 1)}
+
+
+def reuse_instance_numbers(device: LocalDmDevice, table: str) -> None:
+    """Make the lab device hand out its lowest free UPnP instance next (real devices may reuse
+    a deleted row's number; the lab never does on its own)."""
+    node = device.model.root.children
+    for seg in table.strip("/").split("/"):
+        found = node[seg]
+        if isinstance(found, Table):
+            found.next_id = min(set(range(len(found.instances) + 1)) - set(found.instances))
+            return
+        assert isinstance(found, Obj)
+        node = found.children
+    raise AssertionError(f"{table} is not a table")
+
+
+async def test_gpv_repeated_when_the_device_reuses_a_deleted_instance(
+    backend: UpnpBackend, device: LocalDmDevice
+) -> None:
+    """TR-330 §4.6.1 note / §4.6.7: after DeleteObject, a row the device creates at the same
+    UPnP instance is a new CWMP instance; the old CWMP name, asked before, stays 9005."""
+    number, _ = await backend.add_object("Device.NAT.PortMapping.", "k")
+    old = f"Device.NAT.PortMapping.{number}.Description"
+    await backend.set_parameter_values([ParameterValueStruct(old, "ssh")], "k")
+    assert await values(backend, old) == {old: ("ssh", "xsd:string")}
+    assert await backend.delete_object(f"Device.NAT.PortMapping.{number}.", "k") == 0
+    reuse_instance_numbers(device, "/BBF/NAT/PortMapping/")
+    again, _ = await backend.add_object("Device.NAT.PortMapping.", "k")
+    assert again == number + 1
+    assert device.model.get_instances("/BBF/NAT/PortMapping/", 1)[-1] == "/BBF/NAT/PortMapping/1/"
+    assert (await fault_of(backend.get_parameter_values([old]))).fault.fault_code == 9005
+    new = f"Device.NAT.PortMapping.{again}.Description"
+    assert await values(backend, new) == {new: ("", "xsd:string")}
+
+
+async def test_gpv_by_alias_follows_alias_changes(backend: UpnpBackend) -> None:
+    """TR-330 §4.6.8 / TR-069 §3.6.1: `[alias]` addressing names whichever row holds the
+    alias now, even when the same name was asked before the alias moved."""
+    number, _ = await backend.add_object("Device.NAT.PortMapping.", "k")
+    row = f"Device.NAT.PortMapping.{number}."
+    await backend.set_parameter_values([ParameterValueStruct(row + "Description", "ssh")], "k")
+    await backend.set_parameter_values(
+        [ParameterValueStruct("Device.NAT.PortMapping.1.Alias", "web")], "k"
+    )
+    by_alias = "Device.NAT.PortMapping.[web].Description"
+    for _ in range(2):
+        got = await values(backend, by_alias)
+        assert got == {"Device.NAT.PortMapping.1.Description": ("web server", "xsd:string")}
+    await backend.set_parameter_values(
+        [ParameterValueStruct("Device.NAT.PortMapping.1.Alias", "old")], "k"
+    )
+    await backend.set_parameter_values([ParameterValueStruct(row + "Alias", "web")], "k")
+    assert await values(backend, by_alias) == {row + "Description": ("ssh", "xsd:string")}
+
+
+async def test_gpv_repeated_across_restart(tmp_path: Path) -> None:
+    """Issue 4: after a restart the same CWMP names read the same rows, and a row the device
+    lost meanwhile is 9005 (the translations of the first run are not carried over)."""
+    path = tmp_path / "instances.sqlite"
+    dev = lab_device()
+    store = InstanceStore(path)
+    backend = UpnpBackend(dev, instance_store=store, proxier_info=PROXIER)
+    asked = ("Device.Hosts.Host.2.HostName", "Device.Hosts.Host.3.HostName")
+    for _ in range(2):
+        got = await values(backend, *asked)
+        assert got[asked[1]] == ("printer", "xsd:string")
+    store.close()
+    dev.close()
+    spec = load_model_spec()
+    spec.instances["/BBF/Hosts/Host/"] = [0, 5]
+    spec.values = {k: v for k, v in spec.values.items() if "/Host/2/" not in k}
+    dev = LocalDmDevice(DataModel(spec, substitutions={"serial": "S", "oui": "0A0B0C"}))
+    store2 = InstanceStore(path)
+    backend2 = UpnpBackend(dev, instance_store=store2, proxier_info=PROXIER)
+    for _ in range(2):
+        assert await values(backend2, asked[1]) == {asked[1]: ("printer", "xsd:string")}
+        f = await fault_of(backend2.get_parameter_values([asked[0]]))
+        assert f.fault.fault_code == 9005
+    store2.close()
+    dev.close()
 
 
 # --- SetParameterValues (TR-330 §4.6.4.1) ------------------------------------------------------
@@ -646,6 +774,8 @@ async def test_path_reference_values_are_translated(store: InstanceStore) -> Non
     pv = ParameterValueStruct("Device.Routing.Interface", "Device.IP.Interface.1.")
     assert await backend.set_parameter_values([pv], "k") == 0
     assert dev.model.value("/BBF/Routing/Interface") == "/BBF/IP/Interface/1/"
+    got = await values(backend, "Device.Routing.Interface")  # asked again: the new value
+    assert got == {"Device.Routing.Interface": ("Device.IP.Interface.1.", "xsd:string")}
     bad = ParameterValueStruct("Device.Routing.Interface", "Device.IP.Interface.9.")
     f = await fault_of(backend.set_parameter_values([bad], "k"))
     assert [(d.parameter_name, d.fault_code) for d in f.fault.set_parameter_values_fault] == [

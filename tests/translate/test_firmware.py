@@ -331,7 +331,7 @@ async def test_restart_keeps_tracking_the_operation(tmp_path: Path) -> None:
             s.rig.sinks.clear()
             again = s.firmware(DeviceStore(tmp_path / "dev.sqlite"), poll_interval=0.2)
             assert list(again.operations) == [1]
-            await again.resume()
+            again.device_alive()
             tc = await s.transfer_complete()
             await again.close()
             assert (tc.command_key, tc.fault_struct.fault_code) == ("across-restart", 0)

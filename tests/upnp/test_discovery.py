@@ -148,6 +148,43 @@ def test_record_flood_bounded() -> None:
     assert len(t.candidates()) == 3
 
 
+def test_multi_homed_device_has_one_lease_per_interface() -> None:
+    """TR-330 §4.1.1 / UDA 2.0 §1.2: a multi-homed device announces the same UUID on each
+    interface with its own LOCATION; each path is tracked on its own (no flapping between
+    locations), and a byebye or expiry on one interface leaves the other alive."""
+    t = DeviceTracker()
+    loc2 = "http://198.19.0.12:8000/d.xml"
+    (a,) = t.datagram(alive(CMS2, max_age=10), "198.18.0.12", 0.0)
+    (b,) = t.datagram(alive(CMS2, loc=loc2, max_age=20), "198.19.0.12", 0.0)
+    assert (a.via, a.location) == ("198.18.0.12", LOC)
+    assert (b.via, b.location) == ("198.19.0.12", loc2)
+    for now in (1.0, 2.0):  # both keep announcing: refreshes only
+        assert t.datagram(alive(CMS2, max_age=10), "198.18.0.12", now) == []
+        assert t.datagram(alive(CMS2, loc=loc2, max_age=20), "198.19.0.12", now) == []
+    (gone,) = t.handle_timer(12.0)
+    assert (gone.kind, gone.via) == ("expired", "198.18.0.12")
+    assert t.candidates() == [ROOT]
+    (bye,) = t.datagram(ssdp.build_notify("ssdp:byebye", CMS2, ROOT), "198.19.0.12", 13.0)
+    assert (bye.kind, bye.via, bye.location) == ("byebye", "198.19.0.12", loc2)
+    assert t.candidates() == []
+
+
+def test_same_udn_in_two_description_urls_is_two_paths() -> None:
+    """A device listed by two configured description URLs (two addresses of one device) is
+    tracked per URL: one failing does not expire the other."""
+    t = DeviceTracker()
+    url1 = "http://127.0.0.1:8000/dev/1/description.xml"
+    url2 = "http://127.0.0.2:8000/dev/1/description.xml"
+    devs = [ProbedDevice(ROOT, MD2, (CMS2,), True)]
+    (e1,) = t.probe_ok(url1, devs, 0.0)
+    (e2,) = t.probe_ok(url2, devs, 0.0)
+    assert (e1.via, e2.via) == (url1, url2)
+    assert t.probe_ok(url1, devs, 1.0) == [] and t.probe_ok(url2, devs, 1.0) == []
+    (gone,) = t.probe_failed(url2, 2.0, limit=1)
+    assert (gone.kind, gone.udn, gone.via) == ("expired", ROOT, url2)
+    assert t.candidates() == [ROOT]
+
+
 def test_probe_path_alive_and_expiry_after_failures() -> None:
     """No-multicast path: a reachable description URL makes its DM devices alive; N misses
     in a row expire them; a device that vanished from the description expires at once."""

@@ -31,6 +31,7 @@ class Rig:
         self.lab = lab
         self.state = state
         self.proxier: Proxier | None = None
+        self.description_urls: list[str] | None = None  # default: the lab's, one per device
         self.client = LabAcsClient(acs.base_url, timeout=60)
 
     def config(self) -> Config:
@@ -39,7 +40,11 @@ class Rig:
                 "acs": {"url": self.acs_url, "periodic_inform_interval": 3600},
                 "connection_request": {"port": 0, "username": CR[0], "password": CR[1]},
                 "upnp": {
-                    "description_urls": list(self.lab.description_urls),
+                    "description_urls": list(
+                        self.lab.description_urls
+                        if self.description_urls is None
+                        else self.description_urls
+                    ),
                     "probe_interval": 0.2,
                     "probe_failures": 2,
                     "action_timeout": 3.0,

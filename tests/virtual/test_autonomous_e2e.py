@@ -91,7 +91,8 @@ async def test_other_control_points_update_follows_the_policy(
 ) -> None:
     """TR-330 §4.7.1.3 steps 1-7, Table 1 row 10, TR-069 A.3.3.3: with the policy at its
     default (disabled) another control point's firmware update is not sent; a FileTypeFilter
-    without firmware keeps it back too; once the ACS enabled it, the update gives an Inform
+    without firmware or a TransferTypeFilter "Upload" keeps it back too; once the ACS
+    enabled it for downloads of firmware, the update gives an Inform
     with "10 AUTONOMOUS TRANSFER COMPLETE" and AutonomousTransferComplete (AnnounceURL "",
     TransferURL = the DU 0 URI, IsDownload true, "1 Firmware Upgrade Image", FaultCode 0);
     a failed update carries the Table 3 fault (Error_CorruptedFile → 9018)."""
@@ -101,18 +102,26 @@ async def test_other_control_points_update_follows_the_policy(
         dev_id = (await r.devices(1))[0]["id"]
         lab = r.lab
 
-        mark = len(caplog.records)
-        await update_firmware(r, dev_id, lab.host_file("a.bin", make_image("fw", "2.0")))
-        await not_reported(caplog, mark)
-        done = await r.rpc(dev_id, policy(False, FileTypeFilter="3 Vendor Configuration File"))
-        assert done["status"] == "done", done
-        done = await r.rpc(dev_id, policy(True, FileTypeFilter="3 Vendor Configuration File"))
-        assert done["status"] == "done", done
-        mark = len(caplog.records)
-        await update_firmware(r, dev_id, lab.host_file("b.bin", make_image("fw", "2.1")))
-        await not_reported(caplog, mark)
+        kept_back = [
+            None,  # the default: disabled
+            policy(True, FileTypeFilter="3 Vendor Configuration File"),
+            policy(True, TransferTypeFilter="Upload"),
+        ]
+        for n, setting in enumerate(kept_back):
+            if setting is not None:
+                done = await r.rpc(dev_id, setting)
+                assert done["status"] == "done", done
+            mark = len(caplog.records)
+            image = make_image("fw", f"2.{n}")
+            await update_firmware(r, dev_id, lab.host_file(f"{n}.bin", image))
+            await not_reported(caplog, mark)
+            reset = policy(False, TransferTypeFilter="Both", FileTypeFilter=FIRMWARE)
+            done = await r.rpc(dev_id, reset)
+            assert done["status"] == "done", done
 
-        done = await r.rpc(dev_id, policy(True, FileTypeFilter=FIRMWARE))
+        done = await r.rpc(
+            dev_id, policy(True, TransferTypeFilter="Download", FileTypeFilter=FIRMWARE)
+        )
         assert done["status"] == "done", done
         assert [c for c in r.acs.store.cpe_requests(dev_id) if c["name"] != "Inform"] == []
         assert all(TEN not in dict(i["events"]) for i in r.acs.store.informs(dev_id))
@@ -169,18 +178,13 @@ async def test_acs_download_is_not_autonomous(tmp_path: Path) -> None:
         assert all(TEN not in dict(i["events"]) for i in r.acs.store.informs(dev_id))
 
 
-async def test_update_finishing_while_the_proxier_is_down_is_reported_after_restart(
-    tmp_path: Path,
-) -> None:
-    """TR-330 §4.7.1.3 with Table 7 ("10 AUTONOMOUS TRANSFER COMPLETE" is never discarded
-    undelivered): the proxier saw another control point start a firmware update, was
-    stopped, the update finished meanwhile; the restarted proxier reports it (in whichever
-    of its sessions can carry it, A.3.3.3)."""
+@asynccontextmanager
+async def gated_image(image: bytes) -> AsyncIterator[tuple[str, asyncio.Event]]:
+    """An image server whose answer (and so the device's update) waits for the gate."""
     gate = asyncio.Event()
-    image = make_image("fw", "5.0")
 
     async def serve(_request: web.Request) -> web.Response:
-        await gate.wait()  # the download, and so the operation, lasts until released
+        await gate.wait()
         return web.Response(body=image)
 
     app = web.Application()
@@ -189,36 +193,75 @@ async def test_update_finishing_while_the_proxier_is_down_is_reported_after_rest
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/fw.bin"
     try:
-        async with rig(tmp_path) as r:
-            proxier = await r.start_proxier()
-            dev_id = (await r.devices(1))[0]["id"]
-            assert (await r.rpc(dev_id, policy(True)))["status"] == "done"
-            async with other_control_point(r, dev_id) as cp:
-                assert cp.sms is not None
-                op_id = await cp.sms.update(0, url, False)
-            store = proxier.devices()[0].store
-            for _ in range(200):  # the proxier recorded it (its state, kept on disk)
-                if store.kv_items("tr330.firmware.operation."):
-                    break
-                await asyncio.sleep(0.05)
-            assert store.kv_items("tr330.firmware.operation."), "update never tracked"
-            await r.stop_proxier()
-            mark = r.last_inform_id(dev_id)
-            gate.set()
-            await finished(r, dev_id, op_id)
-            await r.start_proxier()
-            (atc,) = await autonomous_completes(r, dev_id, 1)
-            assert (atc["transferUrl"], atc["faultStruct"]["faultCode"]) == (url, 0)
-            # Delivered after the restart (in its first session, or one of its own).
-            requests = r.acs.store.cpe_requests(dev_id)
-            (sent,) = [c for c in requests if c["name"] == "AutonomousTransferComplete"]
-            after = {i["session"] for i in r.acs.store.informs(dev_id, after=mark)}
-            assert sent["session"] in after
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/fw.bin", gate
     finally:
         gate.set()
         await runner.cleanup()
+
+
+async def start_tracked_update(r: Rig, dev_id: str, url: str) -> int:
+    """Another control point starts an update; returns once the proxier has recorded it in
+    the virtual device's state (what a restart or a device reboot must not lose)."""
+    async with other_control_point(r, dev_id) as cp:
+        assert cp.sms is not None
+        op_id = await cp.sms.update(0, url, False)
+    assert r.proxier is not None
+    store = r.proxier.devices()[0].store
+    for _ in range(200):
+        if store.kv_items("tr330.firmware.operation."):
+            return op_id
+        await asyncio.sleep(0.05)
+    raise AssertionError("the proxier never tracked the update")
+
+
+async def test_update_finishing_while_the_proxier_is_down_is_reported_after_restart(
+    tmp_path: Path,
+) -> None:
+    """TR-330 §4.7.1.3 with Table 7 ("10 AUTONOMOUS TRANSFER COMPLETE" is never discarded
+    undelivered): the proxier saw another control point start a firmware update, was
+    stopped, the update finished meanwhile; the restarted proxier reports it (in whichever
+    of its sessions can carry it, A.3.3.3)."""
+    async with gated_image(make_image("fw", "5.0")) as (url, gate), rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        assert (await r.rpc(dev_id, policy(True)))["status"] == "done"
+        op_id = await start_tracked_update(r, dev_id, url)
+        await r.stop_proxier()
+        mark = r.last_inform_id(dev_id)
+        gate.set()
+        await finished(r, dev_id, op_id)
+        await r.start_proxier()
+        (atc,) = await autonomous_completes(r, dev_id, 1)
+        assert (atc["transferUrl"], atc["faultStruct"]["faultCode"]) == (url, 0)
+        # Delivered after the restart (in its first session, or one of its own).
+        requests = r.acs.store.cpe_requests(dev_id)
+        (sent,) = [c for c in requests if c["name"] == "AutonomousTransferComplete"]
+        after = {i["session"] for i in r.acs.store.informs(dev_id, after=mark)}
+        assert sent["session"] in after
+
+
+async def test_update_lost_in_a_device_reboot_is_reported_as_failed(tmp_path: Path) -> None:
+    """TR-330 §4.7.1.3 step 4 note and §4.7.1 exception 2: the device rebooted during another
+    control point's update and forgot the OperationID; its DU 0 version did not change, so
+    the Inform carries "10 AUTONOMOUS TRANSFER COMPLETE" and the AutonomousTransferComplete
+    Table 3's fault for an unknown result (9001), with a FaultString saying it was lost."""
+    async with gated_image(make_image("fw", "6.0")) as (url, _gate), rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        assert (await r.rpc(dev_id, policy(True)))["status"] == "done"
+        lab_device = r.lab_device(dev_id)
+        lab_device.faults.reboot_delay = 1.0
+        op_id = await start_tracked_update(r, dev_id, url)
+        mark = r.last_inform_id(dev_id)
+        await lab_device.reboot()
+        assert op_id not in lab_device.sms.ops
+        await r.inform_with(dev_id, TEN, after=mark)
+        (atc,) = await autonomous_completes(r, dev_id, 1)
+        assert atc["faultStruct"]["faultCode"] == 9001
+        assert "lost" in atc["faultStruct"]["faultString"]
+        assert atc["startTime"] <= atc["completeTime"]
+        assert lab_device.sms.dus[0].version == "1.0.0"
 
 
 async def test_vendor_log_files_are_in_the_data_model(tmp_path: Path) -> None:
@@ -270,3 +313,13 @@ async def test_vendor_log_files_are_in_the_data_model(tmp_path: Path) -> None:
             },
         )
         assert count["result"]["parameterList"][0]["value"] == str(len(logs))
+        spv = await r.rpc(
+            dev_id,
+            {
+                "name": "SetParameterValues",
+                "parameterList": [[LOGS + "1.MaximumSize", "1", "xsd:unsignedInt"]],
+                "parameterKey": "ro",
+            },
+        )
+        assert spv["status"] == "fault" and spv["result"]["faultCode"] == 9003, spv
+        assert spv["result"]["setParameterValuesFault"][0]["faultCode"] == 9008

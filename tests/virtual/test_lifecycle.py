@@ -100,3 +100,23 @@ def test_cached_announcement_survives_restart() -> None:
     lc.byebye("AboutToReboot")
     again = Lifecycle.from_dict(lc.to_dict())
     assert again.alive(LOC, 4).conditions == {"announced:AboutToReboot", "acs_reboot"}
+
+
+def test_failover_keeps_device_online_without_table1_trigger() -> None:
+    """TR-330 §4.1.1 multi-homed: another interface taking over is no boot and no outage: no
+    Table 1 trigger, online unchanged, and a pending ACS reboot is still awaited."""
+    lc = Lifecycle(online=True, boot_id=1, location=LOC)
+    lc.reboot_requested(now=0.0, wait=60.0)
+    other = "http://127.0.0.2:5000/dev/0/description.xml"
+    t = lc.failed_over(other)
+    assert t.online and not t.changed and t.trigger == "" and t.relocated
+    assert lc.location == other and lc.acs_reboot
+
+
+def test_ssdp_update_bootid_is_not_a_reboot() -> None:
+    """UDA 2.0 §1.2.4: ssdp:update announces NEXTBOOTID (an interface of a multi-homed device
+    changed); the alive that carries it is no silent reboot (no "1 BOOT")."""
+    lc = Lifecycle(online=True, boot_id=1, location=LOC)
+    lc.boot_id_updated(2)
+    t = lc.alive(LOC, 2)
+    assert t.trigger == "" and t.conditions == frozenset()
