@@ -164,14 +164,20 @@ async def test_gpn_tr330_examples_and_next_level_cases(tmp_path: Path) -> None:
         assert fault(parameter_next) == (9003, [])
         assert names(single) == {HOSTS + "HostNumberOfEntries": False, HOST: False}
         assert names(table) == {f"{HOST}{n}.": False for n in SPARSE}
-        assert names(instance) == {f"{HOST}2.{leaf}": False for leaf in leaves}
+        # the row's Alias is the proxier's (TR-330 §4.6.8), writable as in TR-181
+        assert names(instance) == {
+            **{f"{HOST}2.{leaf}": False for leaf in leaves},
+            HOST + "2.Alias": True,
+        }
         expected = [HOSTS, HOSTS + "HostNumberOfEntries", HOST]
         for n in SPARSE:
             expected += [f"{HOST}{n}.", *(f"{HOST}{n}.{leaf}" for leaf in leaves)]
         got = names(branch)
-        assert set(got) == set(expected)
+        assert set(got) == {*expected, *(f"{HOST}{n}.Alias" for n in SPARSE)}
         assert HOSTS in got, "NextLevel false lists the object itself (Table 18)"
-        assert not any(got.values()), "Hosts is read-only on the device (Access readOnly)"
+        assert {n for n, w in got.items() if w} == {f"{HOST}{n}.Alias" for n in SPARSE}, (
+            "Hosts is read-only on the device (Access readOnly)"
+        )
         writable = names(nat)
         assert writable[PM] is True, "AddObject allowed: the table's Access is readWrite"
         assert writable[PM + "1."] is True, "DeleteObject allowed on the instance"
@@ -380,7 +386,7 @@ async def test_attributes_partial_paths_notification_and_access_list(tmp_path: P
         )
         leaves = [pv.path for pv in model.get_values(["/BBF/Hosts/Host/5/"])]
         got = {p["name"]: (p["notification"], p["accessList"]) for p in ok(host)["parameterList"]}
-        assert set(got) == {f"{HOST}3.{p.rsplit('/', 1)[1]}" for p in leaves}
+        assert set(got) == {f"{HOST}3.{p.rsplit('/', 1)[1]}" for p in leaves} | {HOST + "3.Alias"}
         for path in leaves:
             (attrs,) = model.get_attributes([path])
             name = f"{HOST}3.{path.rsplit('/', 1)[1]}"
@@ -389,7 +395,7 @@ async def test_attributes_partial_paths_notification_and_access_list(tmp_path: P
         listed = {p["name"]: p["notification"] for p in ok(read_back)["parameterList"]}
         device = model.get_attributes([UPNP_PM + "0/"])
         params = [a for a in device if not a.path.endswith("/")]
-        assert len(listed) == len(params) > 3
+        assert len(listed) == len(params) + 1 > 3, "the device's parameters and the Alias"
         assert set(listed.values()) == {2}
         assert all(a.event_on_change for a in params), "EventOnChange set on the device"
         ok(set_one)
@@ -577,3 +583,43 @@ async def test_value_change_active_on_sparse_row_and_passive_in_next_inform(
         assert reported, "the passive change came with a later Inform"
         assert ("4 VALUE CHANGE", "") in events_of(reported[0])
         assert reported[0]["parameters"][passive][0] == "passive.example"
+
+
+async def test_proxier_alias_is_a_parameter_like_the_others(tmp_path: Path) -> None:
+    """TR-330 §4.6.8: the Alias the proxier keeps for each row of a table without one of its
+    own is a writable parameter of the row everywhere, as TR-069 wants of any parameter:
+    listed by GetParameterNames (A.3.2.3: "all Parameters … that are descendents"), read
+    with a partial path (A.3.2.2), and given attributes (A.3.2.4/A.3.2.5)."""
+    async with rig(tmp_path) as r:
+        dev_id = await started(r)
+        alias = PM + "1.Alias"
+        tasks = await r.session(
+            dev_id,
+            [
+                gpn(PM + "1.", True),
+                gpn(PM, False),
+                gpn(alias, False),
+                gpn(HOSTS, False),
+                gpv(PM + "1."),
+                gpv(HOST),
+                gpa(alias),
+                spa(alias, 1),
+                gpa(PM + "1."),
+                spv("a", (alias, "web", "xsd:string")),
+                gpv(PM),
+            ],
+        )
+        child, branch, itself, hosts, inst, table, attr, set_attr, attrs, set_alias, renamed = tasks
+        assert names(child)[alias] is True
+        assert names(branch)[alias] is True
+        assert names(itself) == {alias: True}
+        assert all(names(hosts)[f"{HOST}{n}.Alias"] for n in SPARSE)
+        assert values(inst)[alias] == ("cpe-1", "xsd:string")
+        assert {n: values(table)[f"{HOST}{n}.Alias"][0] for n in SPARSE} == {
+            n: f"cpe-{n}" for n in SPARSE
+        }
+        assert ok(attr)["parameterList"] == [{"name": alias, "notification": 0, "accessList": []}]
+        ok(set_attr)
+        assert {p["name"]: p["notification"] for p in ok(attrs)["parameterList"]}[alias] == 1
+        ok(set_alias)
+        assert values(renamed)[alias] == ("web", "xsd:string")
