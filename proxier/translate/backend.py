@@ -130,15 +130,16 @@ _CACHE_LIMIT = 100_000
 class _GpvCache:
     """GetParameterValues translations already made, so that a repeated request costs one
     dict lookup per name each way: `plain` maps a CWMP parameter name the device holds to its
-    UPnP path, `answers` a UPnP path the device returned to the last ParameterValueStruct made
-    of it (its CWMP name and xsi:type; the struct itself again while the value is the same).
+    UPnP path, `answers` a UPnP path the device returned to its last value as the device gave
+    it and the ParameterValueStruct made of it (CWMP name, xsi:type, the value with path
+    references translated), reused as long as the device gives the same value.
 
     Both follow from the path translator and the instance map, so they are dropped when either
     changes (a new translator after SupportedDataModelsUpdate, a new store generation after a
     row went away or an alias changed); `clear()` when the types may have changed."""
 
     plain: dict[str, str] = field(default_factory=dict)
-    answers: dict[str, ParameterValueStruct] = field(default_factory=dict)
+    answers: dict[str, tuple[str, ParameterValueStruct]] = field(default_factory=dict)
     _translator: PathTranslator | None = None
     _generation: int = -1
 
@@ -157,9 +158,9 @@ class _GpvCache:
         if len(self.plain) < _CACHE_LIMIT:
             self.plain[name] = upnp
 
-    def remember_answer(self, upnp: str, answer: ParameterValueStruct) -> None:
+    def remember_answer(self, upnp: str, raw: str, answer: ParameterValueStruct) -> None:
         if len(self.answers) < _CACHE_LIMIT or upnp in self.answers:
-            self.answers[upnp] = answer
+            self.answers[upnp] = (raw, answer)
 
 
 @dataclass(slots=True)
@@ -454,12 +455,24 @@ class UpnpBackend:
             tree.writable = {path: self._local_objects.get(path, False), **tree.writable}
         for name, writable in local:
             tree.add(name, writable)
-        return [ParameterInfoStruct(n, w) for n, w in tree.writable.items() if self._visible(n)]
+        aliases = self._instance_aliases(tree.writable, path)
+        if next_level:  # only the instance's own Alias is one of its children
+            aliases = {a: v for a, v in aliases.items() if a == path + "Alias"}
+        out = []
+        for n, w in tree.writable.items():
+            if self._visible(n):
+                out.append(ParameterInfoStruct(n, w))
+                if aliases.pop(n + "Alias", None) is not None:
+                    out.append(ParameterInfoStruct(n + "Alias", True))
+        out.extend(ParameterInfoStruct(a, True) for a in aliases)
+        return out
 
     async def _parameter_writable(self, rpc: str, name: str) -> bool:
         loc = self._local.get(name)
         if loc is not None:
             return loc.writable
+        if await self._alias_target(rpc, name) is not None:
+            return True
         upnp = await self._to_upnp(rpc, name)
         attrs = await self._attributes(rpc, [upnp])
         node = attrs.get(upnp)
@@ -716,6 +729,10 @@ class UpnpBackend:
             out.extend(await self._get_values(rpc, content, optional))
         if read_through:
             out.extend(await self._read_through(rpc, read_through))
+        for name in parameter_names:
+            if not name or name.endswith("."):
+                aliases = self._instance_aliases([v.name for v in out], name or "Device.")
+                out.extend(ParameterValueStruct(a, v) for a, v in aliases.items())
         return out
 
     async def _alias_value(self, rpc: str, name: str) -> ParameterValueStruct | None:
@@ -749,16 +766,16 @@ class UpnpBackend:
         answers = self._gpv.answers
         out = []
         for pv in got:
-            last = answers.get(pv.path)
-            if last is None:  # a path not answered before: translate them all
+            known = answers.get(pv.path)
+            if known is None:  # a path not answered before: translate them all
                 return await self._translate_values(rpc, got)
-            if last is _HIDDEN:
+            raw, answer = known
+            if answer is _HIDDEN:
                 continue
-            value = pv.value
-            if value != last.value or value.startswith("/"):
-                last = self._value_struct(last.name, pv.path, value, last.type)
-                answers[pv.path] = last
-            out.append(last)
+            if pv.value != raw:
+                answer = self._value_struct(answer.name, pv.path, pv.value, answer.type)
+                answers[pv.path] = (pv.value, answer)
+            out.append(answer)
         return out
 
     async def _translate_values(
@@ -777,7 +794,7 @@ class UpnpBackend:
                 answer = self._value_struct(name, pv.path, pv.value, types[pv.path])
                 out.append(answer)
             if pv.path in self._xsd:
-                self._gpv.remember_answer(pv.path, answer)
+                self._gpv.remember_answer(pv.path, pv.value, answer)
         return out
 
     def _value_struct(self, name: str, upnp: str, value: str, xsd: str) -> ParameterValueStruct:
@@ -935,6 +952,33 @@ class UpnpBackend:
                 pass
         return status
 
+    def _instance_aliases(self, names: Iterable[str], within: str) -> dict[str, str]:
+        """TR-330 §4.6.8: `….{i}.Alias` → value for each instance of the device's tables
+        that `names` pass through inside the object `within`, where the device has no Alias
+        of its own (it is not among `names`): the proxier's Alias is a parameter like the
+        others, listed by GetParameterNames and read with a partial path."""
+        listed = names if isinstance(names, dict) else dict.fromkeys(names)
+        out: dict[str, str] = {}
+        for name in listed:
+            segments = name.split(".")
+            for k in range(1, len(segments) - 1):
+                if not segments[k].isdigit():
+                    continue
+                inst = ".".join(segments[: k + 1]) + "."
+                alias = inst + "Alias"
+                if not inst.startswith(within) or alias in listed or alias in out:
+                    continue
+                if self._is_local_name(inst) or self.operations.owns(inst):
+                    continue
+                try:
+                    table, _ = table_of(self.paths.to_upnp(inst))
+                except (PathError, UnknownInstance):  # not a row of the device
+                    continue
+                value = self.store.alias(table, int(segments[k]))
+                if value is not None:
+                    out[alias] = value
+        return out
+
     async def _alias_target(self, rpc: str, name: str) -> tuple[str, int] | None:
         """(table, CWMP number) when `name` is `….{i}.Alias` of a table without its own Alias
         parameter: the proxier keeps it (TR-330 §4.6.8)."""
@@ -1001,6 +1045,8 @@ class UpnpBackend:
         out: list[tuple[str, str | None]] = []
         if not self._visible(name):
             raise _err(9005, f"{name} is not served here")
+        if await self._alias_target(rpc, name) is not None:
+            return [(name, None)]
         local = [n for n in self._local if n == name or (name.endswith(".") and n.startswith(name))]
         local.extend(await self.operations.parameter_names(name))
         out.extend((n, None) for n in local)
@@ -1030,6 +1076,8 @@ class UpnpBackend:
             for n, p in zip(self._cwmp_names(params), params, strict=True):
                 if self._visible(n):
                     out.append((n, p))
+        if name.endswith("."):
+            out.extend((a, None) for a in self._instance_aliases([n for n, _ in out], name))
         return out
 
     async def get_parameter_attributes(
