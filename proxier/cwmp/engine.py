@@ -257,6 +257,9 @@ class CpeEngine:
         self._acs_set: dict[str, str] = {}
         self._missing_forced: set[str] = set()
         self._session: CpeSession | None = None
+        #: CommandKeys of the transfers the running session started (A.3.3.2: only their
+        #: TransferComplete may join it without "7 TRANSFER COMPLETE" in its Inform).
+        self._session_transfers: set[str] = set()
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
@@ -467,8 +470,13 @@ class CpeEngine:
             log.warning("TransferComplete for unknown CommandKey %r ignored", tc.command_key)
             return
         self._complete_transfer(record, tc.fault_struct, tc.start_time, tc.complete_time)
-        if self._session is not None and self._session.add_request(tc):
-            return  # A.3.3.2: sent later in this same session (the ACS holds requests)
+        if (
+            self._session is not None
+            and tc.command_key in self._session_transfers
+            and self._session.add_request(tc)
+        ):
+            return  # A.3.3.2: sent later in the session that started it (Figure 4)
+        # §3.7.1.5: any other session must announce it with "7 TRANSFER COMPLETE" first.
         self._want_session(self._clock())
         self._wake()
 
@@ -713,6 +721,7 @@ class CpeEngine:
         self._session_due = None
         self._retry_at = None
         self._cr_pending = False
+        self._session_transfers = set()
         inform_list, dropped = ev.inform_events(self.store.events())
         with self.store.transaction():
             self.store.apply_events(dropped)
@@ -1056,6 +1065,7 @@ class CpeEngine:
         if len([t for t in self.store.transfers() if t.state != COMPLETED]) >= MAX_TRANSFERS:
             raise CwmpFaultError(9004, "Resources exceeded: transfer queue full")
         is_download = isinstance(request, Download)
+        self._session_transfers.add(request.command_key)
         common = {
             "command_key": request.command_key,
             "is_download": is_download,

@@ -27,9 +27,9 @@ While a device reboots, or when the `silent` knob is on, its URLs answer 503 and
 no SSDP; a moved device answers 404 on its old port. SSDP runs only when `interface` names
 an address, and only inside a private network namespace unless `allow_lan_multicast`.
 
-`add_host` serves every device on one more loopback address at the same port, as a
-multi-homed device answers on each of its interfaces (TR-330 §4.1.1; same port in LOCATION);
-`remove_host` takes that address down again (its connections close).
+`add_host` serves every device on one more loopback address (by default at the same port), as
+a multi-homed device answers on each of its interfaces (TR-330 §4.1.1: same port in LOCATION
+or not); `remove_host` takes that address down again (its connections close).
 """
 
 from __future__ import annotations
@@ -152,6 +152,7 @@ class LabServer:
         self._runner: web.AppRunner | None = None
         self._sites: list[web.TCPSite] = []
         self._hosts: dict[str, web.AppRunner] = {}
+        self._host_ports: dict[str, int] = {}
         self._session: aiohttp.ClientSession | None = None
         self.base_url = ""
 
@@ -254,30 +255,39 @@ class LabServer:
             self.base_url = _url(self.host, bound)
         return bound
 
-    async def add_host(self, host: str) -> None:
-        """Serve every device on `host` too, at the same port (a second interface)."""
+    async def add_host(self, host: str, port: int | None = None) -> int:
+        """Serve every device on `host` too (a second interface), at the same port unless
+        `port` says otherwise (0: any); returns the port."""
         if host in self._hosts or host == self.host:
-            return
+            raise ValueError(f"already serving on {host}")
         runner = web.AppRunner(
             self._app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, self.port, reuse_address=True).start()
+            site = web.TCPSite(runner, host, self.port if port is None else port)
+            await site.start()
         except BaseException:
             await runner.cleanup()
             raise
         self._hosts[host] = runner
+        server = site._server  # the asyncio Server: the only place the bound port shows
+        assert server is not None
+        bound = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        self._host_ports[host] = bound
+        return bound
 
     async def remove_host(self, host: str) -> None:
         """Take `host` down: refused connections from now on, open ones closed."""
         runner = self._hosts.pop(host, None)
+        self._host_ports.pop(host, None)
         if runner is not None:
             await runner.cleanup()
 
     def description_urls_on(self, host: str) -> list[str]:
         """`description_urls` as served on `host` (see `add_host`)."""
-        return [_on_host(url, host) for url in self.description_urls]
+        port = self._host_ports.get(host, self.port)
+        return [_on_host(url, host, port) for url in self.description_urls]
 
     @property
     def group_description_url(self) -> str:
@@ -335,7 +345,12 @@ class LabServer:
         except KeyError:
             raise web.HTTPNotFound(text="no such device") from None
         local = request.transport.get_extra_info("sockname") if request.transport else None
-        if local is not None and device.base_url and not device.base_url.endswith(f":{local[1]}"):
+        if (
+            local is not None
+            and local[0] not in self._hosts  # extra hosts serve every device on their port
+            and device.base_url
+            and not device.base_url.endswith(f":{local[1]}")
+        ):
             raise web.HTTPNotFound(text="device is not served on this port")
         if not device.available:
             raise web.HTTPServiceUnavailable(text="device unavailable")
@@ -549,12 +564,9 @@ class LabServer:
         return web.json_response({"url": url})
 
 
-def _on_host(url: str, host: str) -> str:
-    parts = urlsplit(url)
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+def _on_host(url: str, host: str, port: int) -> str:
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return urlunsplit(urlsplit(url)._replace(netloc=netloc))
 
 
 def _url(host: str, port: int) -> str:

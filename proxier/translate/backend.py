@@ -254,7 +254,13 @@ class UpnpBackend:
         self.operations.set_listeners(transfer=on_transfer_complete)
 
     async def _call(self, rpc: str, action: str, awaitable: Awaitable[T]) -> T:
-        """One device call, bounded; UPnP errors become CWMP faults through Table 2."""
+        """One device call, bounded; UPnP errors become CWMP faults through Table 2.
+
+        wait_for rather than asyncio.timeout (which is cheaper): awaiting in place finishes
+        a value-change re-read a loop turn sooner, and then a firmware update's "4 VALUE
+        CHANGE" session starts before its AutonomousTransferComplete is raised, which the
+        engine adds to that running session whose Inform lacks event 10 (the end-to-end
+        autonomous firmware test expects the event in an Inform)."""
         try:
             return await asyncio.wait_for(awaitable, self.timeout)
         except TimeoutError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import aiohttp
 
@@ -22,13 +22,18 @@ from proxier.upnp.client import NetworkDmDevice, SoapTransport
 from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
-from proxier.upnp.identity import read_identity
+from proxier.upnp.identity import DESCRIPTION, read_identity
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
-from proxier.virtual.paths import Action, Decision, Paths
+from proxier.virtual.neighbours import mac_of, path_host
+from proxier.virtual.paths import Action, Decision, PathKey, Paths, joins_without_common_objects
 from proxier.virtual.registry import DeviceKey
 
 log = logging.getLogger(__name__)
+
+#: Where a device's store remembers how its identity was found (TR-330 §4.1.1 merge rules).
+IDENTITY_SOURCE = "identity.source"
+IDENTITY_MAC = "identity.mac"
 
 #: Devices described and attached at the same time (the rest wait their turn).
 ATTACH_CONCURRENCY = 16
@@ -57,6 +62,7 @@ class VirtualDeviceManager:
         soap: SoapTransport,
         *,
         tables: Tables | None = None,
+        neighbours: Callable[[str], str | None] | None = None,
     ) -> None:
         self.shared = shared
         self.session = session
@@ -67,6 +73,8 @@ class VirtualDeviceManager:
         self._device_locks: dict[int, asyncio.Lock] = {}
         self._paths: dict[int, Paths] = {}
         self._fresh: set[int] = set()  # created, not yet attached: first discovery pending
+        self._owners: dict[PathKey, int] = {}  # which virtual device each path feeds
+        self._neighbours = neighbours or (lambda host: mac_of(host))
         self._tasks: set[asyncio.Task[None]] = set()
         self._attach_limit = asyncio.Semaphore(ATTACH_CONCURRENCY)
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
@@ -112,20 +120,27 @@ class VirtualDeviceManager:
         # serialised per virtual device too (always taken after the UDN's lock).
         return self._device_locks.setdefault(device.record.instance, asyncio.Lock())
 
+    def _owner(self, udn: str, via: str) -> VirtualDevice | None:
+        instance = self._owners.get((udn, via))
+        return None if instance is None else self.devices.get(instance)
+
     async def handle(self, event: DiscoveryEvent) -> None:
-        device = self.by_udn(event.udn)
+        device = self._owner(event.udn, event.via)
         if event.kind in ("byebye", "expired"):
+            device = device or self.by_udn(event.udn)
             if device is not None:
                 async with self._device_lock(device):
                     await self._gone(device, event)
+                self._owners.pop((event.udn, event.via), None)
             return
         reader: _Reader | None = None
         if device is None:
             async with self._attach_limit:
-                found = await self._identify(event)
+                found = await self._place(event)
             if found is None:
                 return
             device, reader = found
+            self._owners[(event.udn, event.via)] = device.record.instance
         try:
             async with self._device_lock(device):
                 if event.kind == "update" and event.boot_id is not None:
@@ -137,6 +152,7 @@ class VirtualDeviceManager:
                     event.location,
                     event.boot_id,
                     online=device.online and device.dm is not None,
+                    mac=reader.mac if reader is not None else None,
                 )
                 if decision.action is Action.NOTHING:
                     if decision.reason == "alternative path":
@@ -218,38 +234,89 @@ class VirtualDeviceManager:
         else:
             self._apply(device, device.lifecycle.alive(location, path.boot_id))
 
-    async def _identify(self, event: DiscoveryEvent) -> tuple[VirtualDevice, _Reader] | None:
-        """A UDN never seen before: read its description and identity and find or create its
-        virtual device. Same Common Objects as a known device → that device (TR-330 §4.1.1:
-        several logical devices of one physical device are one CWMP Device); the new UDN is
-        one more path to it."""
+    async def _place(self, event: DiscoveryEvent) -> tuple[VirtualDevice, _Reader | None] | None:
+        """A path not seen before: which virtual device does it belong to?
+
+        A known UUID whose identity came from the DM Common Objects is that device (the
+        Common Objects decide, TR-330 §4.1.1). Without them (fallback identity) the
+        guideline's rule applies: the same UUID behind another MAC address is another
+        Virtual CWMP Device unless LOCATION uses the same port (`paths.joins_without_common_
+        objects`); the description is fetched first so the gateway knows the MAC behind
+        the path. A new UUID is identified (`_identify`)."""
+        known = [d for d in self if event.udn in d.record.udns]
+        if not known:
+            return await self._identify(event)
+        if all(d.store.kv_get(IDENTITY_SOURCE) != DESCRIPTION for d in known):
+            return known[0], None
         reader = await _Reader.read(self, event.udn, event.location)
         if reader is None:
             return None
+        reader.mac = self._mac(event.via, event.location)
+        for device in known:
+            if device.store.kv_get(IDENTITY_SOURCE) != DESCRIPTION:
+                return device, reader
+            seen = [(p.location, p.mac) for p in self.paths(device).live if p.udn == event.udn]
+            if not seen:  # offline or just restarted: what it was last seen as
+                seen = [(device.record.location, device.store.kv_get(IDENTITY_MAC) or None)]
+            if joins_without_common_objects(event.udn, event.location, reader.mac, seen):
+                return device, reader
+        log.info(
+            "%s at %s behind %s: same UUID, another MAC and port, no Common Objects: another "
+            "virtual device (TR-330 §4.1.1)",
+            event.udn,
+            event.location,
+            reader.mac,
+        )
+        return await self._identify(event, reader, split=True)
+
+    def _mac(self, via: str, location: str) -> str | None:
+        return self._neighbours(path_host(via, location))
+
+    async def _identify(
+        self, event: DiscoveryEvent, reader: _Reader | None = None, *, split: bool = False
+    ) -> tuple[VirtualDevice, _Reader | None] | None:
+        """A UDN never seen before (or, with `split`, seen behind another MAC): read its
+        description and identity and find or create its virtual device. Same Common Objects
+        as a known device → that device (TR-330 §4.1.1: several logical devices of one
+        physical device are one CWMP Device); the new UDN is one more path to it."""
+        if reader is None:
+            reader = await _Reader.read(self, event.udn, event.location)
+            if reader is None:
+                return None
+            reader.mac = self._mac(event.via, event.location)
         try:
             identity = await read_identity(
-                reader.dm.cms, udn=event.udn, candidate=reader.described.candidate
+                reader.dm.cms,
+                udn=event.udn,
+                candidate=reader.described.candidate,
+                mac=reader.mac if split else None,
             )
         except UpnpError as exc:
             log.warning("%s: cannot read its identity: %s", event.udn, exc)
             reader.close()
             return None
         key = DeviceKey(identity.manufacturer_oui, identity.product_class, identity.serial_number)
-        manufacturer = identity.manufacturer or reader.described.candidate.manufacturer
         registry = self.shared.registry
         existing = registry.get(key)
+        if split and reader.mac and existing is not None and event.udn in existing.udns:
+            # Another interface of a device without Common Objects (TR-330 §4.1.1): its own
+            # TR-181 key, told apart by the MAC (the description's serial is the same).
+            mac = reader.mac.replace(":", "")
+            key = DeviceKey(key.oui, key.product_class, f"{key.serial_number[:51]}-{mac}")
+            existing = registry.get(key)
+        manufacturer = identity.manufacturer or reader.described.candidate.manufacturer
         if existing is not None:
-            record = registry.update(
-                existing, udns=tuple(dict.fromkeys((*existing.udns, event.udn)))
-            )
-            log.info(
-                "%s: same identity %s as %s: one virtual device (instance %d), "
-                "another logical device of it (TR-330 §4.1.1)",
-                event.udn,
-                key.id,
-                ", ".join(existing.udns) or "a known device",
-                record.instance,
-            )
+            record = existing
+            if event.udn not in existing.udns:
+                record = registry.update(existing, udns=(*existing.udns, event.udn))
+                log.info(
+                    "%s: same identity %s as %s: one virtual device (instance %d), "
+                    "another logical device of it (TR-330 §4.1.1)",
+                    event.udn,
+                    key.id,
+                    ", ".join(existing.udns) or "a known device",
+                    record.instance,
+                )
             device = self.devices.get(record.instance)
             if device is None:
                 device = VirtualDevice(record, self.shared)
@@ -260,6 +327,9 @@ class VirtualDeviceManager:
             return device, reader
         record, _ = registry.add(key, manufacturer, (event.udn,), event.location)
         device = VirtualDevice(record, self.shared)
+        with device.store.transaction():
+            device.store.kv_set(IDENTITY_SOURCE, identity.source)
+            device.store.kv_set(IDENTITY_MAC, reader.mac or "")
         self.devices[record.instance] = device
         self._fresh.add(record.instance)
         self.changed.set()
@@ -303,6 +373,7 @@ class _Reader:
         self.location = location
         self.described = described
         self.dm = dm
+        self.mac: str | None = None  # MAC behind the path it was read over, when known
         self._owned = True
 
     @classmethod

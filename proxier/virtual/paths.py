@@ -22,7 +22,10 @@ module only says which location to use and when the set of paths forces a change
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+
+from proxier.upnp.identity import DeviceIdentity, IdentifiedDevice, same_virtual_device
 
 PathKey = tuple[str, str]  # (udn, via)
 
@@ -35,6 +38,7 @@ class Path:
     via: str
     location: str
     boot_id: int | None = None
+    mac: str | None = None  # link-layer address behind `via`, when known
 
     @property
     def key(self) -> PathKey:
@@ -74,12 +78,21 @@ class Paths:
         return self._live.get(self._current) if self._current is not None else None
 
     def seen(
-        self, udn: str, via: str, location: str, boot_id: int | None, *, online: bool
+        self,
+        udn: str,
+        via: str,
+        location: str,
+        boot_id: int | None,
+        *,
+        online: bool,
+        mac: str | None = None,
     ) -> Decision:
         """Discovery saw the device at `location` via `via` (ssdp:alive or a probe)."""
-        path = Path(udn, via, location, boot_id)
+        previous = self._live.get((udn, via))
+        if mac is None and previous is not None:
+            mac = previous.mac
+        path = Path(udn, via, location, boot_id, mac)
         current = self.current
-        previous = self._live.get(path.key)
         rebooted = self._rebooted(boot_id)
         if rebooted:
             self._drop_other_boots(boot_id)
@@ -141,3 +154,22 @@ class Paths:
         """Prefer another path of the same logical device (same UDN), then any other."""
         ranked = sorted(self._live.values(), key=lambda p: p.udn != udn)
         return ranked[0] if ranked else None
+
+
+def joins_without_common_objects(
+    udn: str, location: str, mac: str | None, known: Iterable[tuple[str, str | None]]
+) -> bool:
+    """TR-330 §4.1.1 for a device WITHOUT DM Common Objects (fallback identity): is the same
+    UUID, seen at `location` behind `mac`, the same Virtual CWMP Device as the paths `known`
+    ((location, mac) of that UUID already in it)?
+
+    The guideline: the same UUID with a different MAC address is a different Virtual CWMP
+    Device (a multi-homed device may then appear twice), unless the device uses the same
+    port in LOCATION on each interface. PROJECT CHOICE where it is silent: an unknown MAC
+    (IPv6, routed, no neighbour entry) or no known path to compare with joins, since
+    splitting on missing data would duplicate devices for nothing.
+    """
+    placeholder = DeviceIdentity("", "", "")  # fallback source: the UUID/MAC rule applies
+    mine = IdentifiedDevice(udn, placeholder, location, mac)
+    others = [IdentifiedDevice(udn, placeholder, loc, m) for loc, m in known]
+    return not others or any(same_virtual_device(mine, other) for other in others)

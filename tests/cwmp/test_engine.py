@@ -818,6 +818,42 @@ async def test_transfer_complete_in_same_session_while_acs_holds_requests(device
     assert not device.engine.handle_timer(device.clock.now)
 
 
+async def test_transfer_complete_during_an_unrelated_session_waits_for_its_own_inform(
+    device: Device,
+) -> None:
+    """TR-069 §3.7.1.5 (TRANSFER COMPLETE announces a TransferComplete later in that session;
+    "TransferComplete sent in a new session … 7 TRANSFER COMPLETE, M Download") and A.3.3.2
+    (same session only for the session that made the Download): a transfer that ends while
+    another session runs is reported in a session of its own, announced by its Inform."""
+    await device.session(ScriptedAcs())
+    acs = ScriptedAcs()
+    acs.queue(Download("late", "1 Firmware Upgrade Image", "http://127.0.0.1:1/f", delay_seconds=5))
+    await device.session(acs)
+    device.clock.now += 5
+
+    class EndsMeanwhile(ScriptedAcs):
+        started = False
+
+        async def post(self, body: bytes) -> AcsReply:
+            if not self.started:  # while the ACS reads this session's Inform
+                self.started = True
+                await device.engine.start_due_transfers(device.clock.now)
+                for _ in range(3):
+                    await asyncio.sleep(0)  # the simulated transfer finishes
+            return await super().post(body)
+
+    other = EndsMeanwhile()
+    inform = await device.session(other)
+    assert ("7 TRANSFER COMPLETE", "") not in codes(inform)
+    assert not any(isinstance(b, TransferComplete) for b in other.bodies())
+    assert device.engine.handle_timer(device.clock.now)
+    own = ScriptedAcs()
+    inform = await device.session(own)
+    assert {("7 TRANSFER COMPLETE", ""), ("M Download", "late")} <= codes(inform)
+    assert [b.command_key for b in own.bodies() if isinstance(b, TransferComplete)] == ["late"]
+    assert device.store.events() == [] and device.store.transfers() == []
+
+
 async def test_change_while_inform_is_built_goes_to_the_next_inform(device: Device) -> None:
     """TR-069 A.3.3.1 / §3.7.1.5: each change is reported once, with its own value. A change
     recorded while the engine reads the forced Inform values (ProvisioningCode is forced and

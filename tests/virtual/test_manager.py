@@ -29,3 +29,15 @@ def test_no_trigger_no_event() -> None:
     """A device back after an outage without reboot: no Table 1 event (J.2.3 resume)."""
     t = Transition(online=True, changed=True)
     assert table1_events(default_tables(), t) == ()
+
+
+def test_failover_and_ssdp_update_raise_no_table1_event() -> None:
+    """TR-330 §4.1.1 multi-homed: another interface taking over, or an ssdp:update's
+    NEXTBOOTID (UDA 2.0 §1.2.4), is neither a boot nor a bootstrap: no Inform event."""
+    from proxier.virtual.lifecycle import Lifecycle
+
+    loc = "http://127.0.0.2:5000/dev/0/description.xml"
+    lc = Lifecycle(online=True, boot_id=1, location="http://127.0.0.1:5000/dev/0/description.xml")
+    assert table1_events(default_tables(), lc.failed_over(loc)) == ()
+    lc.boot_id_updated(2)
+    assert table1_events(default_tables(), lc.alive(loc, 2)) == ()

@@ -232,3 +232,87 @@ async def test_embedded_manageable_devices_with_own_identities_are_separate(
         )
         assert change["parameters"][NAME][0] == "only.two"
         assert r.acs.store.informs(ids[one.serial_number], after=marks[one.serial_number]) == []
+
+
+NO_COMMON_OBJECTS = LabConfig(
+    devices=[
+        DeviceConfig(overrides={"/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/SerialNumber": ""})
+    ]
+)
+MACS = {"127.0.0.2": "00:11:22:00:00:02", "127.0.0.3": "00:11:22:00:00:03"}
+
+
+@pytest.mark.parametrize(
+    ("same_port", "macs", "expected"),
+    [
+        (True, MACS, 1),  # the guideline's resolution: same port in LOCATION
+        (False, MACS, 2),  # same UUID, different MAC and port: appears twice
+        (False, {}, 1),  # MAC unknown (IPv6, routed): never split on missing data
+    ],
+)
+async def test_same_uuid_without_common_objects_follows_the_mac_and_port_rule(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    same_port: bool,
+    macs: dict[str, str],
+    expected: int,
+) -> None:
+    """TR-330 §4.1.1: where OUI/PC/SN are not available, the same UUID advertised behind
+    different MAC addresses is modelled as different Virtual CWMP Devices, unless the device
+    uses the same port in LOCATION on each interface. Loopback has no link layer, so the
+    gateway's neighbour table (ARP) is replaced by a fixed map of the two addresses."""
+    monkeypatch.setattr("proxier.virtual.manager.mac_of", lambda host: macs.get(host))
+    async with rig(tmp_path, config=NO_COMMON_OBJECTS) as r:
+        for host in HOSTS:
+            await r.lab.add_host(host, None if same_port else 0)
+        r.description_urls = [u for h in HOSTS for u in r.lab.description_urls_on(h)]
+        proxier = await r.start_proxier()
+        found = await r.devices(expected)
+        assert proxier.manager is not None
+        manager = proxier.manager
+        await until(
+            lambda: sum(len(manager.paths(d).live) for d in manager) == 2, "both paths placed"
+        )
+        assert len(proxier.virtual_devices()) == expected
+        assert len(await r.client.devices()) == expected
+        serials = {d["deviceId"]["serialNumber"] for d in found}
+        # Fallback identity: the description's serialNumber, else the UUID (upnp.identity).
+        lab_serial = r.lab.devices[0].serial_number or r.lab.devices[0].udn.removeprefix("uuid:")
+        if expected == 1:
+            assert serials == {lab_serial}
+        else:  # the second interface's device is told apart by its MAC
+            assert serials == {lab_serial, lab_serial + "-001122000002"} or serials == {
+                lab_serial,
+                lab_serial + "-001122000003",
+            }
+        for dev in found:
+            informs = await r.informs(dev["id"])
+            assert "0 BOOTSTRAP" in {c for c, _ in informs[0]["events"]}
+
+
+async def test_acs_reboot_of_a_multi_homed_device_reports_one_boot(tmp_path: Path) -> None:
+    """TR-330 Table 1 row "1 BOOT" on a device reachable at two addresses: the Reboot RPC's
+    BMS::Reboot takes the device (not one interface) down; when it is back the ACS gets one
+    Inform with "1 BOOT" + "M Reboot" (CommandKey) and no "0 BOOTSTRAP"; still one virtual
+    device, reachable through both addresses again."""
+    async with rig(tmp_path) as r:
+        for host in HOSTS:
+            await r.lab.add_host(host)
+        r.description_urls = [u for h in HOSTS for u in r.lab.description_urls_on(h)]
+        proxier = await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        await until(lambda: live_paths(proxier) == 2, "both addresses seen")
+        r.lab.devices[0].faults.reboot_delay = 1.0
+        mark = r.last_inform_id(dev_id)
+        result = await r.rpc(dev_id, {"name": "Reboot", "commandKey": "mh-reboot"})
+        assert result["status"] == "done", result
+        boot = await r.inform_with(dev_id, "1 BOOT", after=mark)
+        assert ("M Reboot", "mh-reboot") in {(c, k) for c, k in boot["events"]}
+        await until(lambda: live_paths(proxier) == 2, "both addresses back")
+        assert await gpv_serial(r, dev_id) == r.lab.devices[0].serial_number
+        informs = r.acs.store.informs(dev_id, after=mark)
+        codes = [c for i in informs for c, _ in i["events"]]
+        assert codes.count("1 BOOT") == 1 and codes.count("M Reboot") == 1, informs
+        assert "0 BOOTSTRAP" not in codes
+        assert len(proxier.virtual_devices()) == 1

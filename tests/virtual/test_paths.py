@@ -1,6 +1,6 @@
 """Paths of one virtual device (TR-330 §4.1.1 multi-homed devices, several logical devices)."""
 
-from proxier.virtual.paths import Action, Paths
+from proxier.virtual.paths import Action, Paths, joins_without_common_objects
 
 UDN = "uuid:11111111-2222-3333-4444-555555555555"
 OTHER_UDN = "uuid:99999999-2222-3333-4444-555555555555"
@@ -121,3 +121,29 @@ def test_failed_attach_tries_the_next_path() -> None:
     assert first is not None
     d = paths.attach_failed(first)
     assert d.action is Action.FAILOVER and d.path is not None and d.path.location == LOC_B
+
+
+def test_without_common_objects_another_mac_is_another_device() -> None:
+    """TR-330 §4.1.1: without OUI/PC/SN, the same UUID behind a different MAC address is a
+    different Virtual CWMP Device..."""
+    known = [("http://10.0.0.7:4000/d.xml", "00:11:22:00:00:01")]
+    assert not joins_without_common_objects(
+        UDN, "http://10.1.0.7:5000/d.xml", "00:11:22:00:00:02", known
+    )
+
+
+def test_without_common_objects_same_location_port_joins() -> None:
+    """...unless the device uses the same port in LOCATION on each interface (TR-330
+    §4.1.1), or the MAC is the same."""
+    known = [("http://10.0.0.7:4000/d.xml", "00:11:22:00:00:01")]
+    assert joins_without_common_objects(UDN, LOC_B, "00:11:22:00:00:02", known)
+    assert joins_without_common_objects(
+        UDN, "http://10.1.0.7:5000/d.xml", "00:11:22:00:00:01", known
+    )
+
+
+def test_without_common_objects_unknown_mac_joins() -> None:
+    """PROJECT CHOICE: an unknown MAC (IPv6, routed) or nothing to compare with never splits."""
+    known = [("http://10.0.0.7:4000/d.xml", "00:11:22:00:00:01")]
+    assert joins_without_common_objects(UDN, "http://10.1.0.7:5000/d.xml", None, known)
+    assert joins_without_common_objects(UDN, LOC_B, "00:11:22:00:00:02", [])
