@@ -34,6 +34,8 @@ SOFTWARE_VERSION_PATHS = (
     "/UPnP/DM/DeviceInfo/SoftwareVersion",
     "/BBF/DeviceInfo/SoftwareVersion",
 )
+#: Pause between a SUBSCRIBE answer and its initial event (see `send_initial_event`).
+INITIAL_EVENT_DELAY = 0.1
 NOTIFY_TIMEOUT = 5.0
 DOWNLOAD_TIMEOUT = 10.0
 
@@ -249,6 +251,8 @@ class LabDevice:
         publisher = self.publishers[short]
         publisher.expire(self.clock())
         for sub in list(publisher.subscriptions.values()):
+            if not sub.started:
+                continue  # its initial event, still to come, will carry the new values
             if self.faults.drop_events:
                 sub.next_seq()  # lost on the way: the subscriber sees a SEQ gap
             else:
@@ -262,9 +266,23 @@ class LabDevice:
         return self.publishers[short].subscribe(callback, timeout, subscriber_ip, self.clock())
 
     def send_initial_event(self, short: str, sub: Subscription) -> None:
+        """Queue the initial event (SEQ 0) a moment after the SUBSCRIBE answer went out.
+
+        A subscriber may handle our NOTIFY before its own SUBSCRIBE answer: GUPnP then
+        answers 200 and silently drops the event (it has no SID yet), so no retry can help;
+        the short pause lets its answer arrive first."""
         if self.faults.drop_events:
-            sub.next_seq()
-        elif self._notify_queue is not None:
+            sub.started = True
+            sub.next_seq()  # lost on the way: the subscriber sees a SEQ gap
+            return
+        loop = asyncio.get_running_loop()
+        loop.call_later(INITIAL_EVENT_DELAY, self._start_subscription, short, sub)
+
+    def _start_subscription(self, short: str, sub: Subscription) -> None:
+        sub.started = True
+        if self.publishers[short].subscriptions.get(sub.sid) is not sub:
+            return  # unsubscribed (or the device rebooted) in the meantime
+        if self._notify_queue is not None:
             self._notify_queue.put_nowait((sub, self.state_variables(short)))
 
     async def _notify_worker(self) -> None:
@@ -304,11 +322,11 @@ class LabDevice:
                         max_bytes=4096,
                     )
                 except HttpFetchError as exc:
-                    _LOG.debug("NOTIFY %s to %s failed: %s", sub.sid, url, exc)
+                    _LOG.warning("NOTIFY %s SEQ %d to %s failed: %s", sub.sid, seq, url, exc)
                     break
                 if result.status == 200:
                     return
-                _LOG.debug("NOTIFY %s to %s answered %s", sub.sid, url, result.status)
+                _LOG.warning("NOTIFY %s SEQ %d to %s answered %s", sub.sid, seq, url, result.status)
                 if result.status != 412:
                     break
 

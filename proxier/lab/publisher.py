@@ -43,6 +43,9 @@ class Subscription:
     timeout: int
     expires: float
     seq: int = 0  # SEQ of the next NOTIFY (0 = the initial event)
+    #: The initial event is queued: changes go to this subscriber from then on (before it,
+    #: the initial event itself will carry them, so SEQ 0 is always the full state).
+    started: bool = False
 
     def next_seq(self) -> int:
         """SEQ for the next NOTIFY; wraps from 2^32-1 to 1 (UDA §4.3.2)."""

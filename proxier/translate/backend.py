@@ -128,15 +128,16 @@ _CACHE_LIMIT = 100_000
 class _GpvCache:
     """GetParameterValues translations already made, so that a repeated request costs one
     dict lookup per name each way: `plain` maps a CWMP parameter name the device holds to its
-    UPnP path, `answers` a UPnP path the device returned to the last ParameterValueStruct made
-    of it (its CWMP name and xsi:type; the struct itself again while the value is the same).
+    UPnP path, `answers` a UPnP path the device returned to its last value as the device gave
+    it and the ParameterValueStruct made of it (CWMP name, xsi:type, the value with path
+    references translated), reused as long as the device gives the same value.
 
     Both follow from the path translator and the instance map, so they are dropped when either
     changes (a new translator after SupportedDataModelsUpdate, a new store generation after a
     row went away or an alias changed); `clear()` when the types may have changed."""
 
     plain: dict[str, str] = field(default_factory=dict)
-    answers: dict[str, ParameterValueStruct] = field(default_factory=dict)
+    answers: dict[str, tuple[str, ParameterValueStruct]] = field(default_factory=dict)
     _translator: PathTranslator | None = None
     _generation: int = -1
 
@@ -155,9 +156,9 @@ class _GpvCache:
         if len(self.plain) < _CACHE_LIMIT:
             self.plain[name] = upnp
 
-    def remember_answer(self, upnp: str, answer: ParameterValueStruct) -> None:
+    def remember_answer(self, upnp: str, raw: str, answer: ParameterValueStruct) -> None:
         if len(self.answers) < _CACHE_LIMIT or upnp in self.answers:
-            self.answers[upnp] = answer
+            self.answers[upnp] = (raw, answer)
 
 
 @dataclass(slots=True)
@@ -746,16 +747,16 @@ class UpnpBackend:
         answers = self._gpv.answers
         out = []
         for pv in got:
-            last = answers.get(pv.path)
-            if last is None:  # a path not answered before: translate them all
+            known = answers.get(pv.path)
+            if known is None:  # a path not answered before: translate them all
                 return await self._translate_values(rpc, got)
-            if last is _HIDDEN:
+            raw, answer = known
+            if answer is _HIDDEN:
                 continue
-            value = pv.value
-            if value != last.value or value.startswith("/"):
-                last = self._value_struct(last.name, pv.path, value, last.type)
-                answers[pv.path] = last
-            out.append(last)
+            if pv.value != raw:
+                answer = self._value_struct(answer.name, pv.path, pv.value, answer.type)
+                answers[pv.path] = (pv.value, answer)
+            out.append(answer)
         return out
 
     async def _translate_values(
@@ -774,7 +775,7 @@ class UpnpBackend:
                 answer = self._value_struct(name, pv.path, pv.value, types[pv.path])
                 out.append(answer)
             if pv.path in self._xsd:
-                self._gpv.remember_answer(pv.path, answer)
+                self._gpv.remember_answer(pv.path, pv.value, answer)
         return out
 
     def _value_struct(self, name: str, upnp: str, value: str, xsd: str) -> ParameterValueStruct:

@@ -13,6 +13,7 @@ The parsing half is sans-IO (`parse_device_description`, `parse_scpd`, `check_*`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 from collections.abc import Mapping
@@ -303,7 +304,15 @@ def _parse_device(element: etree._Element, base: str, url: str, root_udn: str) -
 
 
 def parse_scpd(document: bytes, *, max_bytes: int = 512 * 1024) -> Scpd:
-    """Actions (with arguments) and state variables of a service description."""
+    """Actions (with arguments) and state variables of a service description.
+
+    Devices of one model serve byte-identical SCPDs: they share one parsed (read-only)
+    `Scpd`, which keeps hundreds of virtual devices from holding hundreds of copies."""
+    return _parse_scpd_shared(document, max_bytes)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_scpd_shared(document: bytes, max_bytes: int) -> Scpd:
     try:
         root = parse_xml(document, max_bytes=max_bytes)
     except XmlError as exc:

@@ -26,8 +26,9 @@ import math
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 from async_upnp_client.ssdp import get_ssdp_socket
@@ -135,6 +136,7 @@ class DeviceTracker:
         self._max_records = max_records
         self._probe_failures: dict[str, int] = {}
         self._probe_udns: dict[str, set[str]] = {}
+        self._said_byebye: set[tuple[str, str]] = set()  # (udn, remote) until its next alive
 
     # -- queries
 
@@ -250,6 +252,7 @@ class DeviceTracker:
     ) -> list[DiscoveryEvent]:
         new_types = {t for t in types if t and t != udn}
         via = probe_url or remote
+        self._said_byebye.discard((udn, remote))
         record = self._records.get((udn, via))
         changed = False
         if record is None:
@@ -288,20 +291,47 @@ class DeviceTracker:
         return [self._event("alive", record, remote=remote, headers=headers)]
 
     def _path(self, udn: str, remote: str) -> _Record | None:
-        """The record a byebye/update from `remote` is about: the one seen from there, else
-        the UDN's only record (a device may answer from another address of the same
-        interface, e.g. IPv6); with several paths and none from `remote`, none."""
+        """The record a byebye/update from `remote` is about: the one seen from there, else a
+        description URL of that host listing the UDN. Never another interface's record: a
+        multi-homed device's byebye on one interface says nothing about the others."""
         record = self._records.get((udn, remote))
-        if record is not None:
+        if record is not None or not remote:
             return record
-        paths = [r for r in self._records.values() if r.udn == udn]
-        return paths[0] if len(paths) == 1 else None
+        for other in self._records.values():
+            if (
+                other.udn == udn
+                and other.probe_url
+                and urlsplit(other.probe_url).hostname == remote
+            ):
+                return other
+        return None
 
     def _byebye(self, msg: ssdp.SsdpMessage, remote: str) -> list[DiscoveryEvent]:
         record = self._path(msg.udn, remote)
         if record is None:
+            if msg.announcement and (msg.udn, remote) not in self._said_byebye:
+                # A DM announcement is about the device, whichever interface it came from
+                # (TR-330 Table 1): report it, the device's other paths stay.
+                known = [r for r in self._records.values() if r.udn == msg.udn and r.announced]
+                if known:
+                    return [
+                        replace(
+                            self._event(
+                                "byebye",
+                                known[0],
+                                announcement=msg.announcement,
+                                remote=remote,
+                                headers=msg.headers,
+                            ),
+                            via=remote,
+                            location="",
+                        )
+                    ]
             return []
         del self._records[(record.udn, record.via)]
+        if len(self._said_byebye) >= 4 * self._max_records:
+            self._said_byebye.clear()  # bounded: at worst a late duplicate is reported
+        self._said_byebye.add((record.udn, remote))  # the rest of its burst is ignored
         if not record.announced:
             return []
         if record.probe_url:

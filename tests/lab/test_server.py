@@ -296,6 +296,29 @@ async def test_gena_subscribe_initial_event_seq_renew_unsubscribe(
         assert r.status == 412
 
 
+async def test_change_before_initial_event_rides_in_seq_0(
+    lab: LabServer, session: aiohttp.ClientSession, callback: CallbackServer
+) -> None:
+    """UDA §4.2.1: the initial event (SEQ 0) carries every evented variable's current value.
+    A change made between the SUBSCRIBE answer and that event is in SEQ 0 and is not sent
+    on its own before it; the next change is SEQ 1."""
+    d = lab.devices[0]
+    url = f"{d.base_url}{d.base_path}/cms/event"
+    before = d.state_variables("CMS")["ConfigurationUpdate"]
+    async with await _subscribe(session, url, callback.url) as r:
+        assert r.status == 200
+    pvl = cms_xml.build_parameter_value_list([ParameterValue(HOSTNAME, "early")])
+    await call(session, d, "CMS", "SetValues", [("ParameterValueList", pvl)])
+    first = await callback.next()
+    assert first.seq == 0
+    assert first.variables["ConfigurationUpdate"] != before
+    assert first.variables["ConfigurationUpdate"] == d.state_variables("CMS")["ConfigurationUpdate"]
+    pvl = cms_xml.build_parameter_value_list([ParameterValue(HOSTNAME, "later")])
+    await call(session, d, "CMS", "SetValues", [("ParameterValueList", pvl)])
+    second = await callback.next()
+    assert second.seq == 1
+
+
 @pytest.mark.parametrize(
     "cb",
     [

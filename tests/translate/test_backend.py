@@ -266,14 +266,15 @@ async def test_gpv_repeated_after_rows_changed_by_another_control_point(
     assert {n.split(".")[3] for n in got} == {"1", str(number + 1)}
 
 
-def reuse_instance_numbers(device: LocalDmDevice, table: str) -> None:
-    """Make the lab device hand out its lowest free UPnP instance next (real devices may reuse
-    a deleted row's number; the lab never does on its own)."""
+def reuse_instance_number(device: LocalDmDevice, table: str, number: int) -> None:
+    """Make the lab device give its next row of `table` the UPnP instance `number` (real
+    devices may reuse a deleted row's number; the lab never does on its own)."""
     node = device.model.root.children
     for seg in table.strip("/").split("/"):
         found = node[seg]
         if isinstance(found, Table):
-            found.next_id = min(set(range(len(found.instances) + 1)) - set(found.instances))
+            assert number not in found.instances
+            found.next_id = number
             return
         assert isinstance(found, Obj)
         node = found.children
@@ -290,7 +291,7 @@ async def test_gpv_repeated_when_the_device_reuses_a_deleted_instance(
     await backend.set_parameter_values([ParameterValueStruct(old, "ssh")], "k")
     assert await values(backend, old) == {old: ("ssh", "xsd:string")}
     assert await backend.delete_object(f"Device.NAT.PortMapping.{number}.", "k") == 0
-    reuse_instance_numbers(device, "/BBF/NAT/PortMapping/")
+    reuse_instance_number(device, "/BBF/NAT/PortMapping/", 1)
     again, _ = await backend.add_object("Device.NAT.PortMapping.", "k")
     assert again == number + 1
     assert device.model.get_instances("/BBF/NAT/PortMapping/", 1)[-1] == "/BBF/NAT/PortMapping/1/"
@@ -776,6 +777,18 @@ async def test_path_reference_values_are_translated(store: InstanceStore) -> Non
     assert dev.model.value("/BBF/Routing/Interface") == "/BBF/IP/Interface/1/"
     got = await values(backend, "Device.Routing.Interface")  # asked again: the new value
     assert got == {"Device.Routing.Interface": ("Device.IP.Interface.1.", "xsd:string")}
+    # The row the reference names is deleted and the device reuses its UPnP instance for a
+    # new row: the unchanged value now names the new CWMP instance.
+    pv = ParameterValueStruct("Device.Routing.Interface", "Device.IP.Interface.2.")
+    assert await backend.set_parameter_values([pv], "k") == 0
+    got = await values(backend, "Device.Routing.Interface")
+    assert got == {"Device.Routing.Interface": ("Device.IP.Interface.2.", "xsd:string")}
+    assert await backend.delete_object("Device.IP.Interface.2.", "k") == 0
+    reuse_instance_number(dev, "/BBF/IP/Interface/", 4)
+    assert await backend.add_object("Device.IP.Interface.", "k") == (3, 0)
+    assert dev.model.value("/BBF/Routing/Interface") == "/BBF/IP/Interface/4/"
+    got = await values(backend, "Device.Routing.Interface")
+    assert got == {"Device.Routing.Interface": ("Device.IP.Interface.3.", "xsd:string")}
     bad = ParameterValueStruct("Device.Routing.Interface", "Device.IP.Interface.9.")
     f = await fault_of(backend.set_parameter_values([bad], "k"))
     assert [(d.parameter_name, d.fault_code) for d in f.fault.set_parameter_values_fault] == [

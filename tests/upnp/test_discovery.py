@@ -169,6 +169,27 @@ def test_multi_homed_device_has_one_lease_per_interface() -> None:
     assert t.candidates() == []
 
 
+def test_byebye_burst_on_one_interface_leaves_the_other() -> None:
+    """TR-330 §4.1.1 multi-homed: a byebye burst (one per NT, each repeated) from one
+    interface ends that path only; a DM announcement from an interface with no path left is
+    still reported once (it is about the device, TR-330 Table 1)."""
+    t = DeviceTracker()
+    loc2 = "http://198.19.0.12:8000/d.xml"
+    t.datagram(alive(CMS2), "198.18.0.12", 0.0)
+    t.datagram(alive(CMS2, loc=loc2), "198.19.0.12", 0.0)
+    bye = ssdp.build_notify("ssdp:byebye", CMS2, ROOT)
+    (first,) = t.datagram(bye, "198.18.0.12", 1.0)
+    assert first.via == "198.18.0.12"
+    for nt in (CMS2, "upnp:rootdevice", ROOT):
+        assert t.datagram(ssdp.build_notify("ssdp:byebye", nt, ROOT), "198.18.0.12", 1.0) == []
+    assert t.candidates() == [ROOT]
+    reboot = ssdp.build_notify("ssdp:byebye", CMS2, ROOT, announcement="AboutToReboot")
+    assert t.datagram(reboot, "198.18.0.12", 2.0) == []  # same burst source: already gone
+    (other,) = t.datagram(reboot, "198.19.0.12", 2.0)
+    assert (other.kind, other.via, other.announcement) == ("byebye", "198.19.0.12", "AboutToReboot")
+    assert t.candidates() == []
+
+
 def test_same_udn_in_two_description_urls_is_two_paths() -> None:
     """A device listed by two configured description URLs (two addresses of one device) is
     tracked per URL: one failing does not expire the other."""

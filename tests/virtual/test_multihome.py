@@ -8,7 +8,9 @@ interfaces, same port in LOCATION), and the proxier's description URLs point at 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 
 from proxier.api import Proxier
 from proxier.lab.server import DeviceConfig, LabConfig
+from tests.netns.fixtures import MakeLan
 from tests.virtual.rig import Rig, rig
 
 HOSTS = ("127.0.0.2", "127.0.0.3")
@@ -316,3 +319,47 @@ async def test_acs_reboot_of_a_multi_homed_device_reports_one_boot(tmp_path: Pat
         assert codes.count("1 BOOT") == 1 and codes.count("M Reboot") == 1, informs
         assert "0 BOOTSTRAP" not in codes
         assert len(proxier.virtual_devices()) == 1
+
+
+async def test_multi_homed_device_over_real_ssdp(netns_lan: MakeLan) -> None:
+    """TR-330 §4.1.1 with real SSDP in a private namespace LAN: one device announcing the
+    same UUID from two addresses (each its own LOCATION and lease) is one Virtual CWMP
+    Device with one "0 BOOTSTRAP"; repeated alives on both change nothing; an ssdp:byebye
+    (no announcement) from the address in use fails over without any Inform and a GPV
+    still works; byebye from the last address → offline, Connection Request 503."""
+    lan = netns_lan("cp")
+    second = lan.addr("cp").rsplit(".", 1)[0] + ".21"
+    await asyncio.to_thread(
+        subprocess.run,
+        ["ip", "-n", lan.ns("cp"), "addr", "add", f"{second}/24", "dev", "upnp0"],
+        check=True,
+        capture_output=True,
+        timeout=20,
+    )
+    proc = await lan.python(
+        "cp", "tests.netns.multihome_scenario", "--source", lan.addr("cp"), "--second", second
+    )
+    steps: dict[str, dict[str, Any]] = {}
+    while True:
+        line = await proc.expect(lambda s: s.startswith(("{", "DONE", "Traceback")), within=90)
+        if not line.startswith("{"):
+            if line != "DONE":
+                await proc.stop()
+            assert line == "DONE", "\n".join(proc.lines[-40:])
+            break
+        step = json.loads(line)
+        steps[step["step"]] = step
+    seen = steps["both-seen"]
+    assert seen["paths"] == sorted([lan.addr("cp"), second])
+    assert (seen["virtual_devices"], seen["acs_devices"], seen["udns"]) == (1, 1, True)
+    assert len(seen["events"]) == 1
+    assert {"0 BOOTSTRAP", "1 BOOT"} <= {code for code, _ in seen["events"][0]}
+    assert steps["refreshes"] == {"step": "refreshes", "same_engine": True, "informs": []}
+    failover = steps["failover"]
+    assert failover["moved"] and failover["online"]
+    assert failover["informs_before_gpv"] == []
+    assert {code for events in failover["informs"] for code, _ in events} == {
+        "6 CONNECTION REQUEST"
+    }
+    assert failover["serial"] == failover["expected_serial"]
+    assert steps["offline"]["offline"] and "503" in steps["offline"]["cr"]

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from proxier.lab.sms import make_image
-from tests.virtual.rig import events_of, rig
+from tests.virtual.rig import events_of, notification_task, rig
 
 
 async def test_three_devices_become_virtual_devices(tmp_path: Path) -> None:
@@ -300,21 +300,7 @@ async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         await r.start_proxier()
         dev_id = (await r.devices(1))[0]["id"]
-        spa = await r.rpc(
-            dev_id,
-            {
-                "name": "SetParameterAttributes",
-                "parameterList": [
-                    {
-                        "name": name,
-                        "notificationChange": True,
-                        "notification": 2,
-                        "accessListChange": False,
-                        "accessList": [],
-                    }
-                ],
-            },
-        )
+        spa = await r.rpc(dev_id, notification_task(name, 2))
         assert spa["status"] == "done", spa.get("result")
         spv = await r.rpc(
             dev_id,
@@ -331,16 +317,34 @@ async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
         assert change["parameters"][name][0] == "device.example"
         reported = [i["parameters"].get(name, [""])[0] for i in r.acs.store.informs(dev_id)]
         assert "acs.example" not in reported
-        # Issue 5 "Restart of the proxier … subscriptions re-established": after a restart
-        # the device's next change is reported again, the earlier one is not repeated.
+
+
+async def test_value_change_right_after_restart_is_reported(tmp_path: Path) -> None:
+    """Issue 5 "Restart of the proxier … subscriptions re-established", TR-069 §3.7.1.5: a
+    device-side change made right after a proxier restart (before or after the GENA
+    subscription is back) reaches the ACS as "4 VALUE CHANGE"."""
+    name = "Device.Time.NTPServer1"
+    async with rig(tmp_path) as r:
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        spa = await r.rpc(dev_id, notification_task(name, 2))
+        assert spa["status"] == "done", spa.get("result")
         await r.stop_proxier()
         await r.start_proxier()
-        gpa = await r.rpc(dev_id, {"name": "GetParameterAttributes", "parameterNames": [name]})
-        assert gpa["result"]["parameterList"][0]["notification"] == 2, gpa
         mark = r.last_inform_id(dev_id)
         r.lab_device(dev_id).model.device_set({"/BBF/Time/NTPServer1": "after.restart"})
-        again = await r.inform_with(dev_id, "4 VALUE CHANGE", after=mark)
-        assert again["parameters"][name][0] == "after.restart"
+        # (The rig's Connection Request server has a new port: ConnectionRequestURL may
+        # come as a "4 VALUE CHANGE" of its own first.)
+        for _ in range(200):
+            reported = [
+                i["parameters"][name][0]
+                for i in r.acs.store.informs(dev_id, after=mark)
+                if name in i["parameters"] and any(c == "4 VALUE CHANGE" for c, _ in i["events"])
+            ]
+            if reported:
+                break
+            await asyncio.sleep(0.1)
+        assert reported == ["after.restart"]
 
 
 async def test_vendor_log_upload_through_the_proxy(tmp_path: Path) -> None:
