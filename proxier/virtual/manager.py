@@ -6,6 +6,15 @@ finds or creates the VirtualDevice row keyed by that identity (so one physical d
 under several UUIDs or interfaces is one virtual device), builds the translation and CWMP
 engine for it, and maps every lifecycle change to the Table 1 events the ACS must see.
 Events for one UDN are handled one at a time, in order.
+
+Every sighting of a device is a path (`proxier.virtual.paths`): each interface of a
+multi-homed device (discovery tracks a UDN per remote address or description URL) and each
+logical device with the same Common Objects (TR-330 §4.1.1, Figure 5). The virtual device
+uses one path and keeps the others: a new path or a lease refresh changes nothing, losing the
+path in use fails over silently, and only losing them all takes it offline. An announced
+byebye (AboutToReboot/AboutToBaselineReset) concerns the device, so it applies whatever
+paths remain. Without Common Objects the same UUID behind another MAC and LOCATION port is
+another virtual device (`_place`).
 """
 
 from __future__ import annotations
