@@ -19,7 +19,8 @@ Choices where the sources are silent (reference upnp-dm.md marks them UNCONFIRME
 - GetAttributes on a partial path returns the node itself and every node below it.
 - SetAttributes on a partial path applies to every parameter below it; only EventOnChange
   and AlarmOnChange are writable, anything else is 706.
-- CreateInstance accepts `…/Table/` and `…/Table/#/`; ChildrenInitialization paths are
+- CreateInstance accepts `…/Table/` and `…/Table/#/` (ChangesCommitted for a table the
+  model marks `commit`, as DeleteInstance); ChildrenInitialization paths are
   relative to the new instance (or absolute with `#` for the new instance). Instance
   numbers start at 0, are never reused, and a model may start sparse.
 - Every applied change bumps CurrentConfigurationVersion and stamps the changed nodes'
@@ -144,6 +145,7 @@ class TableDef:
     name: str
     writable: bool = False  # CreateInstance/DeleteInstance allowed
     max_entries: int | None = None
+    commit: bool = False  # CreateInstance/DeleteInstance answer ChangesCommitted
     instance: ObjDef = field(default_factory=lambda: ObjDef("#"))
 
 
@@ -262,6 +264,7 @@ def _add_definition(root: ObjDef, node: Mapping[str, Any]) -> None:
             if last_is_table and i == len(segs) - 1:
                 child.writable = node.get("access", "readOnly") == "readWrite"
                 child.max_entries = node.get("maxEntries")
+                child.commit = bool(node.get("commit", False))
             cur = child.instance
             i += 2
             continue
@@ -796,7 +799,7 @@ class DataModel:
         table.next_id = new_id + 1
         table.version = self.version
         self._emit({}, (prefix,))
-        return prefix, CHANGES_APPLIED
+        return prefix, CHANGES_COMMITTED if table.d.commit else CHANGES_APPLIED
 
     def delete_instance(self, instance_identifier: str) -> str:
         self._check_busy()
@@ -815,7 +818,7 @@ class DataModel:
         self._parent_of_param.clear()
         table.version = self.version
         self._emit({}, (instance_identifier,))
-        return CHANGES_APPLIED
+        return CHANGES_COMMITTED if table.d.commit else CHANGES_APPLIED
 
     def get_attributes(self, paths: Sequence[str]) -> list[NodeAttributes]:
         """Attributes of each node; a partial path covers the node and everything below."""

@@ -452,12 +452,24 @@ class UpnpBackend:
             tree.writable = {path: self._local_objects.get(path, False), **tree.writable}
         for name, writable in local:
             tree.add(name, writable)
-        return [ParameterInfoStruct(n, w) for n, w in tree.writable.items() if self._visible(n)]
+        aliases = self._instance_aliases(tree.writable, path)
+        if next_level:  # only the instance's own Alias is one of its children
+            aliases = {a: v for a, v in aliases.items() if a == path + "Alias"}
+        out = []
+        for n, w in tree.writable.items():
+            if self._visible(n):
+                out.append(ParameterInfoStruct(n, w))
+                if aliases.pop(n + "Alias", None) is not None:
+                    out.append(ParameterInfoStruct(n + "Alias", True))
+        out.extend(ParameterInfoStruct(a, True) for a in aliases)
+        return out
 
     async def _parameter_writable(self, rpc: str, name: str) -> bool:
         loc = self._local.get(name)
         if loc is not None:
             return loc.writable
+        if await self._alias_target(rpc, name) is not None:
+            return True
         upnp = await self._to_upnp(rpc, name)
         attrs = await self._attributes(rpc, [upnp])
         node = attrs.get(upnp)
@@ -714,6 +726,10 @@ class UpnpBackend:
             out.extend(await self._get_values(rpc, content, optional))
         if read_through:
             out.extend(await self._read_through(rpc, read_through))
+        for name in parameter_names:
+            if not name or name.endswith("."):
+                aliases = self._instance_aliases([v.name for v in out], name or "Device.")
+                out.extend(ParameterValueStruct(a, v) for a, v in aliases.items())
         return out
 
     async def _alias_value(self, rpc: str, name: str) -> ParameterValueStruct | None:
@@ -933,6 +949,33 @@ class UpnpBackend:
                 pass
         return status
 
+    def _instance_aliases(self, names: Iterable[str], within: str) -> dict[str, str]:
+        """TR-330 §4.6.8: `….{i}.Alias` → value for each instance of the device's tables
+        that `names` pass through inside the object `within`, where the device has no Alias
+        of its own (it is not among `names`): the proxier's Alias is a parameter like the
+        others, listed by GetParameterNames and read with a partial path."""
+        listed = names if isinstance(names, dict) else dict.fromkeys(names)
+        out: dict[str, str] = {}
+        for name in listed:
+            segments = name.split(".")
+            for k in range(1, len(segments) - 1):
+                if not segments[k].isdigit():
+                    continue
+                inst = ".".join(segments[: k + 1]) + "."
+                alias = inst + "Alias"
+                if not inst.startswith(within) or alias in listed or alias in out:
+                    continue
+                if self._is_local_name(inst) or self.operations.owns(inst):
+                    continue
+                try:
+                    table, _ = table_of(self.paths.to_upnp(inst))
+                except (PathError, UnknownInstance):  # not a row of the device
+                    continue
+                value = self.store.alias(table, int(segments[k]))
+                if value is not None:
+                    out[alias] = value
+        return out
+
     async def _alias_target(self, rpc: str, name: str) -> tuple[str, int] | None:
         """(table, CWMP number) when `name` is `….{i}.Alias` of a table without its own Alias
         parameter: the proxier keeps it (TR-330 §4.6.8)."""
@@ -999,6 +1042,8 @@ class UpnpBackend:
         out: list[tuple[str, str | None]] = []
         if not self._visible(name):
             raise _err(9005, f"{name} is not served here")
+        if await self._alias_target(rpc, name) is not None:
+            return [(name, None)]
         local = [n for n in self._local if n == name or (name.endswith(".") and n.startswith(name))]
         local.extend(await self.operations.parameter_names(name))
         out.extend((n, None) for n in local)
@@ -1028,6 +1073,8 @@ class UpnpBackend:
             for n, p in zip(self._cwmp_names(params), params, strict=True):
                 if self._visible(n):
                     out.append((n, p))
+        if name.endswith("."):
+            out.extend((a, None) for a in self._instance_aliases([n for n, _ in out], name))
         return out
 
     async def get_parameter_attributes(

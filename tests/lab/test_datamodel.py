@@ -294,6 +294,15 @@ def test_create_instance_numbers_are_never_reused(dm: DataModel) -> None:
     assert dm.value("/BBF/NAT/PortMappingNumberOfEntries") == "2"
 
 
+def test_table_marked_commit_answers_changes_committed(dm: DataModel) -> None:
+    """CMS Status: a table whose rows take effect later (model `commit`, the shipped
+    IPInterface) answers ChangesCommitted to CreateInstance and DeleteInstance."""
+    table = "/UPnP/DM/Configuration/Network/IPInterface/"
+    path, status = dm.create_instance(table, [])
+    assert (path, status) == (table + "1/", "ChangesCommitted")
+    assert dm.delete_instance(path) == "ChangesCommitted"
+
+
 def test_create_instance_is_atomic_and_checks_children(dm: DataModel) -> None:
     for children, expected in (
         ([PV("Nope", "1")], 703),

@@ -179,7 +179,8 @@ async def test_gpv_partial_path_and_types(backend: UpnpBackend) -> None:
     assert got["Device.Hosts.Host.3.HostName"] == ("printer", "xsd:string")
     assert got["Device.Hosts.Host.3.Active"] == ("0", "xsd:boolean")
     assert got["Device.Hosts.Host.3.LeaseTimeRemaining"] == ("-1", "xsd:int")
-    assert len(got) == 18
+    assert got["Device.Hosts.Host.3.Alias"] == ("cpe-3", "xsd:string")  # §4.6.8, proxier's
+    assert len(got) == 21  # 3 rows × (6 device parameters + Alias)
     got = await values(backend, "Device.NAT.PortMapping.1.ExternalPort", "Device.Time.Enable")
     assert got == {
         "Device.NAT.PortMapping.1.ExternalPort": ("8080", "xsd:unsignedInt"),
@@ -456,7 +457,8 @@ async def test_gpa_maps_event_on_change(backend: UpnpBackend) -> None:
     """TR-330 §4.6.5.1.1: EventOnChange → Notification, AccessList always empty; a partial
     path covers every parameter below it."""
     got = {a.name: a for a in await backend.get_parameter_attributes(["Device.Hosts.Host.1."])}
-    assert len(got) == 6
+    assert len(got) == 7  # 6 device parameters + the proxier's Alias (§4.6.8)
+    assert got["Device.Hosts.Host.1.Alias"].notification == 0
     assert got["Device.Hosts.Host.1.Active"].notification == 1  # EventOnChange in the model
     assert got["Device.Hosts.Host.1.HostName"].notification == 0
     assert all(a.access_list == () for a in got.values())

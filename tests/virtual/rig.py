@@ -105,6 +105,24 @@ class Rig:
         result = await self.client.run_task(dev_id, task, wait=wait)
         return result
 
+    async def session(
+        self, dev_id: str, tasks: list[dict[str, Any]], wait: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """Queue `tasks` and run them all in ONE session (one Connection Request), in order,
+        as an ACS with several pending tasks does. The virtual device accepts only so many
+        Connection Requests a minute (TR-069 §3.2.2), so tests that need many RPCs batch."""
+        ids = [
+            int((await self.client.add_task(dev_id, task, connection_request=False))["id"])
+            for task in tasks
+        ]
+        # If it does not get through (e.g. the proxier restarted on a new port and has not
+        # told the ACS yet), the tasks wait for the device's next session.
+        outcome = await self.client.connection_request(dev_id)
+        done = [await self.client.task(dev_id, i, wait=wait) for i in ids]
+        waiting = [t["args"] for t in done if t["status"] in ("pending", "sent")]
+        assert not waiting, f"not run (Connection Request: {outcome}): {waiting}"
+        return done
+
     def lab_device(self, dev_id: str) -> Any:
         serial = dev_id.rsplit("-", 1)[-1]
         for device in self.lab.devices:
