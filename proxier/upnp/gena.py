@@ -505,21 +505,16 @@ class GenaManager:
         """UNSUBSCRIBE a subscription an earlier run of the proxier left on a device (it
         holds one of the device's few slots until it expires). True once the device
         answered: 200, or 412 for a SID it no longer knows, both mean it is gone."""
-        try:
-            result = await bounded_request(
-                self._session,
-                "UNSUBSCRIBE",
-                event_sub_url,
-                headers={"SID": sid},
-                time_limit=self._request_timeout,
-                max_bytes=_MAX_ANSWER_BYTES,
-            )
-        except HttpFetchError as exc:
-            _LOG.info("UNSUBSCRIBE of a stale subscription at %s failed: %s", event_sub_url, exc)
-            return False
-        return result.status in (200, 412)
+        status = await self._send_unsubscribe(event_sub_url, sid, "a stale subscription")
+        return status in (200, 412)
 
     async def _unsubscribe(self, key: str, event_sub_url: str, sid: str) -> None:
+        status = await self._send_unsubscribe(event_sub_url, sid, key)
+        if status is not None:
+            _LOG.debug("UNSUBSCRIBE %s → %d", key, status)
+
+    async def _send_unsubscribe(self, event_sub_url: str, sid: str, what: str) -> int | None:
+        """The device's HTTP status, or None (logged) when it could not be reached."""
         try:
             result = await bounded_request(
                 self._session,
@@ -529,9 +524,10 @@ class GenaManager:
                 time_limit=self._request_timeout,
                 max_bytes=_MAX_ANSWER_BYTES,
             )
-            _LOG.debug("UNSUBSCRIBE %s → %d", key, result.status)
         except HttpFetchError as exc:
-            _LOG.info("UNSUBSCRIBE %s failed: %s", key, exc)
+            _LOG.info("UNSUBSCRIBE of %s at %s failed: %s", what, event_sub_url, exc)
+            return None
+        return result.status
 
     # -- timers and actions
 

@@ -346,7 +346,7 @@ class VirtualDevice:
             attached.engine.device_booted(now)  # adds "M Reboot" for ACS-requested reboots
         if "0 BOOTSTRAP" in events and "first_discovery" not in transition.conditions:
             attached.engine.raise_event("0 BOOTSTRAP", now=now)
-        if transition.online:
+        if transition.online and not transition.hold:
             attached.runner.resume()
         else:
             attached.runner.pause()

@@ -50,10 +50,14 @@ def show(name: str, samples: list[float], base: list[float] | None = None) -> No
 async def gena_baseline(lab: LabServer) -> list[float]:
     """State change → NOTIFY at a bare subscriber, per device, one at a time."""
     waiting: dict[str, asyncio.Future[float]] = {}
+    initial: dict[str, asyncio.Future[float]] = {}
 
     async def notify(request: web.Request) -> web.Response:
         body = await request.text()
-        fut = waiting.get(request.match_info["dev"])
+        dev = request.match_info["dev"]
+        # SEQ 0 is the initial event (UDA §4.2.1): only changes after it are timed.
+        futures = initial if request.headers.get("SEQ") == "0" else waiting
+        fut = futures.get(dev)
         if fut is not None and not fut.done() and "ConfigurationUpdate" in body:
             fut.set_result(time.perf_counter())
         return web.Response()
@@ -75,10 +79,11 @@ async def gena_baseline(lab: LabServer) -> list[float]:
                     "NT": "upnp:event",
                     "TIMEOUT": "Second-300",
                 }
+                initial[str(i)] = asyncio.get_running_loop().create_future()
                 async with session.request("SUBSCRIBE", url, headers=headers) as response:
                     assert response.status == 200, f"SUBSCRIBE {url}: {response.status}"
                     sid = response.headers["SID"]
-                await asyncio.sleep(0.02)  # let the initial event go by
+                await asyncio.wait_for(initial[str(i)], 10)
                 waiting[str(i)] = asyncio.get_running_loop().create_future()
                 start = time.perf_counter()
                 device.model.device_set({BASELINE_PARAM: f"baseline-{i}"})
