@@ -220,8 +220,8 @@ class VirtualDevice:
         )
         runner.pause()
         runner.start()
-        # TR-330 Table 1 row 8: a finished ACS-requested diagnostic → "8 DIAGNOSTICS COMPLETE".
-        backend.set_diagnostics_listener(lambda: engine.raise_event("8 DIAGNOSTICS COMPLETE"))
+        # TR-330 Table 1 events of DM occurrences ("8 DIAGNOSTICS COMPLETE" …), per the table.
+        backend.set_event_listener(engine.raise_event)
         events = asyncio.get_running_loop().create_task(self._run_events(backend))
         self._attached = _Attached(dm, backend, engine, runner, events)
         self._subscribe(dm)
@@ -350,7 +350,7 @@ class VirtualDevice:
             attached.engine.device_booted(now)  # adds "M Reboot" for ACS-requested reboots
         if "0 BOOTSTRAP" in events and "first_discovery" not in transition.conditions:
             attached.engine.raise_event("0 BOOTSTRAP", now=now)
-        if transition.online:
+        if transition.online and not transition.hold:
             attached.runner.resume()
         else:
             attached.runner.pause()
