@@ -47,6 +47,9 @@ class Faults:
     latency: float = 0.0  # seconds added to every action
     action_latency: dict[str, float] = field(default_factory=dict)
     errors: dict[str, tuple[int, str]] = field(default_factory=dict)  # action → UPnP error
+    #: action → N: its `errors` entry is answered once, by the Nth call from now, then dropped
+    #: (e.g. the second SetAttributes of one SetParameterAttributes fails, the rollback works)
+    error_at: dict[str, int] = field(default_factory=dict)
     refuse_subscriptions: bool = False  # SUBSCRIBE → 503
     drop_events: bool = False  # subscriptions accepted, NOTIFYs lost (their SEQ is used up)
     silent: bool = False  # gone: no HTTP answers (503), no SSDP, no byebye
@@ -80,6 +83,13 @@ class Faults:
                         raise ValueError(f"errors[{action!r}] must be [code, description]")
                     parsed[str(action)] = (int(spec[0]), str(spec[1]) if len(spec) > 1 else "")
                 value = parsed
+            elif key == "error_at":
+                if not isinstance(value, dict) or not all(
+                    isinstance(n, int) and not isinstance(n, bool) and n >= 1
+                    for n in value.values()
+                ):
+                    raise ValueError("error_at must map action names to call numbers >= 1")
+                value = {str(k): int(n) for k, n in value.items()}
             elif key == "action_latency":
                 if not isinstance(value, dict):
                     raise ValueError("action_latency must map action names to seconds")
@@ -346,6 +356,14 @@ class LabDevice:
             else:
                 raise UpnpError(501, "device stopping")
         forced = self.faults.errors.get(action_name)
+        countdown = self.faults.error_at.get(action_name)
+        if forced is not None and countdown is not None:
+            if countdown > 1:
+                self.faults.error_at[action_name] = countdown - 1
+                forced = None
+            else:
+                del self.faults.error_at[action_name]
+                del self.faults.errors[action_name]
         if forced is not None:
             raise UpnpError(forced[0], forced[1] or "forced error (fault knob)")
         args = check_arguments(service, action, raw)

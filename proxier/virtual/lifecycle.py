@@ -33,6 +33,7 @@ class Transition:
     conditions: frozenset[str] = frozenset()
     relocated: bool = False
     reason: str = ""
+    hold: bool = False  # online, but start no session yet (an ACS reboot/reset is awaited)
 
 
 class Lifecycle:
@@ -132,7 +133,10 @@ class Lifecycle:
         self.location = location
         self.failures = 0
         return Transition(
-            online=self.online, relocated=relocated, reason=f"failed over to {location}"
+            online=self.online,
+            relocated=relocated,
+            reason=f"failed over to {location}",
+            hold=self.return_deadline is not None,  # its "1 BOOT"/"M Reboot" come first
         )
 
     def boot_id_updated(self, next_boot_id: int) -> None:

@@ -8,6 +8,10 @@ against the same device over the same HTTP session:
   The ACS's HTTP leg is left out so that the ratio isolates the translation overhead.
 Rounds alternate between the two so that machine noise hits both alike. With `--profile` the
 proxied side is profiled (cProfile) and the top functions are printed.
+
+The target holds for a request asked before (the ACS's periodic reads), where the backend's
+GetParameterValues cache has each name's translation. For information, a second pair of rounds
+empties that cache before every proxied request (names, types and instance map stay known).
 """
 
 from __future__ import annotations
@@ -117,6 +121,12 @@ async def main(profile: bool) -> int:
             for _ in range(ROUNDS):
                 base.append(await timed(direct))
                 prox.append(await timed(proxied))
+            base_cold: list[float] = []
+            cold: list[float] = []
+            for _ in range(ROUNDS):
+                base_cold.append(await timed(direct))
+                backend._gpv.clear()
+                cold.append(await timed(proxied))
             if profile:
                 profiler = cProfile.Profile()
                 profiler.enable()
@@ -132,6 +142,8 @@ async def main(profile: bool) -> int:
     print(f"proxied:  engine GetParameterValues         {p * 1e3:8.3f} ms")
     print(f"ratio proxied/direct                        ×{ratio:.3f}", end="")
     print(f"  (target ≤ {TARGET}) {verdict}")
+    cold_ratio = statistics.median(cold) / statistics.median(base_cold)
+    print(f"for information, GPV cache emptied each round  ×{cold_ratio:.3f}")
     if profile:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats("proxier/(translate|cwmp|upnp)", 25)

@@ -64,6 +64,26 @@ async def test_forced_error_and_busy(lab: LabServer, session: aiohttp.ClientSess
     assert "ParameterValueList" in await get_values(session, lab)
 
 
+async def test_error_at_fails_only_the_nth_call(
+    lab: LabServer, session: aiohttp.ClientSession
+) -> None:
+    """`error_at` N: the action's forced error is answered once, by the Nth call, then the
+    action works again (a failure in the middle of a sequence, then a working rollback)."""
+    faults = await set_faults(
+        session, lab, errors={"GetValues": [501, "second"]}, error_at={"GetValues": 2}
+    )
+    assert faults["error_at"] == {"GetValues": 2}
+    assert "ParameterValueList" in await get_values(session, lab)
+    with pytest.raises(UpnpError) as exc:
+        await get_values(session, lab)
+    assert (exc.value.code, exc.value.description) == (501, "second")
+    assert "ParameterValueList" in await get_values(session, lab)
+    assert lab.devices[0].faults.errors == {} and lab.devices[0].faults.error_at == {}
+    udn = lab.devices[0].udn
+    async with session.post(f"{lab.base_url}/_lab/{udn}/faults", json={"error_at": {"X": 0}}) as r:
+        assert r.status == 400
+
+
 async def test_latency_delays_answers(lab: LabServer, session: aiohttp.ClientSession) -> None:
     faults = await set_faults(session, lab, action_latency={"GetValues": 30})
     assert faults["action_latency"] == {"GetValues": 30.0}

@@ -117,3 +117,33 @@ async def test_refused_subscriptions_fall_back_to_polling(
         polled = await until(events, lambda e: e.resync)
         assert polled.variables["CurrentConfigurationVersion"].isdigit()
         assert gena.state(key) == "polling"
+
+
+async def test_subscription_left_by_a_dead_subscriber_is_released(
+    lab: LabServer, session: aiohttp.ClientSession
+) -> None:
+    """UDA §4.1.3 (UNSUBSCRIBE), issue 5 ("subscriptions re-established" after a restart): a
+    killed proxier cannot unsubscribe, and its subscription holds one of the device's few
+    slots until it expires. `on_sid` tells the owner every SID obtained (to keep in its
+    store); `release` frees one left behind; a SID the device no longer knows (412) counts
+    as released too."""
+    event_url = url(lab, 0, "cms", "event")
+    publisher = lab.devices[0].publishers["CMS"]
+    async with session.request(
+        "SUBSCRIBE",
+        event_url,
+        headers={"CALLBACK": "<http://127.0.0.1:9/gena>", "NT": "upnp:event"},
+    ) as answer:
+        assert answer.status == 200
+        dead_sid = answer.headers["SID"]
+    assert dead_sid in publisher.subscriptions
+    sids: list[str] = []
+    events: asyncio.Queue[DmEvent] = asyncio.Queue()
+    async with GenaManager(session) as gena:
+        assert await gena.release(event_url, dead_sid)
+        assert dead_sid not in publisher.subscriptions
+        assert await gena.release(event_url, dead_sid)  # 412: gone already
+        gena.add("k", "CMS", event_url, events.put_nowait, on_sid=sids.append)
+        await until(events, lambda e: e.seq == 0)
+        assert sids == [gena.core.sid("k")]
+        assert list(publisher.subscriptions) == sids

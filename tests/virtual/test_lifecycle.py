@@ -111,6 +111,8 @@ def test_failover_keeps_device_online_without_table1_trigger() -> None:
     t = lc.failed_over(other)
     assert t.online and not t.changed and t.trigger == "" and t.relocated
     assert lc.location == other and lc.acs_reboot
+    assert t.hold  # sessions stay held until the device is back from the ACS's reboot
+    assert not Lifecycle(online=True, boot_id=1, location=LOC).failed_over(other).hold
 
 
 def test_ssdp_update_bootid_is_not_a_reboot() -> None:

@@ -9,115 +9,31 @@ TR-330 / TR-069 rules are written out. Each test batches its RPCs into few sessi
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from proxier.translate.tables import XSD_TYPES, default_tables
+from proxier.translate.tables import XSD_TYPES
 from proxier.upnp.device import UpnpError
-from tests.virtual.rig import Rig, events_of, rig
-
-TYPES = default_tables().types
-ERRORS = default_tables().errors
-HOSTS = "Device.Hosts."
-HOST = "Device.Hosts.Host."
-PM = "Device.NAT.PortMapping."
-UPNP_PM = "/BBF/NAT/PortMapping/"
-#: The lab model's Host table holds UPnP instances 0, 2, 5: CWMP numbers 1, 2, 3 (TR-330
-#: §4.6.1 note: UPnP instances are 0-based, CWMP ones 1-based; the proxier numbers them in
-#: the order it first sees them, never by arithmetic).
-SPARSE = {1: 0, 2: 2, 3: 5}
-
-
-def gpn(path: str, next_level: bool) -> dict[str, Any]:
-    return {"name": "GetParameterNames", "parameterPath": path, "nextLevel": next_level}
-
-
-def gpv(*names: str) -> dict[str, Any]:
-    return {"name": "GetParameterValues", "parameterNames": list(names)}
-
-
-def spv(key: str, *items: tuple[str, str, str]) -> dict[str, Any]:
-    return {
-        "name": "SetParameterValues",
-        "parameterList": [list(i) for i in items],
-        "parameterKey": key,
-    }
-
-
-def gpa(*names: str) -> dict[str, Any]:
-    return {"name": "GetParameterAttributes", "parameterNames": list(names)}
-
-
-def spa(name: str, notification: int, *, access_list: bool = False) -> dict[str, Any]:
-    item = {
-        "name": name,
-        "notificationChange": not access_list,
-        "notification": notification,
-        "accessListChange": access_list,
-        "accessList": ["Subscriber"] if access_list else [],
-    }
-    return {"name": "SetParameterAttributes", "parameterList": [item]}
-
-
-def add(obj: str, key: str = "k") -> dict[str, Any]:
-    return {"name": "AddObject", "objectName": obj, "parameterKey": key}
-
-
-def delete(obj: str, key: str = "k") -> dict[str, Any]:
-    return {"name": "DeleteObject", "objectName": obj, "parameterKey": key}
-
-
-def ok(task: dict[str, Any]) -> dict[str, Any]:
-    assert task["status"] == "done", f"{task['args']} → {task['status']} {task['result']}"
-    result: dict[str, Any] = task["result"]
-    return result
-
-
-def names(task: dict[str, Any]) -> dict[str, bool]:
-    listed = [(p["name"], p["writable"]) for p in ok(task)["parameterList"]]
-    assert len(listed) == len(dict(listed)), f"duplicate names in {listed}"
-    return dict(listed)
-
-
-def values(task: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    return {p["name"]: (p["value"], p["type"]) for p in ok(task)["parameterList"]}
-
-
-def fault(task: dict[str, Any]) -> tuple[int, list[tuple[str, int]]]:
-    assert task["status"] == "fault", f"{task['args']} → {task['status']} {task['result']}"
-    result = task["result"]
-    detail = [(d["parameterName"], d["faultCode"]) for d in result["setParameterValuesFault"]]
-    return result["faultCode"], detail
-
-
-def upnp_of(model: Any, cwmp: str) -> str:
-    """The lab device's path of a CWMP name: the shipped model's two roots (roots.toml), and
-    each table's rows numbered 1, 2, … in ascending UPnP order, as a proxier that has
-    seen an untouched device numbers them (so Host 1, 2, 3 are UPnP 0, 2, 5)."""
-    if cwmp.startswith("Device.X_UPNP-ORG_DM."):
-        path, rest = "/UPnP/DM/", cwmp[len("Device.X_UPNP-ORG_DM.") :]
-    else:
-        path, rest = "/BBF/", cwmp[len("Device.") :]
-    for segment in rest.split("."):
-        if segment.isdigit():
-            found = [p for p in model.get_instances(path, 1) if p.count("/") == path.count("/") + 1]
-            segment = (
-                sorted(found, key=lambda p: int(p.rstrip("/").rsplit("/", 1)[1]))[int(segment) - 1]
-                .rstrip("/")
-                .rsplit("/", 1)[1]
-            )
-        path += segment + "/"
-    return path if cwmp.endswith(".") else path.rstrip("/")
-
-
-async def started(r: Rig) -> str:
-    await r.start_proxier()
-    dev_id: str = (await r.devices(1))[0]["id"]
-    await r.informs(dev_id)  # BOOTSTRAP in, so the next session is a Connection Request's
-    return dev_id
-
+from tests.virtual.rig import events_of, rig
+from tests.virtual.tasks import (
+    ERRORS,
+    HOST,
+    HOSTS,
+    PM,
+    SPARSE,
+    TYPES,
+    UPNP_PM,
+    fault,
+    gpa,
+    gpn,
+    gpv,
+    names,
+    ok,
+    spa,
+    spv,
+    started,
+    upnp_of,
+    values,
+)
 
 # --- GetParameterNames (TR-330 §4.6.2.1, TR-069 A.3.2.3) ------------------------------------
 
@@ -412,115 +328,29 @@ async def test_attributes_partial_paths_notification_and_access_list(tmp_path: P
         assert not any(a.event_on_change for a in model.get_attributes([UPNP_PM + "0/"]))
 
 
-# --- AddObject / DeleteObject, sparse instances, Alias, restart (TR-330 §4.6.6-4.6.8) ------
-
-
-def sparse_model() -> dict[str, Any]:
-    """The shipped lab model with PortMapping rows at UPnP 0, 2 and 5 (a device that has
-    added and deleted rows before the proxier came)."""
-    doc: dict[str, Any] = json.loads(
-        resources.files("proxier").joinpath("data", "lab-model.json").read_text("utf-8")
-    )
-    doc["instances"]["/BBF/NAT/PortMapping/"] = [0, 2, 5]
-    doc["values"].update(
-        {
-            "/BBF/NAT/PortMapping/2/Description": "game",
-            "/BBF/NAT/PortMapping/2/ExternalPort": "3074",
-            "/BBF/NAT/PortMapping/5/Description": "camera",
-            "/BBF/NAT/PortMapping/5/ExternalPort": "554",
-        }
-    )
-    return doc
-
-
-def rows(model: Any) -> list[str]:
-    return [p for p in model.get_instances(UPNP_PM, 1) if p.startswith(UPNP_PM)]
-
-
-async def test_add_delete_sparse_table_alias_and_restart(tmp_path: Path) -> None:
-    """TR-330 §4.6.6/§4.6.7: AddObject ⇄ CMS::CreateInstance, DeleteObject ⇄ DeleteInstance
-    with Status from ChangesApplied/ChangesCommitted; on a table with sparse 0-based UPnP
-    rows (0, 2, 5 → CWMP 1, 2, 3) a new row gets the next CWMP number, a deleted number is
-    never handed out again; Alias (§4.6.8) kept by the proxier, settable and usable in paths;
-    after a proxier restart every number and alias still names the same row, also when the
-    device lost a row meanwhile (issue 4: instance numbers stable across restarts)."""
-    async with rig(tmp_path, model=sparse_model()) as r:
+async def test_spa_failure_rolls_back_what_was_already_set(tmp_path: Path) -> None:
+    """TR-330 §4.6.5.2.1: "If any UPnP CMS::SetAttributes() action fails, repeat the above by
+    resetting to the Parameter attributes in the cache": SetParameterAttributes is atomic
+    (TR-069 A.3.2.4), so when the device refuses the second SetAttributes the first one's
+    EventOnChange is put back on the device, and the RPC answers the Table 2 fault."""
+    ntp = "Device.Time.NTPServer1"
+    async with rig(tmp_path) as r:
         dev_id = await started(r)
-        model = r.lab_device(dev_id).model
-        tasks = await r.session(
-            dev_id,
-            [
-                gpn(PM, True),
-                gpv(PM + "2.Description", PM + "3.Description", PM + "3.Alias"),
-                add(PM),
-                spv("d", (PM + "4.Description", "ssh", "xsd:string")),
-                delete(PM + "2."),
-                add(PM),
-                gpn(PM, True),
-                spv("a", (PM + "1.Alias", "web", "xsd:string")),
-                gpv(PM + "[web].Description"),
-                spv("a2", (PM + "3.Alias", "web", "xsd:string")),
-                spv("a3", (PM + "3.Alias", "9cam", "xsd:string")),
-                add("Device.X_UPNP-ORG_DM.Configuration.Network.IPInterface."),
-                add(HOST),
-                delete(HOST + "1."),
-                delete(PM + "2."),
-                add(PM + "1."),
-                delete(PM),
-            ],
-        )
-        (first, before, added, set_new, deleted, added2, listed, alias, by_alias) = tasks[:9]
-        (dup_alias, bad_alias, committed, ro_add, ro_delete, gone, add_inst, del_table) = tasks[9:]
-        assert list(names(first)) == [f"{PM}{n}." for n in (1, 2, 3)]
-        assert values(before)[PM + "2.Description"][0] == "game"
-        assert values(before)[PM + "3.Description"][0] == "camera"
-        assert values(before)[PM + "3.Alias"][0] == "cpe-3"
-        assert (ok(added)["instanceNumber"], ok(added)["status"]) == (4, 0)
-        ok(set_new)
-        assert model.value(UPNP_PM + "6/Description") == "ssh", "CWMP 4 is UPnP 6"
-        assert ok(deleted)["status"] == 0
-        assert UPNP_PM + "2/" not in rows(model)
-        assert ok(added2)["instanceNumber"] == 5, "CWMP 2 is not reused"
-        assert rows(model) == [UPNP_PM + f"{n}/" for n in (0, 5, 6, 7)]
-        assert list(names(listed)) == [f"{PM}{n}." for n in (1, 3, 4, 5)]
-        ok(alias)
-        assert values(by_alias) == {PM + "1.Description": ("web server", "xsd:string")}
-        assert fault(dup_alias) == (9003, [(PM + "3.Alias", 9007)]), "Alias is unique"
-        assert fault(bad_alias) == (9003, [(PM + "3.Alias", 9007)]), "Alias starts a letter"
-        assert ok(committed)["status"] == 1, "CreateInstance answered ChangesCommitted"
-        assert fault(ro_add)[0] == ERRORS.cwmp_fault(706, "AddObject")
-        assert fault(ro_delete)[0] == ERRORS.cwmp_fault(706, "DeleteObject")
-        assert fault(gone) == (9005, [])
-        assert fault(add_inst) == (9005, [])
-        assert fault(del_table) == (9005, [])
-        (del_committed,) = await r.session(
-            dev_id, [delete(f"Device.X_UPNP-ORG_DM.Configuration.Network.IPInterface.{2}.")]
-        )
-        assert ok(del_committed)["status"] == 1, "DeleteInstance answered ChangesCommitted"
-
-        # Restart; meanwhile another control point deletes UPnP 5 (CWMP 3) on the device.
-        await r.stop_proxier()
-        model.delete_instance(UPNP_PM + "5/")
-        await r.start_proxier()
-        after_restart = await r.session(
-            dev_id,
-            [
-                gpn(PM, True),
-                gpv(PM + "[web].Description", PM + "4.Description", PM + "4.Alias"),
-                gpv(PM + "3.Description"),
-                add(PM),
-            ],
-        )
-        relisted, kept, lost, added3 = after_restart
-        assert list(names(relisted)) == [f"{PM}{n}." for n in (1, 4, 5)]
-        assert values(kept) == {
-            PM + "1.Description": ("web server", "xsd:string"),
-            PM + "4.Description": ("ssh", "xsd:string"),
-            PM + "4.Alias": ("cpe-4", "xsd:string"),
+        device = r.lab_device(dev_id)
+        before = {a.path: a.event_on_change for a in device.model.get_attributes(["/BBF/"])}
+        assert before["/BBF/Time/NTPServer1"] is False
+        device.faults.errors = {"SetAttributes": (501, "refused")}
+        device.faults.error_at = {"SetAttributes": 2}
+        request = spa(ntp, 2)
+        request["parameterList"].append(spa(PM + "1.", 2)["parameterList"][0])
+        failed, after = await r.session(dev_id, [request, gpa(ntp, PM + "1.Enable")])
+        assert fault(failed) == (ERRORS.cwmp_fault(501, "SetParameterAttributes"), [])
+        now = {a.path: a.event_on_change for a in device.model.get_attributes(["/BBF/"])}
+        assert now == before, "the first SetAttributes was rolled back on the device"
+        assert {p["name"]: p["notification"] for p in ok(after)["parameterList"]} == {
+            ntp: 0,
+            PM + "1.Enable": 1,  # EventOnChange in the lab model: passive
         }
-        assert fault(lost) == (9005, [])
-        assert ok(added3)["instanceNumber"] == 6, "numbers are never reused, even over restarts"
-        assert rows(model)[-1] == UPNP_PM + "8/"
 
 
 # --- a slow device (issue 4: "A slow or vanished device never hangs a CWMP session") --------
@@ -585,41 +415,37 @@ async def test_value_change_active_on_sparse_row_and_passive_in_next_inform(
         assert reported[0]["parameters"][passive][0] == "passive.example"
 
 
-async def test_proxier_alias_is_a_parameter_like_the_others(tmp_path: Path) -> None:
-    """TR-330 §4.6.8: the Alias the proxier keeps for each row of a table without one of its
-    own is a writable parameter of the row everywhere, as TR-069 wants of any parameter:
-    listed by GetParameterNames (A.3.2.3: "all Parameters … that are descendents"), read
-    with a partial path (A.3.2.2), and given attributes (A.3.2.4/A.3.2.5)."""
+async def test_supported_data_models_and_proxier_info(tmp_path: Path) -> None:
+    """Issue 4 / TR-330 §4.3.1: CMS::GetSupportedDataModels becomes
+    Device.DeviceInfo.SupportedDataModel.{i} (URN, URL) with its NumberOfEntries, and
+    Device.DeviceInfo.ProxierInfo names the proxier (ProxyProtocol "UPnP-DM"), all
+    read-only."""
+    sdm = "Device.DeviceInfo.SupportedDataModel."
     async with rig(tmp_path) as r:
         dev_id = await started(r)
-        alias = PM + "1.Alias"
-        tasks = await r.session(
+        models = r.lab_device(dev_id).model.get_supported_data_models()
+        table, info, listed = await r.session(
             dev_id,
             [
-                gpn(PM + "1.", True),
-                gpn(PM, False),
-                gpn(alias, False),
-                gpn(HOSTS, False),
-                gpv(PM + "1."),
-                gpv(HOST),
-                gpa(alias),
-                spa(alias, 1),
-                gpa(PM + "1."),
-                spv("a", (alias, "web", "xsd:string")),
-                gpv(PM),
+                gpv(sdm, "Device.DeviceInfo.SupportedDataModelNumberOfEntries"),
+                gpv("Device.DeviceInfo.ProxierInfo."),
+                gpn("Device.DeviceInfo.", False),
             ],
         )
-        child, branch, itself, hosts, inst, table, attr, set_attr, attrs, set_alias, renamed = tasks
-        assert names(child)[alias] is True
-        assert names(branch)[alias] is True
-        assert names(itself) == {alias: True}
-        assert all(names(hosts)[f"{HOST}{n}.Alias"] for n in SPARSE)
-        assert values(inst)[alias] == ("cpe-1", "xsd:string")
-        assert {n: values(table)[f"{HOST}{n}.Alias"][0] for n in SPARSE} == {
-            n: f"cpe-{n}" for n in SPARSE
+        got = values(table)
+        assert got["Device.DeviceInfo.SupportedDataModelNumberOfEntries"][0] == str(len(models))
+        rows = {
+            (got[f"{sdm}{i}.URN"][0], got[f"{sdm}{i}.URL"][0]) for i in range(1, len(models) + 1)
         }
-        assert ok(attr)["parameterList"] == [{"name": alias, "notification": 0, "accessList": []}]
-        ok(set_attr)
-        assert {p["name"]: p["notification"] for p in ok(attrs)["parameterList"]}[alias] == 1
-        ok(set_alias)
-        assert values(renamed)[alias] == ("web", "xsd:string")
+        assert rows == {(m.uri, m.url) for m in models}
+        proxier = values(info)
+        assert proxier["Device.DeviceInfo.ProxierInfo.ProxyProtocol"][0] == "UPnP-DM"
+        assert set(proxier) == {
+            f"Device.DeviceInfo.ProxierInfo.{n}"
+            for n in ("ManufacturerOUI", "ProductClass", "SerialNumber", "ProxyProtocol")
+        }
+        writable = names(listed)
+        assert not any(
+            w for n, w in writable.items() if n.startswith((sdm, "Device.DeviceInfo.ProxierInfo."))
+        )
+        assert {f"{sdm}{i}." for i in range(1, len(models) + 1)} <= set(writable)
