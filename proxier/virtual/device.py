@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from proxier.cwmp.transport import AcsTransport
 from proxier.translate.backend import UpnpBackend
 from proxier.translate.instances import InstanceStore
 from proxier.upnp.client import NetworkDmDevice
+from proxier.upnp.device import UpnpError
 from proxier.upnp.gena import GenaManager
 from proxier.virtual.lifecycle import Lifecycle, Transition
 from proxier.virtual.registry import Registry, VirtualDeviceRecord
@@ -39,6 +40,8 @@ from proxier.virtual.registry import Registry, VirtualDeviceRecord
 log = logging.getLogger(__name__)
 
 MS = "Device.ManagementServer."
+#: DM Common Object: seconds since the device booted (tells a restart when SSDP cannot).
+UPTIME = "/UPnP/DM/DeviceInfo/UpTime"
 LIFECYCLE_KEY = "lifecycle."
 #: GENA subscriptions (event URL, SID) this device may still hold for us (JSON list).
 GENA_SIDS_KEY = "gena.sids"
@@ -120,6 +123,9 @@ class VirtualDevice:
             self._connection_request, self._cr_credentials, token=record.cr_token
         )
         self._return_timer: asyncio.TimerHandle | None = None
+        self._return_watch: asyncio.Task[None] | None = None
+        #: Set by the manager: re-read the device where it is and run its alive (Table 1).
+        self.on_returned: Callable[[VirtualDevice], Awaitable[None]] | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     # --- identity and state ------------------------------------------------------------------
@@ -368,14 +374,81 @@ class VirtualDevice:
         if self._attached is not None:
             self._attached.runner.pause()
         loop = asyncio.get_running_loop()
+        self._stop_return_watch()
+        self._return_timer = loop.call_later(wait, self._return_overdue)
+        self._return_watch = loop.create_task(self._watch_return(time.monotonic()))
+
+    def _stop_return_watch(self) -> None:
         if self._return_timer is not None:
             self._return_timer.cancel()
-        self._return_timer = loop.call_later(wait, self._return_overdue)
+            self._return_timer = None
+        if self._return_watch is not None:
+            self._return_watch.cancel()
+            self._return_watch = None
+
+    async def _uptime(self) -> int | None:
+        """The device's UpTime; None if it has none. Raises OSError-like failures as
+        `UpnpError` code 0 / TimeoutError when it does not answer."""
+        dm = self.dm
+        if dm is None:
+            raise TimeoutError("not attached")
+        async with asyncio.timeout(self.shared.config.upnp.action_timeout):
+            try:
+                got = await dm.cms.get_values([UPTIME])
+            except UpnpError as exc:
+                if exc.code == 0:
+                    raise
+                return None  # answered, but has no UpTime (703 …)
+        try:
+            return int(got[0].value) if got else None
+        except ValueError:
+            return None
+
+    async def _watch_return(self, asked: float) -> None:
+        """Without SSDP (description URLs only) a device that restarts between two probes
+        shows neither byebye/alive nor a new BOOTID: its UpTime, smaller than the time since
+        we asked for the reboot, says it has restarted and is back (1 s for UpTime's
+        rounding)."""
+        interval = self.shared.config.upnp.probe_interval
+        while self.lifecycle.return_deadline is not None:
+            await asyncio.sleep(interval)
+            try:
+                uptime = await self._uptime()
+            except (UpnpError, TimeoutError):
+                continue  # down (rebooting): discovery or a later round will tell
+            if uptime is None:
+                return  # no UpTime: wait for discovery or the deadline
+            if uptime + 1 < time.monotonic() - asked and self.on_returned is not None:
+                self._return_watch = None
+                log.info("%s: back after the ACS's reboot/reset (UpTime %d s)", self.id, uptime)
+                await self.on_returned(self)
+                return
 
     def _return_overdue(self) -> None:
         self._return_timer = None
+        task = asyncio.get_running_loop().create_task(self._overdue())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _overdue(self) -> None:
+        """The wait is over. A device that answers now came back unseen (a restart quicker
+        than discovery notices): it is back. One that does not answer is offline, its
+        state and events kept for when it returns."""
+        if self.lifecycle.return_deadline is None:
+            return
+        try:
+            await self._uptime()
+        except (UpnpError, TimeoutError):
+            pass
+        else:
+            if self.on_returned is not None:
+                log.info("%s: answers again after the ACS's reboot/reset", self.id)
+                self._stop_return_watch()
+                await self.on_returned(self)
+                return
         transition = self.lifecycle.handle_timer(self.shared.clock())
         if transition is not None:
+            self._stop_return_watch()
             log.warning(
                 "%s: did not come back within %.0f s after the ACS's reboot/reset; "
                 "keeping its state and events for when it does",
@@ -385,8 +458,7 @@ class VirtualDevice:
             self.apply(transition, ())
 
     async def close(self) -> None:
-        if self._return_timer is not None:
-            self._return_timer.cancel()
+        self._stop_return_watch()
         await self.detach()
         self.shared.connreq.unregister(self._token)
         self.instances.close()

@@ -36,7 +36,7 @@ from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
 from proxier.virtual.neighbours import mac_of, path_host
 from proxier.virtual.paths import Action, Decision, PathKey, Paths, joins_without_common_objects
-from proxier.virtual.registry import DeviceKey
+from proxier.virtual.registry import DeviceKey, VirtualDeviceRecord
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class VirtualDeviceManager:
         (a restart sends no spurious "0 BOOTSTRAP": each device's store remembers)."""
         for record in self.shared.registry:
             record = self.shared.registry.update(record, online=False)
-            self.devices[record.instance] = VirtualDevice(record, self.shared)
+            self.devices[record.instance] = self._new_device(record)
 
     def __iter__(self) -> Iterator[VirtualDevice]:
         return iter(sorted(self.devices.values(), key=lambda d: d.record.instance))
@@ -324,14 +324,14 @@ class VirtualDeviceManager:
                 )
             device = self.devices.get(record.instance)
             if device is None:
-                device = VirtualDevice(record, self.shared)
+                device = self._new_device(record)
                 self.devices[record.instance] = device
                 self.changed.set()
             else:
                 device.record = record
             return device, reader
         record, _ = registry.add(key, manufacturer, (event.udn,), event.location)
-        device = VirtualDevice(record, self.shared)
+        device = self._new_device(record)
         with device.store.transaction():
             device.store.kv_set(IDENTITY_SOURCE, identity.source)
             device.store.kv_set(IDENTITY_MAC, reader.mac or "")
@@ -355,6 +355,21 @@ class VirtualDeviceManager:
         )
         await device.attach(dm, backend)
         return True
+
+    def _new_device(self, record: VirtualDeviceRecord) -> VirtualDevice:
+        device = VirtualDevice(record, self.shared)
+        device.on_returned = self.returned
+        return device
+
+    async def returned(self, device: VirtualDevice) -> None:
+        """A device the ACS rebooted or reset is back where it was, seen by its UpTime or
+        by answering at the end of the wait, not by discovery (no SSDP): re-read it there
+        and run its alive ("1 BOOT" + "M Reboot" / "0 BOOTSTRAP", TR-330 Table 1)."""
+        async with self._device_lock(device):
+            path = self.paths(device).current
+            if path is None or device.lifecycle.return_deadline is None:
+                return  # discovery got there first
+            await self._act(device, Decision(Action.ATTACH, path, "back after reboot"), None)
 
     def _apply(self, device: VirtualDevice, transition: Transition) -> None:
         events = table1_events(self.tables, transition)

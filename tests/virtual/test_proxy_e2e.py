@@ -190,6 +190,43 @@ async def test_device_late_after_acs_reboot_is_offline_then_reports_boot(
         assert proxier.virtual_devices()[0]["online"]
 
 
+@pytest.mark.parametrize(
+    ("down", "probe_interval", "return_wait"),
+    [
+        (2.5, 1.0, 60.0),  # too short for 5 failed probes in a row: its UpTime tells
+        (0.02, 0.2, 0.6),  # back before anything (even UpTime) can tell: it answers at the deadline
+    ],
+    ids=["uptime", "deadline"],
+)
+async def test_reboot_unseen_by_discovery_still_reports_boot(
+    tmp_path: Path, down: float, probe_interval: float, return_wait: float
+) -> None:
+    """TR-330 Table 1 row 1 without SSDP (description URLs): a device that restarts between
+    two probes shows no byebye, no alive and no BOOTID. Its UpTime (DM Common Object) being
+    smaller than the time since the Reboot says it restarted; a restart too quick for
+    UpTime to show is taken as done when the device answers at the end of `return_wait`.
+    Either way the ACS gets "1 BOOT" + "M Reboot" with the CommandKey."""
+    async with rig(tmp_path) as r:
+        r.upnp = {
+            "return_wait": return_wait,
+            "probe_interval": probe_interval,
+            "probe_failures": 5,
+        }
+        await r.start_proxier()
+        dev_id = (await r.devices(1))[0]["id"]
+        r.lab_device(dev_id).faults.reboot_delay = down
+        mark = r.last_inform_id(dev_id)
+        result = await r.rpc(dev_id, {"name": "Reboot", "commandKey": "unseen-1"})
+        assert result["status"] == "done", result
+        boot = await r.inform_with(dev_id, "1 BOOT", after=mark, wait=30.0)
+        assert ("M Reboot", "unseen-1") in events_of(boot)
+        gpv = await r.rpc(
+            dev_id,
+            {"name": "GetParameterValues", "parameterNames": ["Device.DeviceInfo.UpTime"]},
+        )
+        assert gpv["status"] == "done", gpv
+
+
 async def test_vanished_device_is_offline_then_resumes(tmp_path: Path) -> None:
     """Annex J.2.3 / TR-330 §4.1.1: a device that disappears silently goes offline: its
     Connection Requests get 503; when it comes back the virtual device resumes with the same
