@@ -488,8 +488,9 @@ class CpeEngine:
 
         If ManagementServer.AutonomousTransferCompletePolicy lets it through, it is kept
         in the store until an AutonomousTransferCompleteResponse confirms it, with
-        "10 AUTONOMOUS TRANSFER COMPLETE" (Table 7: never discarded), and a session is due;
-        a running session that can still send CPE requests carries it instead.
+        "10 AUTONOMOUS TRANSFER COMPLETE" (Table 7: never discarded), and a session is due.
+        It goes only in a session whose Inform carries that event (§3.7.1.5: the event says
+        the method follows in the session), never into one already running.
         """
         if not autonomous.reported(self.setting, atc):
             log.info(
@@ -499,13 +500,10 @@ class CpeEngine:
             )
             return
         with self.store.transaction():
-            row = self.store.add_autonomous_transfer(atc)
+            self.store.add_autonomous_transfer(atc)
             self.store.apply_events(
                 ev.raise_event(self.store.events(), ev.AUTONOMOUS_TRANSFER_COMPLETE)
             )
-        if self._session is not None and self._session.add_request(atc):
-            self._session_atcs.append((row, atc))
-            return
         self._want_session(self._clock() if now is None else now)
         self._wake()
 
@@ -748,7 +746,8 @@ class CpeEngine:
         try:
             inform = await self._build_inform(now, inform_list, [pv for _, pv in changed])
             inform_version = self._next_version
-            self._session_atcs = self.store.autonomous_transfers()
+            announced = any(e.code == ev.AUTONOMOUS_TRANSFER_COMPLETE for e in inform_list)
+            self._session_atcs = self.store.autonomous_transfers() if announced else []
             session = CpeSession(
                 inform,
                 [*self._transfer_completes(), *(atc for _, atc in self._session_atcs)],

@@ -24,7 +24,8 @@ a hung session.
 Beyond DataModelBackend, the owner of a virtual device calls: `device_identity()` (Inform
 DeviceId + Forced Inform values), `handle_event(event)` or `run_events()` (feeds "4 VALUE
 CHANGE", diagnostics and firmware followers), `after_session()` (starts requested
-diagnostics), `set_diagnostics_listener(cb)` ("8 DIAGNOSTICS COMPLETE"), and `close()`.
+diagnostics), `set_event_listener(raise_event)` (Table 1 events such as "8 DIAGNOSTICS
+COMPLETE", decided by `proxier.translate.dmevents`), and `close()`.
 Diagnostics, vendor logs and firmware (Download, Upload, AutonomousTransferComplete) are
 `self.operations` (`proxier.translate.operations`); give `session` (vendor log transfers)
 and `state` (the device's store: firmware operations survive a restart) to have them all.
@@ -63,6 +64,7 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.translate.dmevents import CONFIGURATION_UPDATE, EventRaiser
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
 from proxier.translate.opcommon import KeyValueStore, MemoryKeyValueStore
@@ -235,10 +237,11 @@ class UpnpBackend:
         point reach the engine, which applies AutonomousTransferCompletePolicy itself."""
         self.operations.set_listeners(autonomous=listener)
 
-    def set_diagnostics_listener(self, listener: Callable[[], None]) -> None:
-        """Called when an ACS-requested diagnostic finished: the engine raises
-        "8 DIAGNOSTICS COMPLETE" (TR-330 Table 1 row 8). An addition to the contract."""
-        self.operations.set_listeners(diagnostics=listener)
+    def set_event_listener(self, raise_event: EventRaiser) -> None:
+        """Where the Table 1 events that need no payload go ("8 DIAGNOSTICS COMPLETE" when
+        an ACS-requested diagnostic finished, row 8): `CpeEngine.raise_event`. An addition
+        to the contract."""
+        self.operations.set_listeners(event=raise_event)
 
     async def after_session(self) -> None:
         """Start the diagnostics the session requested (TR-069: after the session)."""
@@ -257,13 +260,10 @@ class UpnpBackend:
     async def _call(self, rpc: str, action: str, awaitable: Awaitable[T]) -> T:
         """One device call, bounded; UPnP errors become CWMP faults through Table 2.
 
-        wait_for rather than asyncio.timeout (which is cheaper): awaiting in place finishes
-        a value-change re-read a loop turn sooner, and then a firmware update's "4 VALUE
-        CHANGE" session starts before its AutonomousTransferComplete is raised, which the
-        engine adds to that running session whose Inform lacks event 10 (the end-to-end
-        autonomous firmware test expects the event in an Inform)."""
+        `asyncio.timeout` awaits in place (no task per call, unlike `wait_for`)."""
         try:
-            return await asyncio.wait_for(awaitable, self.timeout)
+            async with asyncio.timeout(self.timeout):
+                return await awaitable
         except TimeoutError:
             log.warning(
                 "device %s: %s timed out after %.1fs", self.device.udn, action, self.timeout
@@ -1296,6 +1296,8 @@ class UpnpBackend:
             self._eoc.clear()
         if "ConfigurationUpdate" not in changed:
             return []
+        if not self.operations.events.occurred(CONFIGURATION_UPDATE):
+            return []  # Table 1 (row 4) gives a ConfigurationUpdate no "4 VALUE CHANGE"
 
         async def read(paths: Sequence[str]) -> dict[str, str]:
             got = await self._call(

@@ -8,7 +8,8 @@ DiagnosticsState = Requested is recorded; the BMS test (Ping, Traceroute, NSLook
 after the session ends; its TestID is watched in the BMS ActiveTestIDs events (Table 1 row 8)
 with GetActiveTestIDs polling as the fallback, confirmed with GetTestInfo (never a result
 call on an active test, Figure 6 notes); Get…Result is mapped to the result parameters and
-DiagnosticsState, and `on_complete()` asks for "8 DIAGNOSTICS COMPLETE". A test that cannot
+DiagnosticsState, and `on_complete()` reports that an ACS-requested test finished (Table 1
+row 8 in `proxier.translate.dmevents` makes it "8 DIAGNOSTICS COMPLETE"). A test that cannot
 be started, disappears, or outlives its timer (with retries) ends as Error_Other (Figure 6).
 
 DiagnosticsState rules (reference cwmp-proxy.md §3.5): the ACS may write only Requested or

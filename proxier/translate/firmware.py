@@ -1,7 +1,9 @@
 """TR-330 §4.7 firmware: CWMP Download "1 Firmware Upgrade Image" as SMS::Update on DUID 0,
-tracked to TransferComplete ("7 TRANSFER COMPLETE", Table 1 row 7), and firmware updates
-started by other control points reported as AutonomousTransferComplete ("10 AUTONOMOUS
-TRANSFER COMPLETE", Table 1 row 10, §4.7.1.3).
+tracked to its TransferComplete, and firmware updates started by other control points
+reported as AutonomousTransferComplete (§4.7.1.3). This module reports what happened
+(`on_transfer_complete`: an ACS-started SMS operation finished; `on_autonomous_complete`:
+another control point's firmware operation finished); `proxier.translate.dmevents` reads
+Table 1 rows 7 and 10 to decide the Inform events.
 
 §4.7.1.1: the Download is validated, answered Status 1, then SMS::Update(DUID 0, NewDUURI =
 the Download URL, HandleDependencies 0) is called; its OperationID is cached with the

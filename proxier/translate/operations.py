@@ -1,11 +1,12 @@
 """`Operations`: the TR-330 §4.4 / §4.5 / §4.7 parts of one Virtual CWMP Device behind one
 object, so `UpnpBackend` delegates to it in one line per RPC.
 
-It holds `Diagnostics` (IPPing, TraceRoute, NSLookupDiagnostics; "8 DIAGNOSTICS COMPLETE",
-Table 1 row 8), `VendorLogs` (the VendorLogFile table and Upload; only with an HTTP session
-and a device offering BMS logs) and `Firmware` (Download, TransferComplete, and
-AutonomousTransferComplete for other control points' updates, Table 1 rows 7 and 10). Each
-part answers for a device without the service it needs (no objects, 9000/9011).
+It holds `Diagnostics` (IPPing, TraceRoute, NSLookupDiagnostics), `VendorLogs` (the
+VendorLogFile table and Upload; only with an HTTP session and a device offering BMS logs)
+and `Firmware` (Download, and other control points' firmware updates). Each part answers
+for a device without the service it needs (no objects, 9000/9011). What they report (a test
+or an operation finished) goes through `DmEvents`, which reads Table 1 rows 7, 8 and 10 to
+decide the Inform events.
 
 The proxier-held objects (TR-330 §4.3.2.1) are merged here: `owns` says whether a name is one
 of them, `names` / `values` / `parameter_names` give their part of an answer, `validate`
@@ -16,7 +17,7 @@ the backend): `set_listeners`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import aiohttp
 
@@ -31,6 +32,7 @@ from proxier.cwmp.rpc import (
     UploadResponse,
 )
 from proxier.translate.diagnostics import Diagnostics
+from proxier.translate.dmevents import DmEvents, EventRaiser
 from proxier.translate.firmware import Firmware
 from proxier.translate.logs import VendorLogs
 from proxier.translate.opcommon import KeyValueStore, cwmp_error
@@ -38,12 +40,6 @@ from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.device import DmDevice, DmEvent
 
 log = logging.getLogger(__name__)
-
-
-def _unheard(what: object) -> None:
-    """The default listener: nothing may vanish silently before the engine is attached."""
-    name = what if isinstance(what, str) else type(what).__name__
-    log.warning("%s dropped: no listener yet", name)
 
 
 class Operations:
@@ -59,17 +55,19 @@ class Operations:
         tables: Tables | None = None,
     ) -> None:
         tables = tables if tables is not None else default_tables()
+        #: What happened → Table 1 events (rows 7, 8, 10 here; row 4 in the backend).
+        self.events = DmEvents(tables.events)
         self.diagnostics = Diagnostics(
             device,
-            on_complete=lambda: _unheard("8 DIAGNOSTICS COMPLETE"),
+            on_complete=self.events.test_finished,
             timeout=timeout,
             tables=tables,
         )
         self.firmware = Firmware(
             device,
             store=store,
-            on_transfer_complete=_unheard,
-            on_autonomous_complete=_unheard,
+            on_transfer_complete=self.events.operation_finished,
+            on_autonomous_complete=self.events.autonomous_firmware_finished,
             timeout=timeout,
             table=tables.firmware,
         )
@@ -83,18 +81,19 @@ class Operations:
         *,
         transfer: TransferListener | None = None,
         autonomous: AutonomousTransferListener | None = None,
-        diagnostics: Callable[[], None] | None = None,
+        event: EventRaiser | None = None,
     ) -> None:
-        """Where TransferComplete ("7"), AutonomousTransferComplete ("10") and finished
-        diagnostics ("8") go: the CWMP engine."""
+        """Where TransferComplete, AutonomousTransferComplete and the other events Table 1
+        gives an occurrence ("8 DIAGNOSTICS COMPLETE" …) go: the CWMP engine. Vendor log
+        uploads are not a Table 1 row: their TransferComplete goes straight to `transfer`."""
         if transfer is not None:
-            self.firmware.on_transfer_complete = transfer
+            self.events.on_transfer_complete = transfer
             if self.logs is not None:
                 self.logs.listener = transfer
         if autonomous is not None:
-            self.firmware.on_autonomous_complete = autonomous
-        if diagnostics is not None:
-            self.diagnostics.on_complete = diagnostics
+            self.events.on_autonomous_complete = autonomous
+        if event is not None:
+            self.events.raise_event = event
 
     # -- the proxier-held objects --
 

@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -73,18 +74,32 @@ EVENT_CODES = frozenset(
         "M Upload",
     }
 )
-TRIGGERS = frozenset({"ssdp:alive", "ssdp:byebye", "acs_url_changed"})
-CONDITIONS = frozenset(
-    {
-        "first_discovery",
-        "acs_reboot",
-        "always",
-        "acs_operation_finished",
-        "autonomous_firmware_finished",
-        "acs_test_finished",
-    }
-)
-COMMAND_KEYS = frozenset({"", "reboot", "operation"})
+#: Table 1 triggers (`on`) and the conditions (`when`) the code reports with each, besides
+#: "always" (any trigger) and "announced:<value>" (ssdp:alive): a row naming a pair the code
+#: never reports would be dead, so the loader refuses it.
+TRIGGERS: dict[str, frozenset[str]] = {
+    "ssdp:alive": frozenset({"first_discovery", "acs_reboot"}),
+    "ssdp:byebye": frozenset(),
+    "acs_url_changed": frozenset(),
+    "CMS:ConfigurationUpdate": frozenset(),
+    "SMS:OperationIDs": frozenset({"acs_operation_finished", "autonomous_firmware_finished"}),
+    "BMS:ActiveTestIDs": frozenset({"acs_test_finished"}),
+}
+CONDITIONS = frozenset({"always"}).union(*TRIGGERS.values())
+#: Events the CWMP engine raises itself when handed what carries them (the changed values,
+#: the Download's TransferComplete, the AutonomousTransferComplete): only the (trigger,
+#: condition) that produces that payload may name them.
+CARRIED_BY: dict[str, tuple[str, str]] = {
+    "4 VALUE CHANGE": ("CMS:ConfigurationUpdate", "always"),
+    "7 TRANSFER COMPLETE": ("SMS:OperationIDs", "acs_operation_finished"),
+    "M Download": ("SMS:OperationIDs", "acs_operation_finished"),
+    "10 AUTONOMOUS TRANSFER COMPLETE": ("SMS:OperationIDs", "autonomous_firmware_finished"),
+}
+#: Codes the engine only delivers together (TR-069 Table 7: "M Download" brings "7 TRANSFER
+#: COMPLETE", which never travels alone): a table naming one must name the other.
+PAIRED = ("7 TRANSFER COMPLETE", "M Download")
+#: Where a row's CommandKey comes from → the condition that supplies it ("" = none).
+COMMAND_KEYS = {"": "", "reboot": "acs_reboot", "operation": "acs_operation_finished"}
 DEVICE_ID_FIELDS = frozenset({"manufacturer", "oui", "product_class", "serial_number"})
 
 
@@ -109,6 +124,15 @@ class EventRow:
 class EventTable:
     rows: tuple[EventRow, ...]
     cache_announcements: frozenset[str]
+
+    def raised(self, trigger: str, conditions: Collection[str]) -> tuple[EventRow, ...]:
+        """Table 1: the rows whose `on` is `trigger` and any of whose `when` conditions hold
+        (in file order). The one place a trigger and its conditions become Inform events."""
+        if not trigger:
+            return ()
+        return tuple(
+            row for row in self.rows if row.on == trigger and any(c in conditions for c in row.when)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,17 +362,36 @@ def _events(doc: _Doc) -> EventTable:
         if event not in EVENT_CODES:
             raise doc.fail(where, f"unknown Inform event code {event!r}")
         on = doc.get(item, "on", str, where)
-        if on not in TRIGGERS and not re.fullmatch(r"(CMS|BMS|SMS):[A-Za-z]+", on):
-            raise doc.fail(where, f"unknown trigger {on!r}")
+        if on not in TRIGGERS:
+            raise doc.fail(where, f"unknown trigger {on!r} (known: {', '.join(TRIGGERS)})")
         when = doc.strings(item, "when", where)
         for cond in when:
             announced = cond.removeprefix("announced:")
-            if cond not in CONDITIONS and not (announced != cond and announced in cached):
+            if announced != cond:
+                if on != "ssdp:alive" or announced not in cached:
+                    raise doc.fail(where, f"unknown condition {cond!r} for {on!r}")
+            elif cond not in CONDITIONS:
                 raise doc.fail(where, f"unknown condition {cond!r}")
+            elif cond != "always" and cond not in TRIGGERS[on]:
+                raise doc.fail(where, f"condition {cond!r} never holds on {on!r}")
+        carrier = CARRIED_BY.get(event)
+        if carrier is not None and (on, when) != (carrier[0], (carrier[1],)):
+            raise doc.fail(
+                where,
+                f"{event!r} is delivered with what {carrier[0]!r} when {carrier[1]!r} "
+                "carries: only that trigger and condition may raise it",
+            )
         key = doc.get(item, "command_key", str, where, "")
         if key not in COMMAND_KEYS:
             raise doc.fail(where, f"unknown command_key source {key!r}")
+        if key and any(cond != COMMAND_KEYS[key] for cond in when):
+            raise doc.fail(where, f"command_key {key!r} exists only when {COMMAND_KEYS[key]!r}")
+        if event.startswith("M ") and not key:
+            raise doc.fail(where, f"{event!r} needs the command_key of the method it answers")
         rows.append(EventRow(event, on, when, key))
+    events = {row.event for row in rows}
+    if any(code in events for code in PAIRED) and not all(code in events for code in PAIRED):
+        raise doc.fail("[[row]]", f"{' and '.join(map(repr, PAIRED))} go together (TR-069 Table 7)")
     return EventTable(tuple(rows), frozenset(cached))
 
 

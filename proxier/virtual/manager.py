@@ -50,14 +50,10 @@ ATTACH_CONCURRENCY = 16
 
 def table1_events(tables: Tables, transition: Transition) -> tuple[str, ...]:
     """The Inform events TR-330 Table 1 (mappings/table1_events.toml) attaches to a lifecycle
-    transition: the rows whose `on` is the trigger and any of whose `when` conditions hold.
-    The DM-event rows (7, 8, 10) are raised by the firmware and diagnostics trackers."""
-    if not transition.trigger:
-        return ()
+    transition (`EventTable.raised`). The DM-event rows (4, 7, 8, 10) go through
+    `proxier.translate.dmevents` the same way."""
     return tuple(
-        row.event
-        for row in tables.events.rows
-        if row.on == transition.trigger and any(c in transition.conditions for c in row.when)
+        row.event for row in tables.events.raised(transition.trigger, transition.conditions)
     )
 
 

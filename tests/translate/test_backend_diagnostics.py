@@ -23,8 +23,8 @@ async def test_ping_through_the_backend(tmp_path: Path) -> None:
     async with lab_rig(services=("BMS",)) as rig:
         store = InstanceStore(tmp_path / "i.sqlite")
         backend = UpnpBackend(rig.device, instance_store=store, proxier_info=PROXIER, timeout=5)
-        done: asyncio.Queue[None] = asyncio.Queue()
-        backend.set_diagnostics_listener(lambda: done.put_nowait(None))
+        done: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        backend.set_event_listener(lambda code, key: done.put_nowait((code, key)))
         rig.sinks.append(lambda e: asyncio.ensure_future(backend.handle_event(e)))
         try:
             top = {p.name for p in await backend.get_parameter_names("Device.", False)}
@@ -40,7 +40,7 @@ async def test_ping_through_the_backend(tmp_path: Path) -> None:
             )
             assert status == 0
             await backend.after_session()
-            await asyncio.wait_for(done.get(), 10)
+            assert await asyncio.wait_for(done.get(), 10) == ("8 DIAGNOSTICS COMPLETE", "")
             got = {v.name: v.value for v in await backend.get_parameter_values([PING])}
             assert got[PING + "DiagnosticsState"] == "Complete"
             assert got[PING + "SuccessCount"] == "3"

@@ -37,7 +37,7 @@ async def test_operations_facade_end_to_end(tmp_path: Path) -> None:
     done: asyncio.Queue[TransferComplete] = asyncio.Queue()
     raised = asyncio.Event()
 
-    def raise_event(code: str) -> None:
+    def raise_event(code: str, command_key: str) -> None:
         events.append(code)
         raised.set()
 
@@ -59,7 +59,7 @@ async def test_operations_facade_end_to_end(tmp_path: Path) -> None:
             ops = Operations(rig.device, session=rig.session, store=store, timeout=5)
             ops.set_listeners(
                 transfer=done.put_nowait,
-                diagnostics=lambda: raise_event("8 DIAGNOSTICS COMPLETE"),
+                event=raise_event,
             )
             rig.sinks.append(ops.handle_event)
             try:
