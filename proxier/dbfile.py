@@ -3,15 +3,24 @@
 Every store of the proxier (CWMP device state, instance maps, the VirtualDevice registry, the
 lab ACS) holds credentials or state that must survive kill -9, so all of them open their file
 the same way: directory 0700, file 0600 created before sqlite touches it, WAL journal.
+
+The proxier runs resident on a home gateway with hundreds of virtual devices, each with its
+own database: `lean=True` trades sqlite's per-connection caches (page cache, prepared
+statements: ~100 KiB per idle connection) for re-reading pages from the OS page cache and
+re-preparing the rarer statements. Both stores of one device share one `PrivateDatabase`.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+#: Prepared statements a lean connection keeps (Python's default is 128, ~3 KiB each): enough
+#: for the statements of a device's steady state (session, value change), not every rare one.
+LEAN_CACHED_STATEMENTS = 16
 
 
 def private_dir(path: Path) -> Path:
@@ -22,7 +31,11 @@ def private_dir(path: Path) -> Path:
 
 
 def open_private_db(
-    path: str | Path, *, synchronous: str = "NORMAL", private_parent: bool = True
+    path: str | Path,
+    *,
+    synchronous: str = "NORMAL",
+    private_parent: bool = True,
+    lean: bool = False,
 ) -> sqlite3.Connection:
     """Open (creating it 0600 in a 0700 directory) a WAL sqlite database in autocommit mode.
 
@@ -30,15 +43,25 @@ def open_private_db(
     FULL also across power loss. ":memory:" opens a private in-memory database.
     `private_parent=False` leaves the directory alone: a file a user names on the command
     line may sit in their working directory, which is not ours to lock down.
+    `lean=True`: no page cache beyond the pages a statement is using (set before the first
+    read, so sqlite never allocates the default one) and a small statement cache; same
+    durability, the pages come from the OS page cache instead.
     """
+    statements = LEAN_CACHED_STATEMENTS if lean else 128
     if str(path) == ":memory:":
-        return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        return sqlite3.connect(
+            ":memory:", isolation_level=None, check_same_thread=False, cached_statements=statements
+        )
     p = Path(path)
     if private_parent:
         private_dir(p.parent)
     os.close(os.open(p, os.O_CREAT | os.O_RDWR, 0o600))
     os.chmod(p, 0o600)
-    db = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
+    db = sqlite3.connect(
+        p, isolation_level=None, check_same_thread=False, cached_statements=statements
+    )
+    if lean:
+        db.execute("PRAGMA cache_size=0")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
     return db
@@ -57,3 +80,44 @@ def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+class PrivateDatabase:
+    """One private WAL database that several stores of one owner share (one connection).
+
+    `transaction()` nests: inner ones join the outermost, so writes of different stores
+    (the CWMP engine's events, the instance map, the notification baseline) commit together
+    or not at all. Stores that cache rows in memory register `on_rollback` to reload them
+    when an outer transaction they joined is rolled back.
+    """
+
+    def __init__(self, path: str | Path, *, lean: bool = True) -> None:
+        self.path = Path(path)
+        self.connection = open_private_db(path, lean=lean)
+        self._depth = 0
+        self._reloads: list[Callable[[], None]] = []
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def on_rollback(self, reload: Callable[[], None]) -> None:
+        self._reloads.append(reload)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all (nesting joins the outer one)."""
+        if self._depth == 0:
+            self.connection.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self.connection.execute("ROLLBACK")
+                for reload in self._reloads:
+                    reload()
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self.connection.execute("COMMIT")

@@ -8,7 +8,9 @@ confirmed (A.3.3.3), scheduled informs (A.4.1.2), reboots
 asked for, the ACS URL a BOOTSTRAP was raised for, the last value seen of every parameter
 with Notification on (the baseline a change is detected against, so a change made while
 the proxier was down is still reported), settings the ACS wrote into
-ManagementServer and a small key/value table other layers may use.
+ManagementServer and a small key/value table other layers may use. The translation layer's
+instance map (`proxier.translate.instances`) lives in the same file, through the same
+connection (`database`): one sqlite connection per device, and its writes join ours.
 
 Every method is one transaction; `with store.transaction():` groups several into one.
 WAL with synchronous=NORMAL keeps every committed transaction across a process kill (only
@@ -19,8 +21,8 @@ credentials.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +34,7 @@ from proxier.cwmp.rpc import (
     FaultStruct,
     ParameterValueStruct,
 )
-from proxier.dbfile import open_private_db
+from proxier.dbfile import PrivateDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -140,40 +142,28 @@ class DeviceStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._db = open_private_db(self.path)
-        self._db.execute("PRAGMA cache_size=-64")
-        self._depth = 0
+        #: The device's one connection; other layers keep their tables in it too
+        #: (`proxier.translate.instances.InstanceStore`) and join `transaction()`.
+        self.database = PrivateDatabase(self.path)
+        self._db = self.database.connection
         with self.transaction():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
         self._meta: dict[str, str] = {}
         self._load_meta()
+        self.database.on_rollback(self._load_meta)
 
     def _load_meta(self) -> None:
         """The engine's scalars are read on every session: keep a write-through copy."""
         self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
     def close(self) -> None:
-        self._db.close()
+        self.database.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """All writes inside commit together or not at all (nesting joins the outer one)."""
-        if self._depth == 0:
-            self._db.execute("BEGIN IMMEDIATE")
-        self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self._depth -= 1
-            if self._depth == 0:
-                self._db.execute("ROLLBACK")
-                self._load_meta()
-            raise
-        self._depth -= 1
-        if self._depth == 0:
-            self._db.execute("COMMIT")
+        return self.database.transaction()
 
     def integrity_ok(self) -> bool:
         row = self._db.execute("PRAGMA integrity_check").fetchone()

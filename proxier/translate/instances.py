@@ -5,7 +5,11 @@ UPnP CMS instances are 0-based, may be sparse, and are whatever the device chose
 §4.6.1 note, reference upnp-dm.md §2.4). Nothing here computes one from the other: a UPnP
 instance gets the next unused CWMP number of its table the first time the proxier sees it
 (in ascending UPnP order, so 0, 2, 5 → 1, 2, 3), and numbers are never reused, even after the
-row is deleted. The map survives restarts in a small sqlite file (WAL, mode 0600).
+row is deleted. The map survives restarts in the device's sqlite file (WAL, mode 0600): a
+virtual device keeps it in its `DeviceStore`'s database, beside the CWMP engine's state, so
+one connection serves both (an idle sqlite connection costs ~100 KiB on the gateway) and the
+map's writes join the engine's transactions. A map from an older state directory
+(`instances.sqlite`, one file of its own) is imported once and then removed.
 
 A table is named by its UPnP MultiInstance path with the parents' UPnP instances filled in
 (`/BBF/Hosts/Host/`, `/BBF/IP/Interface/0/IPv4Address/`): those never change for the life
@@ -14,18 +18,25 @@ of a row, and deleting a row drops the maps of the tables below it.
 The proxier also keeps each instance's Alias (TR-330 §4.6.8: "retains a cached copy of all
 Instance Aliases"): CPE-assigned `cpe-<n>` at allocation, unique per table, settable by the ACS.
 
-The same file keeps the Notification level (1 passive, 2 active) the ACS asked for each
-parameter: CMS only stores a boolean EventOnChange, so the level must survive restarts here.
+The Notification level (1 passive, 2 active) the ACS asked for each parameter must survive
+restarts too (CMS only stores a boolean EventOnChange). It is the engine's own `notification`
+table (`DeviceStore.notification`): one record per parameter that both layers read, so they
+cannot disagree, and a factory reset that clears the engine's levels clears these as well.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from proxier.dbfile import open_private_db
+from proxier.dbfile import PrivateDatabase
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instance (
@@ -36,7 +47,7 @@ CREATE TABLE IF NOT EXISTS instance (
     PRIMARY KEY (tbl, cwmp),
     UNIQUE (tbl, upnp)
 );
-CREATE TABLE IF NOT EXISTS next_number (
+CREATE TABLE IF NOT EXISTS instance_next (
     tbl TEXT PRIMARY KEY,
     next INTEGER NOT NULL
 );
@@ -63,15 +74,33 @@ class _Table:
 
 
 class InstanceStore:
-    """The instance map of one proxied device, cached in memory, written through to sqlite."""
+    """The instance map of one proxied device, cached in memory, written through to sqlite.
 
-    def __init__(self, path: str | Path) -> None:
-        self._db = open_private_db(Path(path))
-        self._db.executescript(_SCHEMA)
+    `where` is the device's shared database (a `PrivateDatabase`, normally
+    `DeviceStore.database`) or a file path for a store of its own. `legacy` names an older
+    state directory's `instances.sqlite`: if it exists its rows are imported (the device's
+    own records win) and the file is removed.
+    """
+
+    def __init__(self, where: str | Path | PrivateDatabase, *, legacy: Path | None = None) -> None:
+        self._owned = not isinstance(where, PrivateDatabase)
+        self._database = where if isinstance(where, PrivateDatabase) else PrivateDatabase(where)
+        self._db = self._database.connection
         self._tables: dict[str, _Table] = {}
         #: bumped whenever a mapping goes away or an alias changes (translation caches)
         self.generation = 0
-        for tbl, nxt in self._db.execute("SELECT tbl, next FROM next_number"):
+        with self._database.transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+        if legacy is not None and legacy.exists():
+            self._import(legacy)
+        self._load()
+        self._database.on_rollback(self._reload)
+
+    def _load(self) -> None:
+        self._tables = {}
+        for tbl, nxt in self._db.execute("SELECT tbl, next FROM instance_next"):
             self._tables[tbl] = _Table(next=nxt)
         for tbl, cwmp, upnp, alias in self._db.execute(
             "SELECT tbl, cwmp, upnp, alias FROM instance"
@@ -81,12 +110,56 @@ class InstanceStore:
             t.by_cwmp[cwmp] = upnp
             t.alias[cwmp] = alias
             t.next = max(t.next, cwmp + 1)
-        self._notification: dict[str, int] = dict(
-            self._db.execute("SELECT name, level FROM notification").fetchall()
-        )
+
+    def _reload(self) -> None:
+        """A transaction this store's writes had joined was rolled back: back to the file."""
+        self._load()
+        self.generation += 1
+
+    def _import(self, legacy: Path) -> None:
+        """Move an older state directory's separate map file into this database.
+
+        The old file is first folded into one file (its WAL checkpointed), then its rows are
+        copied in one transaction, then it is removed; a kill in between imports it again,
+        which changes nothing (rows already here win, the next numbers only grow).
+        """
+        try:
+            old = sqlite3.connect(legacy, isolation_level=None)
+            try:
+                old.execute("PRAGMA journal_mode=DELETE")  # checkpoints and drops the WAL
+                rows = old.execute("SELECT tbl, cwmp, upnp, alias FROM instance").fetchall()
+                nexts = old.execute("SELECT tbl, next FROM next_number").fetchall()
+                levels = old.execute("SELECT name, level FROM notification").fetchall()
+            finally:
+                old.close()
+        except sqlite3.Error as exc:
+            log.warning("instance map %s not imported (kept as it is): %s", legacy, exc)
+            return
+        with self._database.transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO instance (tbl, cwmp, upnp, alias) VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            self._db.executemany(
+                "INSERT INTO instance_next (tbl, next) VALUES (?, ?) "
+                "ON CONFLICT(tbl) DO UPDATE SET next = max(next, excluded.next)",
+                nexts,
+            )
+            # The engine recorded every level the ACS set after this layer did: its record wins.
+            self._db.executemany(
+                "INSERT OR IGNORE INTO notification (name, level) VALUES (?, ?)", levels
+            )
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(f"{legacy}{suffix}")
+            except FileNotFoundError:
+                pass
+        log.info("instance map %s imported into %s", legacy, self._database.path)
 
     def close(self) -> None:
-        self._db.close()
+        """Close the file if this store opened it (a shared database is its owner's)."""
+        if self._owned:
+            self._database.close()
 
     # --- lookups (no I/O) -------------------------------------------------------------------
 
@@ -128,8 +201,7 @@ class InstanceStore:
         new = [u for u in wanted if u not in t.by_upnp]
         if new:
             first = t.next
-            with self._db:
-                self._db.execute("BEGIN")
+            with self._database.transaction():
                 for u in new:
                     cwmp = t.next
                     t.next += 1
@@ -164,14 +236,13 @@ class InstanceStore:
         del t.by_cwmp[cwmp]
         t.alias.pop(cwmp, None)
         below = f"{table}{upnp}/"
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._database.transaction():
             self._db.execute("DELETE FROM instance WHERE tbl = ? AND upnp = ?", (table, upnp))
             self._save_next(table, t)
             for sub in [name for name in self._tables if name.startswith(below)]:
                 del self._tables[sub]
                 self._db.execute("DELETE FROM instance WHERE tbl = ?", (sub,))
-                self._db.execute("DELETE FROM next_number WHERE tbl = ?", (sub,))
+                self._db.execute("DELETE FROM instance_next WHERE tbl = ?", (sub,))
 
     def set_alias(self, table: str, cwmp: int, alias: str) -> None:
         """Set an instance's Alias as the ACS asked (TR-069 §3.6.1 rules on the value)."""
@@ -185,36 +256,31 @@ class InstanceStore:
             raise AliasError(f"Alias {alias!r} already names instance {other}")
         t.alias[cwmp] = alias
         self.generation += 1
-        with self._db:
+        with self._database.transaction():
             self._db.execute(
                 "UPDATE instance SET alias = ? WHERE tbl = ? AND cwmp = ?", (alias, table, cwmp)
             )
 
     def notification(self, name: str) -> int | None:
-        """The Notification level the ACS set on a CWMP parameter, if any."""
-        return self._notification.get(name)
+        """The Notification level the ACS set on a CWMP parameter, if any (0: set off)."""
+        row = self._db.execute("SELECT level FROM notification WHERE name = ?", (name,)).fetchone()
+        return None if row is None else int(row[0])
 
     def set_notifications(self, levels: dict[str, int]) -> None:
-        """Record Notification levels (0 forgets the parameter)."""
-        with self._db:
-            self._db.execute("BEGIN")
-            for name, level in levels.items():
-                if level:
-                    self._notification[name] = level
-                    self._db.execute(
-                        "INSERT INTO notification (name, level) VALUES (?, ?) "
-                        "ON CONFLICT(name) DO UPDATE SET level = excluded.level",
-                        (name, level),
-                    )
-                else:
-                    self._notification.pop(name, None)
-                    self._db.execute("DELETE FROM notification WHERE name = ?", (name,))
+        """Record the Notification levels the ACS set (0 included: it overrides a default)."""
+        with self._database.transaction():
+            self._db.executemany(
+                "INSERT INTO notification (name, level) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET level = excluded.level",
+                list(levels.items()),
+            )
 
     def forget_notifications(self, prefix: str) -> None:
         """Drop the levels of a deleted object instance's parameters."""
-        gone = [n for n in self._notification if n.startswith(prefix)]
-        if gone:
-            self.set_notifications(dict.fromkeys(gone, 0))
+        with self._database.transaction():
+            self._db.execute(
+                "DELETE FROM notification WHERE substr(name, 1, ?) = ?", (len(prefix), prefix)
+            )
 
     def _free_alias(self, t: _Table, wanted: str) -> str:
         alias, n = wanted, 0
@@ -226,7 +292,7 @@ class InstanceStore:
 
     def _save_next(self, table: str, t: _Table) -> None:
         self._db.execute(
-            "INSERT INTO next_number (tbl, next) VALUES (?, ?) "
+            "INSERT INTO instance_next (tbl, next) VALUES (?, ?) "
             "ON CONFLICT(tbl) DO UPDATE SET next = excluded.next",
             (table, t.next),
         )

@@ -43,6 +43,8 @@ LIFECYCLE_KEY = "lifecycle."
 #: GENA subscriptions (event URL, SID) this device may still hold for us (JSON list).
 GENA_SIDS_KEY = "gena.sids"
 MAX_SAVED_SIDS = 48
+#: Where older versions kept the instance map, in a second sqlite file.
+LEGACY_INSTANCES = "instances.sqlite"
 
 TransportFactory = Callable[[AcsSettings], AcsTransport]
 
@@ -103,7 +105,9 @@ class VirtualDevice:
         self.shared = shared
         directory = Path(record.state_dir)
         self.store = DeviceStore(directory / "cwmp.sqlite")
-        self.instances = InstanceStore(directory / "instances.sqlite")
+        # One sqlite connection per device: the instance map shares the CWMP state's file
+        # (a state dir from before keeps it in instances.sqlite: imported once, then removed).
+        self.instances = InstanceStore(self.store.database, legacy=directory / LEGACY_INSTANCES)
         saved = self.store.kv_items(LIFECYCLE_KEY)
         self.lifecycle = Lifecycle.from_dict({k[len(LIFECYCLE_KEY) :]: v for k, v in saved.items()})
         self.lifecycle.online = False  # until discovery says otherwise
@@ -385,5 +389,5 @@ class VirtualDevice:
             self._return_timer.cancel()
         await self.detach()
         self.shared.connreq.unregister(self._token)
-        self.store.close()
         self.instances.close()
+        self.store.close()
