@@ -259,6 +259,7 @@ class CpeEngine:
         self._last_success_end = -math.inf
         self._acs_set: dict[str, str] = {}
         self._missing_forced: set[str] = set()
+        self._last_forced: dict[str, ParameterValueStruct] = {}  # name → last value read
         self._session: CpeSession | None = None
         #: CommandKeys of the transfers the running session started (A.3.3.2: only their
         #: TransferComplete may join it without "7 TRANSFER COMPLETE" in its Inform).
@@ -490,8 +491,9 @@ class CpeEngine:
 
         If ManagementServer.AutonomousTransferCompletePolicy lets it through, it is kept
         in the store until an AutonomousTransferCompleteResponse confirms it, with
-        "10 AUTONOMOUS TRANSFER COMPLETE" (Table 7: never discarded), and a session is due;
-        a running session that can still send CPE requests carries it instead.
+        "10 AUTONOMOUS TRANSFER COMPLETE" (Table 7: never discarded), and a session is due.
+        It goes only in a session whose Inform carries that event (§3.7.1.5: the event says
+        the method follows in the session), never into one already running.
         """
         if not autonomous.reported(self.setting, atc):
             log.info(
@@ -501,13 +503,10 @@ class CpeEngine:
             )
             return
         with self.store.transaction():
-            row = self.store.add_autonomous_transfer(atc)
+            self.store.add_autonomous_transfer(atc)
             self.store.apply_events(
                 ev.raise_event(self.store.events(), ev.AUTONOMOUS_TRANSFER_COMPLETE)
             )
-        if self._session is not None and self._session.add_request(atc):
-            self._session_atcs.append((row, atc))
-            return
         self._want_session(self._clock() if now is None else now)
         self._wake()
 
@@ -686,22 +685,38 @@ class CpeEngine:
         )
 
     async def _forced_values(self) -> list[ParameterValueStruct]:
+        """The Forced Inform parameters the backend holds. A name the backend does not have
+        (9005) is left out from then on; when the backend fails otherwise (a device that
+        does not answer: 9002) the values last read go out at once, rather than one more
+        timeout per name and names wrongly taken for missing (every Inform carries them)."""
         names = [n for n in FORCED_INFORM_FROM_BACKEND if n not in self._missing_forced]
         try:
-            return await self.backend.get_parameter_values(names)
-        except CwmpFaultError:
-            pass  # one of them is missing: take those that exist, remember the others
+            values = await self.backend.get_parameter_values(names)
+        except CwmpFaultError as exc:
+            if exc.fault.fault_code != 9005:
+                log.warning("forced Inform parameters not read (%s): last values", exc)
+                return list(self._last_forced.values())
+            values = []  # one of them is missing: take those that exist, remember the others
+            failing = False
+            for name in names:
+                try:
+                    if not failing:
+                        values.extend(await self.backend.get_parameter_values([name]))
+                        continue
+                except CwmpFaultError as inner:
+                    if inner.fault.fault_code == 9005:
+                        self._missing_forced.add(name)
+                        continue
+                    failing = True
+                except Exception:
+                    log.exception("reading %s failed", name)
+                    failing = True
+                if name in self._last_forced:
+                    values.append(self._last_forced[name])
         except Exception:
             log.exception("reading forced Inform parameters failed")
-            return []
-        values: list[ParameterValueStruct] = []
-        for name in names:
-            try:
-                values.extend(await self.backend.get_parameter_values([name]))
-            except CwmpFaultError:
-                self._missing_forced.add(name)
-            except Exception:
-                log.exception("reading %s failed", name)
+            return list(self._last_forced.values())
+        self._last_forced.update((pv.name, pv) for pv in values)
         return values
 
     def _transfer_completes(self) -> list[TransferComplete]:
@@ -734,7 +749,8 @@ class CpeEngine:
         try:
             inform = await self._build_inform(now, inform_list, [pv for _, pv in changed])
             inform_version = self._next_version
-            self._session_atcs = self.store.autonomous_transfers()
+            announced = any(e.code == ev.AUTONOMOUS_TRANSFER_COMPLETE for e in inform_list)
+            self._session_atcs = self.store.autonomous_transfers() if announced else []
             session = CpeSession(
                 inform,
                 [*self._transfer_completes(), *(atc for _, atc in self._session_atcs)],

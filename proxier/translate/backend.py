@@ -262,13 +262,10 @@ class UpnpBackend:
     async def _call(self, rpc: str, action: str, awaitable: Awaitable[T]) -> T:
         """One device call, bounded; UPnP errors become CWMP faults through Table 2.
 
-        wait_for rather than asyncio.timeout (which is cheaper): awaiting in place finishes
-        a value-change re-read a loop turn sooner, and then a firmware update's "4 VALUE
-        CHANGE" session starts before its AutonomousTransferComplete is raised, which the
-        engine adds to that running session whose Inform lacks event 10 (the end-to-end
-        autonomous firmware test expects the event in an Inform)."""
+        `asyncio.timeout` awaits in place (no task per call, unlike `wait_for`)."""
         try:
-            return await asyncio.wait_for(awaitable, self.timeout)
+            async with asyncio.timeout(self.timeout):
+                return await awaitable
         except TimeoutError:
             log.warning(
                 "device %s: %s timed out after %.1fs", self.device.udn, action, self.timeout

@@ -273,10 +273,13 @@ async def test_undelivered_report_survives_restart(device: Device) -> None:
         device.store = again.store
 
 
-async def test_reported_during_session_goes_in_that_session(device: Device) -> None:
-    """A.3.3.3 ("in the current session or in a new session") with HoldRequests
-    (§3.7.1.3): a transfer that finishes while the ACS holds requests is sent in the same
-    session once requests are allowed, and no other session is due."""
+async def test_reported_during_session_waits_for_a_session_announcing_it(
+    device: Device,
+) -> None:
+    """§3.7.1.5 (event 10 says AutonomousTransferComplete follows in that session) and
+    A.3.3.3: a transfer that finishes while a session runs is not slipped into it, even
+    once the ACS allows requests again (HoldRequests, §3.7.1.3); a new session is due at
+    once, its Inform carries "10 AUTONOMOUS TRANSFER COMPLETE" and it delivers the call."""
     await device.set_policy(Enable="true")
     acs = ScriptedAcs()
     step = 0
@@ -293,10 +296,13 @@ async def test_reported_during_session_goes_in_that_session(device: Device) -> N
     acs.override = script
     inform = await device.session(acs)
     assert TEN not in codes(inform)
-    names = [None if b is None else type(b).__name__ for b in acs.bodies()]
-    assert names == ["Inform", None, "AutonomousTransferComplete", None]
+    assert sent_atcs(acs) == []
+    assert device.engine.handle_timer(device.clock.now)  # the next session is due now
+    again = ScriptedAcs()
+    inform = await device.session(again)
+    assert TEN in codes(inform)
+    assert sent_atcs(again) == [FIRMWARE_OK]
     assert device.store.events() == [] and device.store.autonomous_transfers() == []
-    assert not device.engine.handle_timer(device.clock.now)
 
 
 async def test_policy_filters_follow_spv_and_reject_bad_values(device: Device) -> None:
