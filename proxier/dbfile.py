@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-#: Prepared statements a lean connection keeps (Python's default is 128, ~3 KiB each): enough
-#: for the statements of a device's steady state (session, value change), not every rare one.
-LEAN_CACHED_STATEMENTS = 16
+#: Prepared statements a lean connection keeps (Python's default is 128, ~3.5 KiB each).
+#: Measured (tests/bench): an empty CWMP session runs as fast with 8 as with 128 and 40 %
+#: slower with 4 (re-preparing); 8 instead of 16 saves ~27 KiB per virtual device.
+LEAN_CACHED_STATEMENTS = 8
 
 
 def private_dir(path: Path) -> Path:

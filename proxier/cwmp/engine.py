@@ -120,6 +120,9 @@ FORCED_INFORM_FROM_BACKEND = (
     DI + "SoftwareVersion",
     DI + "ProvisioningCode",
 )
+#: Retry and periodic-inform jitter of every engine without its own `rng` (a Random is
+#: 2.5 KiB: one per virtual device adds up on a gateway).
+_RNG = random.Random()
 #: Forced Active Notification (TR-181): always active, whatever the ACS sets.
 FORCED_ACTIVE = frozenset({DI + "SoftwareVersion", DI + "ProvisioningCode"})
 #: Active notification by default, until the ACS sets another value (TR-181).
@@ -243,7 +246,7 @@ class CpeEngine:
         self.store = store
         self.config = config
         self._clock = clock
-        self._rng = rng or random.Random()
+        self._rng = rng or _RNG
         self._wakeup: Callable[[], None] | None = None
         self._in_session = False
         self._session_due: float | None = None
@@ -256,6 +259,7 @@ class CpeEngine:
         self._last_success_end = -math.inf
         self._acs_set: dict[str, str] = {}
         self._missing_forced: set[str] = set()
+        self._last_forced: dict[str, ParameterValueStruct] = {}  # name → last value read
         self._session: CpeSession | None = None
         #: CommandKeys of the transfers the running session started (A.3.3.2: only their
         #: TransferComplete may join it without "7 TRANSFER COMPLETE" in its Inform).
@@ -681,22 +685,38 @@ class CpeEngine:
         )
 
     async def _forced_values(self) -> list[ParameterValueStruct]:
+        """The Forced Inform parameters the backend holds. A name the backend does not have
+        (9005) is left out from then on; when the backend fails otherwise (a device that
+        does not answer: 9002) the values last read go out at once, rather than one more
+        timeout per name and names wrongly taken for missing (every Inform carries them)."""
         names = [n for n in FORCED_INFORM_FROM_BACKEND if n not in self._missing_forced]
         try:
-            return await self.backend.get_parameter_values(names)
-        except CwmpFaultError:
-            pass  # one of them is missing: take those that exist, remember the others
+            values = await self.backend.get_parameter_values(names)
+        except CwmpFaultError as exc:
+            if exc.fault.fault_code != 9005:
+                log.warning("forced Inform parameters not read (%s): last values", exc)
+                return list(self._last_forced.values())
+            values = []  # one of them is missing: take those that exist, remember the others
+            failing = False
+            for name in names:
+                try:
+                    if not failing:
+                        values.extend(await self.backend.get_parameter_values([name]))
+                        continue
+                except CwmpFaultError as inner:
+                    if inner.fault.fault_code == 9005:
+                        self._missing_forced.add(name)
+                        continue
+                    failing = True
+                except Exception:
+                    log.exception("reading %s failed", name)
+                    failing = True
+                if name in self._last_forced:
+                    values.append(self._last_forced[name])
         except Exception:
             log.exception("reading forced Inform parameters failed")
-            return []
-        values: list[ParameterValueStruct] = []
-        for name in names:
-            try:
-                values.extend(await self.backend.get_parameter_values([name]))
-            except CwmpFaultError:
-                self._missing_forced.add(name)
-            except Exception:
-                log.exception("reading %s failed", name)
+            return list(self._last_forced.values())
+        self._last_forced.update((pv.name, pv) for pv in values)
         return values
 
     def _transfer_completes(self) -> list[TransferComplete]:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -180,8 +181,9 @@ def _status(change_status: str) -> int:
 
 
 def _structure(upnp: str) -> str:
-    """`/BBF/Hosts/Host/3/IPAddress` → `/BBF/Hosts/Host/#/IPAddress`."""
-    return re.sub(r"/\d+(?=/|$)", "/#", upnp)
+    """`/BBF/Hosts/Host/3/IPAddress` → `/BBF/Hosts/Host/#/IPAddress` (interned: the type
+    caches of every device of one model keep the same structure paths)."""
+    return sys.intern(re.sub(r"/\d+(?=/|$)", "/#", upnp))
 
 
 class UpnpBackend:
@@ -1400,9 +1402,9 @@ def _tree_order(paths: Iterable[str]) -> list[str]:
             if key == terminal:
                 continue
             if key.endswith("/"):
-                walk(child, prefix + key)
+                walk(child, sys.intern(prefix + key))
             else:
-                out.append(prefix + key)
+                out.append(sys.intern(prefix + key))  # kept in per-device caches: shared
 
     walk(tree, "/")
     return out

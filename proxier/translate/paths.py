@@ -15,6 +15,7 @@ Instance segments are never computed: they go through the device's `InstanceStor
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -167,7 +168,8 @@ class PathTranslator:
                 out.append(str(upnp))
             else:
                 out.append(seg)
-        return root.upnp + "/".join(out) + ("/" if partial else "")
+        # Interned: devices of one model translate the same names (caches share them).
+        return sys.intern(root.upnp + "/".join(out) + ("/" if partial else ""))
 
     def to_cwmp(self, path: str) -> str:
         """The CWMP path of a UPnP path, giving new instances the next CWMP numbers."""
@@ -216,7 +218,7 @@ class PathTranslator:
             tail = ".".join(cw)
             if tail and partial:
                 tail += "."
-            out.append(root.cwmp + tail)
+            out.append(sys.intern(root.cwmp + tail))  # shared across devices (see _to_upnp)
         return out
 
 

@@ -11,6 +11,7 @@ can answer it as is and a control point can report it with the right code.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -105,10 +106,17 @@ def _fields(parent: etree._Element, required: tuple[str, ...]) -> dict[str, str]
 
 
 def _path(text: str, name: str) -> str:
+    """A path the device sent, interned: the translation caches of hundreds of devices of
+    one model keep the same paths, and then share one copy of each."""
     path = text.strip()
     if not path:
         raise CmsXmlError(f"empty <{name}>")
-    return path
+    return sys.intern(path)
+
+
+def _word(text: str | None) -> str | None:
+    """An attribute value from a small vocabulary (Type, Access), interned (see `_path`)."""
+    return None if text is None else sys.intern(text.strip())
 
 
 def _parse_text_list(document: str | bytes, root_name: str, item_name: str) -> list[str]:
@@ -265,8 +273,8 @@ def parse_node_attribute_value_list(document: str | bytes) -> list[NodeAttribute
         nodes.append(
             NodeAttributes(
                 path=path,
-                access=access.strip() if access is not None else None,
-                type=type_.strip() if type_ is not None else None,
+                access=_word(access),
+                type=_word(type_),
                 event_on_change=_parse_bool("EventOnChange", event) if event is not None else None,
                 alarm_on_change=_parse_bool("AlarmOnChange", alarm) if alarm is not None else None,
                 version=version,

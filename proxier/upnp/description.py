@@ -468,6 +468,10 @@ CMS_REQUIRED = (
 )
 
 
+#: The few distinct usable-action sets, one copy each: every device of a model has the same.
+_ACTION_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
 def usable_actions(kind: str, scpd: Scpd) -> tuple[frozenset[str], list[str]]:
     """Actions of `scpd` whose arguments match what the clients send/read, and the mismatches."""
     expected = EXPECTED_ARGUMENTS.get(kind, {})
@@ -486,7 +490,10 @@ def usable_actions(kind: str, scpd: Scpd) -> tuple[frozenset[str], list[str]]:
             )
             continue
         usable.add(name)
-    return frozenset(usable), problems
+    found = frozenset(usable)
+    if len(_ACTION_SETS) < 64 or found in _ACTION_SETS:  # bounded: devices choose these
+        found = _ACTION_SETS.setdefault(found, found)
+    return found, problems
 
 
 def check_cms_actions(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,28 @@ from proxier.lab.datamodel import DataModel
 from proxier.lab.local import LocalDmDevice
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.instances import InstanceStore
+from proxier.translate.tables import mappings_dir
 
 PROXIER = ProxierIdentity("00D09E", "ProxierGW", "PX0001")
+
+
+def table1_variant(
+    tmp_path: Path, *, drop: tuple[str, ...] = (), append: str = "", replace: str = ""
+) -> Path:
+    """A copy of the mapping files whose Table 1 lacks the rows raising `drop`, has `append`
+    added at the end, and `replace` ("old→new") applied."""
+    target = tmp_path / "mappings"
+    shutil.copytree(mappings_dir(), target)
+    f = target / "table1_events.toml"
+    head, *rows = f.read_text().split("\n[[row]]\n")
+    kept = [r for r in rows if not any(f'event = "{code}"\n' in r for code in drop)]
+    text = "\n[[row]]\n".join([head, *kept]) + append
+    if replace:
+        old, new = replace.split("→")
+        assert old in text
+        text = text.replace(old, new)
+    f.write_text(text)
+    return target
 
 
 def lab_device(serial: str = "LAB0001", **kwargs: Any) -> LocalDmDevice:

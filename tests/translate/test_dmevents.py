@@ -4,7 +4,6 @@ happened on the device → the Inform events, and a changed table changes the be
 from __future__ import annotations
 
 import asyncio
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from proxier.lab.local import LocalDmDevice
 from proxier.translate.backend import UpnpBackend
 from proxier.translate.dmevents import CONFIGURATION_UPDATE, DmEvents
 from proxier.translate.instances import InstanceStore
-from proxier.translate.tables import MappingError, Tables, default_tables, load_tables, mappings_dir
+from proxier.translate.tables import MappingError, Tables, default_tables, load_tables
 
-from .conftest import PROXIER
+from .conftest import PROXIER, table1_variant
 from .labnet import lab_rig
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -32,25 +31,6 @@ TC = TransferComplete("fw-1", FaultStruct(), T0, T0)
 ATC = AutonomousTransferComplete(
     "", "http://x/fw", True, "1 Firmware Upgrade Image", 0, "", FaultStruct(), T0, T0
 )
-
-
-def table1_variant(
-    tmp_path: Path, *, drop: tuple[str, ...] = (), append: str = "", replace: str = ""
-) -> Path:
-    """A copy of the mapping files whose Table 1 lacks the rows raising `drop`, has `append`
-    added at the end, and `replace` ("old→new") applied."""
-    target = tmp_path / "mappings"
-    shutil.copytree(mappings_dir(), target)
-    f = target / "table1_events.toml"
-    head, *rows = f.read_text().split("\n[[row]]\n")
-    kept = [r for r in rows if not any(f'event = "{code}"\n' in r for code in drop)]
-    text = "\n[[row]]\n".join([head, *kept]) + append
-    if replace:
-        old, new = replace.split("→")
-        assert old in text
-        text = text.replace(old, new)
-    f.write_text(text)
-    return target
 
 
 class Engine:

@@ -266,3 +266,21 @@ def test_oversized_document_is_702() -> None:
     huge = cms_xml.build_content_path_list(["/A/" + "x" * 1000] * 5000)
     with pytest.raises(CmsXmlError):
         cms_xml.parse_content_path_list(huge)
+
+
+def test_paths_and_attribute_words_of_two_answers_are_one_copy() -> None:
+    """Memory per virtual device (issue 4, gateway): the same path or Type in the answers of
+    two devices is one string (interned), so per-device caches keyed by paths share them;
+    the values stay per answer."""
+    node = NodeAttributes("/BBF/DeviceInfo/X_Lab_Model", access="readOnly", type="string")
+    first, second = (
+        cms_xml.parse_node_attribute_value_list(cms_xml.build_node_attribute_value_list([node]))[0]
+        for _ in range(2)
+    )
+    assert first == second == node
+    assert first.path is second.path and first.type is second.type
+    a, b = (
+        cms_xml.parse_content_path_list(cms_xml.build_content_path_list(["/BBF/Hosts/Host/"]))[0]
+        for _ in range(2)
+    )
+    assert a == "/BBF/Hosts/Host/" and a is b

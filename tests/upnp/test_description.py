@@ -407,3 +407,14 @@ async def test_scpd_with_garbled_arguments_is_reported(
     root = (await run(device)).devices[0]
     assert "Install" not in root.actions["SMS"] and "Update" in root.actions["SMS"]
     assert any(p.startswith("SMS Install arguments") for p in root.problems)
+
+
+def test_usable_action_sets_are_shared_between_devices_of_a_model() -> None:
+    """Memory per virtual device (issue 4, gateway): devices with the same BMS (here two
+    SCPD documents differing only in layout) share one set of usable actions; it is the
+    right set (TR-330 §4.3.1 actions with the expected arguments)."""
+    body = scpd("BasicManagement2")
+    first, _ = usable_actions("BMS", parse_scpd(body.encode()))
+    second, _ = usable_actions("BMS", parse_scpd((body + "\n").encode()))
+    assert "Reboot" in first and "BaselineReset" in first
+    assert first == second and first is second
