@@ -131,22 +131,6 @@ class Rig:
         raise KeyError(dev_id)
 
 
-def notification_task(name: str, level: int) -> dict[str, Any]:
-    """A lab ACS SetParameterAttributes task setting Notification of `name` to `level`."""
-    return {
-        "name": "SetParameterAttributes",
-        "parameterList": [
-            {
-                "name": name,
-                "notificationChange": True,
-                "notification": level,
-                "accessListChange": False,
-                "accessList": [],
-            }
-        ],
-    }
-
-
 def events_of(inform: dict[str, Any]) -> set[tuple[str, str]]:
     return {(code, key) for code, key in inform["events"]}
 

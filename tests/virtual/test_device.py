@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 from tests.virtual.rig import Rig, rig
+from tests.virtual.tasks import spa
 
 NAME = "Device.Time.NTPServer1"
 UPNP = "/BBF/Time/NTPServer1"
@@ -23,22 +24,11 @@ async def test_change_made_while_the_proxier_is_stopped_is_reported_once(
     async with rig(tmp_path) as r:
         await r.start_proxier()
         dev_id = (await r.devices(1))[0]["id"]
-        spa = await r.rpc(
+        attrs = await r.rpc(
             dev_id,
-            {
-                "name": "SetParameterAttributes",
-                "parameterList": [
-                    {
-                        "name": NAME,
-                        "notificationChange": True,
-                        "notification": 2,
-                        "accessListChange": False,
-                        "accessList": [],
-                    }
-                ],
-            },
+            spa(NAME, 2),
         )
-        assert spa["status"] == "done", spa.get("result")
+        assert attrs["status"] == "done", attrs.get("result")
         await r.stop_proxier()
         mark = r.last_inform_id(dev_id)
         r.lab_device(dev_id).model.device_set({UPNP: "while.down"})

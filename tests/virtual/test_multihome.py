@@ -21,6 +21,7 @@ from proxier.api import Proxier
 from proxier.lab.server import DeviceConfig, LabConfig
 from tests.netns.fixtures import MakeLan
 from tests.virtual.rig import Rig, rig
+from tests.virtual.tasks import spa
 
 HOSTS = ("127.0.0.2", "127.0.0.3")
 NAME = "Device.Time.NTPServer1"
@@ -46,22 +47,11 @@ def only_row(proxier: Proxier) -> dict[str, Any]:
 
 async def notify_on(r: Rig, dev_id: str) -> None:
     """Notification=2 on NAME (TR-330 §4.6.5.2.1), so device-side changes reach the ACS."""
-    spa = await r.rpc(
+    attrs = await r.rpc(
         dev_id,
-        {
-            "name": "SetParameterAttributes",
-            "parameterList": [
-                {
-                    "name": NAME,
-                    "notificationChange": True,
-                    "notification": 2,
-                    "accessListChange": False,
-                    "accessList": [],
-                }
-            ],
-        },
+        spa(NAME, 2),
     )
-    assert spa["status"] == "done", spa
+    assert attrs["status"] == "done", attrs
 
 
 async def gpv_serial(r: Rig, dev_id: str) -> str:

@@ -11,7 +11,8 @@ import pytest
 from aiohttp import web
 
 from proxier.lab.sms import make_image
-from tests.virtual.rig import events_of, notification_task, rig
+from tests.virtual.rig import events_of, rig
+from tests.virtual.tasks import spa
 
 
 async def test_three_devices_become_virtual_devices(tmp_path: Path) -> None:
@@ -337,8 +338,8 @@ async def test_value_change_on_device_reaches_acs(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         await r.start_proxier()
         dev_id = (await r.devices(1))[0]["id"]
-        spa = await r.rpc(dev_id, notification_task(name, 2))
-        assert spa["status"] == "done", spa.get("result")
+        attrs = await r.rpc(dev_id, spa(name, 2))
+        assert attrs["status"] == "done", attrs.get("result")
         spv = await r.rpc(
             dev_id,
             {
@@ -364,8 +365,8 @@ async def test_value_change_right_after_restart_is_reported(tmp_path: Path) -> N
     async with rig(tmp_path) as r:
         await r.start_proxier()
         dev_id = (await r.devices(1))[0]["id"]
-        spa = await r.rpc(dev_id, notification_task(name, 2))
-        assert spa["status"] == "done", spa.get("result")
+        attrs = await r.rpc(dev_id, spa(name, 2))
+        assert attrs["status"] == "done", attrs.get("result")
         await r.stop_proxier()
         await r.start_proxier()
         mark = r.last_inform_id(dev_id)
