@@ -1298,7 +1298,7 @@ class UpnpBackend:
             self._eoc.clear()
         if "ConfigurationUpdate" not in changed:
             return []
-        if not self.operations.events.occurred(CONFIGURATION_UPDATE):
+        if not self._reports_configuration_updates():
             return []  # Table 1 (row 4) gives a ConfigurationUpdate no "4 VALUE CHANGE"
 
         async def read(paths: Sequence[str]) -> dict[str, str]:
@@ -1343,8 +1343,14 @@ class UpnpBackend:
             if on:
                 got = await self._call(rpc, "GetValues", self.device.cms.get_values(on))
                 current = {pv.path: pv.value for pv in got}
-                self.tracker.compare(current, self.clock(), self._on_value_change)
+                # A change made while nobody listened is a ConfigurationUpdate we missed:
+                # Table 1 (row 4) decides whether it is reported; the baseline moves anyway.
+                report = self._on_value_change if self._reports_configuration_updates() else None
+                self.tracker.compare(current, self.clock(), report)
         self.tracker.forget_unwatched()
+
+    def _reports_configuration_updates(self) -> bool:
+        return self.operations.events.occurred(CONFIGURATION_UPDATE)
 
 
 def _err(

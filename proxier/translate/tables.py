@@ -79,7 +79,6 @@ EVENT_CODES = frozenset(
 #: never reports would be dead, so the loader refuses it.
 TRIGGERS: dict[str, frozenset[str]] = {
     "ssdp:alive": frozenset({"first_discovery", "acs_reboot"}),
-    "ssdp:byebye": frozenset(),
     "acs_url_changed": frozenset(),
     "CMS:ConfigurationUpdate": frozenset(),
     "SMS:OperationIDs": frozenset({"acs_operation_finished", "autonomous_firmware_finished"}),

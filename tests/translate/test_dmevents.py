@@ -106,6 +106,10 @@ def test_moved_row_raises_elsewhere(tmp_path: Path) -> None:
             "unknown condition 'test_done'",
         ),
         (
+            'event = "1 BOOT"\non = "ssdp:byebye"\nwhen = ["always"]',
+            "unknown trigger 'ssdp:byebye'",
+        ),
+        (
             'event = "8 DIAGNOSTICS COMPLETE"\non = "SMS:OperationIDs"\n'
             'when = ["acs_test_finished"]',
             "condition 'acs_test_finished' never holds on 'SMS:OperationIDs'",
@@ -200,5 +204,30 @@ async def test_row_4_removed_configuration_update_reports_nothing(
         while "ConfigurationUpdate" not in (event := await anext(events)).variables:
             await backend.handle_event(event)
         await backend.handle_event(event)
+        assert len(seen) == expect
+        await backend.close()
+
+
+async def test_row_4_also_governs_changes_found_when_events_restart(
+    tmp_path: Path, device: LocalDmDevice, store: InstanceStore
+) -> None:
+    """A change found when events (re)start (made while nobody listened, TR-069 §3.7.1.5) is
+    a missed ConfigurationUpdate: reported with the shipped Table 1, not without row 4."""
+    seen: list[list[ValueChange]] = []
+    for tables, expect in (
+        (load_tables(table1_variant(tmp_path, drop=("4 VALUE CHANGE",))), 0),
+        (default_tables(), 1),
+    ):
+        backend = UpnpBackend(
+            device, instance_store=store, proxier_info=PROXIER, timeout=5.0, tables=tables
+        )
+        seen.clear()
+        backend.set_listeners(lambda changes: seen.append(list(changes)), lambda _tc: None)
+        events = device.events()
+        await backend.handle_event(await anext(events))  # the initial event: a baseline
+        name = "Device.Hosts.Host.1.HostName"
+        await backend.set_parameter_attributes([SetParameterAttributesStruct(name, True, 2, False)])
+        device.model.device_set({"/BBF/Hosts/Host/0/HostName": f"unheard{expect}"})
+        await backend.discover_notified()  # as when a restarted proxier's events begin
         assert len(seen) == expect
         await backend.close()
