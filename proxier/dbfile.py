@@ -107,18 +107,20 @@ class PrivateDatabase:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside commit together or not at all (nesting joins the outer one)."""
-        if self._depth == 0:
-            self.connection.execute("BEGIN IMMEDIATE")
-        self._depth += 1
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
         try:
-            yield
+            with immediate(self.connection):
+                yield
         except BaseException:
-            self._depth -= 1
-            if self._depth == 0:
-                self.connection.execute("ROLLBACK")
-                for reload in self._reloads:
-                    reload()
+            for reload in self._reloads:
+                reload()
             raise
-        self._depth -= 1
-        if self._depth == 0:
-            self.connection.execute("COMMIT")
+        finally:
+            self._depth = 0

@@ -1343,14 +1343,18 @@ class UpnpBackend:
             if on:
                 got = await self._call(rpc, "GetValues", self.device.cms.get_values(on))
                 current = {pv.path: pv.value for pv in got}
-                # A change made while nobody listened is a ConfigurationUpdate we missed:
-                # Table 1 (row 4) decides whether it is reported; the baseline moves anyway.
-                report = self._on_value_change if self._reports_configuration_updates() else None
-                self.tracker.compare(current, self.clock(), report)
+                self.tracker.compare(current, self.clock(), self._missed_update)
         self.tracker.forget_unwatched()
 
     def _reports_configuration_updates(self) -> bool:
         return self.operations.events.occurred(CONFIGURATION_UPDATE)
+
+    def _missed_update(self, changes: list[ValueChange]) -> None:
+        """Changes found when events (re)start were made while nobody listened: a
+        ConfigurationUpdate we missed, so Table 1 (row 4) decides whether they are reported
+        (the baseline moves either way)."""
+        if self._on_value_change is not None and self._reports_configuration_updates():
+            self._on_value_change(changes)
 
 
 def _err(

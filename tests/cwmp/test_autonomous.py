@@ -4,9 +4,8 @@ keeping, sending and confirming them against a scripted ACS peer speaking real S
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,16 +13,14 @@ import pytest
 
 from proxier.cwmp import autonomous
 from proxier.cwmp.engine import CpeEngine, EngineConfig
-from proxier.cwmp.memory import MemoryBackend, device2_backend
+from proxier.cwmp.memory import device2_backend
 from proxier.cwmp.mount import MountedBackend
 from proxier.cwmp.rpc import (
     UNKNOWN_TIME,
     AutonomousTransferComplete,
-    DeviceIdStruct,
     Envelope,
     Fault,
     FaultStruct,
-    Inform,
     InformResponse,
     ParameterValueStruct,
     SetParameterValues,
@@ -31,11 +28,10 @@ from proxier.cwmp.rpc import (
 )
 from proxier.cwmp.store import DeviceStore
 from proxier.cwmp.transport import AcsReply
+from tests.cwmp import engine_rig
 from tests.cwmp.acs_peer import ScriptedAcs
+from tests.cwmp.engine_rig import DEVICE, T0, URL, Clock, codes, make_device
 
-DEVICE = DeviceIdStruct("Acme", "00D09E", "Lamp", "SN-1")
-URL = "http://127.0.0.1:7547/acs"
-T0 = 1_800_000_000.0
 MS = "Device.ManagementServer."
 TEN = ("10 AUTONOMOUS TRANSFER COMPLETE", "")
 
@@ -58,27 +54,7 @@ FIRMWARE_FAILED = replace(
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Device:
-    engine: CpeEngine
-    backend: MemoryBackend
-    store: DeviceStore
-    clock: Clock
-    path: Path
-
-    async def session(self, acs: ScriptedAcs) -> Inform:
-        result = await self.engine.run_session(acs)
-        assert result.ok, result.reason
-        return acs.informs()[-1]
-
+class Device(engine_rig.Device):
     async def set_policy(self, **leaves: str) -> None:
         """The ACS writes AutonomousTransferCompletePolicy.<leaf> in one SPV session."""
         plist = tuple(
@@ -94,28 +70,14 @@ class Device:
         await self.session(acs)
         assert acs.responses() == [SetParameterValuesResponse(0)]
 
-    def restart(self) -> Device:
-        self.store.close()
-        return make_device(self.path, self.clock)
-
-
-def make_device(path: Path, clock: Clock) -> Device:
-    store = DeviceStore(path)
-    backend = device2_backend(DEVICE, acs_url=URL, persist=store)
-    engine = CpeEngine(backend, store, EngineConfig(DEVICE, URL), clock=clock, rng=random.Random(1))
-    return Device(engine, backend, store, clock, path)
-
 
 @pytest.fixture
 def device(tmp_path: Path) -> Iterator[Device]:
-    d = make_device(tmp_path / "state" / "dev.sqlite", Clock())
+    d = make_device(tmp_path / "state" / "dev.sqlite", Clock(), Device)
+    assert isinstance(d, Device)
     d.engine.device_booted(d.clock.now)
     yield d
     d.store.close()
-
-
-def codes(inform: Inform) -> set[tuple[str, str]]:
-    return {(e.event_code, e.command_key) for e in inform.event}
 
 
 def sent_atcs(acs: ScriptedAcs) -> list[AutonomousTransferComplete]:

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from proxier.cwmp import events as ev
 from proxier.cwmp.engine import CpeEngine, EngineConfig
-from proxier.cwmp.memory import MemoryBackend, device2_backend
+from proxier.cwmp.memory import device2_backend
 from proxier.cwmp.rpc import (
     AddObject,
     AddObjectResponse,
     CancelTransfer,
     CancelTransferResponse,
     DeleteObject,
-    DeviceIdStruct,
     Download,
     DownloadResponse,
     Envelope,
@@ -51,63 +48,15 @@ from proxier.cwmp.rpc import (
 from proxier.cwmp.store import DeviceStore
 from proxier.cwmp.transport import AcsReply
 from tests.cwmp.acs_peer import ScriptedAcs
-
-DEVICE = DeviceIdStruct("Acme", "00D09E", "Lamp", "SN-1")
-URL = "http://127.0.0.1:7547/acs"
-T0 = 1_800_000_000.0
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Device:
-    engine: CpeEngine
-    backend: MemoryBackend
-    store: DeviceStore
-    clock: Clock
-    path: Path
-
-    async def session(self, acs: ScriptedAcs) -> Inform:
-        result = await self.engine.run_session(acs)
-        assert result.ok, result.reason
-        await asyncio.sleep(0)  # let simulated transfers finish
-        await asyncio.sleep(0)
-        return acs.informs()[-1]
-
-    def restart(self) -> Device:
-        self.store.close()
-        store = DeviceStore(self.path)
-        backend = device2_backend(DEVICE, acs_url=URL, persist=store)
-        engine = CpeEngine(backend, store, config(), clock=self.clock, rng=random.Random(1))
-        return Device(engine, backend, store, self.clock, self.path)
-
-
-def config(**kw: object) -> EngineConfig:
-    return EngineConfig(DEVICE, URL, **kw)  # type: ignore[arg-type]
+from tests.cwmp.engine_rig import DEVICE, T0, URL, Clock, Device, codes, config, make_device
 
 
 @pytest.fixture
 def device(tmp_path: Path) -> Iterator[Device]:
-    clock = Clock()
-    path = tmp_path / "state" / "dev.sqlite"
-    store = DeviceStore(path)
-    backend = device2_backend(DEVICE, acs_url=URL, persist=store)
-    engine = CpeEngine(backend, store, config(), clock=clock, rng=random.Random(1))
-    engine.device_booted(clock.now)
-    d = Device(engine, backend, store, clock, path)
+    d = make_device(tmp_path / "state" / "dev.sqlite", Clock())
+    d.engine.device_booted(d.clock.now)
     yield d
     d.store.close()
-
-
-def codes(inform: Inform) -> set[tuple[str, str]]:
-    return {(e.event_code, e.command_key) for e in inform.event}
 
 
 def params(inform: Inform) -> dict[str, str]:
@@ -632,18 +581,7 @@ async def test_inform_rejects_empty_reply(device: Device) -> None:
 
 
 _SESSION_CHILD = """
-import asyncio, random, sys
-from proxier.cwmp.engine import CpeEngine, EngineConfig
-from proxier.cwmp.memory import device2_backend
-from proxier.cwmp.rpc import DeviceIdStruct, TransferComplete
-from proxier.cwmp.store import DeviceStore
-from tests.cwmp.acs_peer import ScriptedAcs
-
-DEVICE = DeviceIdStruct("Acme", "00D09E", "Lamp", "SN-1")
-URL = "http://127.0.0.1:7547/acs"
-store = DeviceStore(sys.argv[1])
-backend = device2_backend(DEVICE, acs_url=URL, persist=store)
-engine = CpeEngine(backend, store, EngineConfig(DEVICE, URL), rng=random.Random(1))
+from proxier.cwmp.rpc import TransferComplete
 engine.device_booted(0.0)
 engine.connection_request(0.0)
 
@@ -663,28 +601,11 @@ async def test_kill_9_during_session_then_restart_delivers_per_table_7(device: D
     TransferCompleteResponse: after restart the Inform carries RetryCount 1 and exactly the
     undelivered events — "7 TRANSFER COMPLETE" + "M Download" (never discarded), not the
     confirmed "1 BOOT" nor "6 CONNECTION REQUEST" (never retried) (§3.7.1.5, §3.2.1.1)."""
-    import os
-    import sys
 
     acs = ScriptedAcs()
     acs.queue(Download("dl-9", "1 Firmware Upgrade Image", "http://127.0.0.1:1/fw"))
     await device.session(acs)  # the download finishes: TransferComplete pending
-    device.store.close()
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _SESSION_CHILD,
-        str(device.path),
-        stdout=asyncio.subprocess.PIPE,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
-    assert child.stdout is not None
-    line = await asyncio.wait_for(child.stdout.readline(), 60)
-    assert line.strip() == b"TC"
-    child.kill()  # SIGKILL
-    await child.wait()
-    device.store = DeviceStore(device.path)
-    again = device.restart()
+    again = await device.killed_in_child(_SESSION_CHILD, b"TC")
     assert again.engine.handle_timer(again.clock.now)
     acs2 = ScriptedAcs()
     inform = await again.session(acs2)
@@ -887,18 +808,7 @@ async def test_change_while_inform_is_built_goes_to_the_next_inform(device: Devi
 
 
 _REBOOT_CHILD = """
-import asyncio, random, sys, time
-from proxier.cwmp.engine import CpeEngine, EngineConfig
-from proxier.cwmp.memory import device2_backend
-from proxier.cwmp.rpc import DeviceIdStruct, Reboot, RebootResponse
-from proxier.cwmp.store import DeviceStore
-from tests.cwmp.acs_peer import ScriptedAcs
-
-DEVICE = DeviceIdStruct("Acme", "00D09E", "Lamp", "SN-1")
-URL = "http://127.0.0.1:7547/acs"
-store = DeviceStore(sys.argv[1])
-backend = device2_backend(DEVICE, acs_url=URL, persist=store)
-engine = CpeEngine(backend, store, EngineConfig(DEVICE, URL), rng=random.Random(1))
+from proxier.cwmp.rpc import Reboot, RebootResponse
 
 def hang_on_reboot_response(env):
     if env is not None and isinstance(env.body, RebootResponse):
@@ -916,26 +826,9 @@ async def test_kill_9_after_reboot_response_still_reboots(device: Device) -> Non
     """A.3.2.9 / Table 7 ("M Reboot" never discarded): the ACS has its RebootResponse, then
     the process is SIGKILLed before the device reboots. The restarted engine still reboots
     it after its next session, and "1 BOOT" + "M Reboot" with the CommandKey follow."""
-    import os
-    import sys
 
     await device.session(ScriptedAcs())  # BOOTSTRAP delivered
-    device.store.close()
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _REBOOT_CHILD,
-        str(device.path),
-        stdout=asyncio.subprocess.PIPE,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
-    assert child.stdout is not None
-    line = await asyncio.wait_for(child.stdout.readline(), 60)
-    assert line.strip() == b"RR"
-    child.kill()  # SIGKILL
-    await child.wait()
-    device.store = DeviceStore(device.path)
-    again = device.restart()
+    again = await device.killed_in_child(_REBOOT_CHILD, b"RR")
     assert again.backend.reboots == 0
     assert again.engine.handle_timer(again.clock.now)
     await again.session(ScriptedAcs())
