@@ -65,6 +65,7 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.cwmp.xsdtypes import check_value
 from proxier.translate.dmevents import CONFIGURATION_UPDATE, EventRaiser
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
@@ -929,6 +930,10 @@ class UpnpBackend:
                 other is not None and other != cwmp
             ):
                 faults.append(spv_fault(name, 9007, "Alias must be unique and start with a letter"))
+        types = await self._types_of(rpc, [upnp for _, upnp in device]) if device else {}
+        for pv, upnp in device:  # A.3.2.1: a value outside its type is ours to refuse (9007)
+            if problem := check_value(types[upnp], pv.value):
+                faults.append(spv_fault(pv.name, 9007, problem))
         if faults:
             raise _err(9003, "", tuple(faults))
         status = 0
@@ -1425,22 +1430,6 @@ def _looks_like_instance(upnp: str) -> bool:
     return upnp.endswith("/") and bool(segments) and is_instance(segments[-1])
 
 
-_INT = re.compile(r"[+-]?\d+")
-
-
 def _value_fits(xsd: str, value: str) -> bool:
-    """Whether `value` is a lexical form of `xsd` (to tell which parameter broke a 704)."""
-    v = value.strip()
-    if xsd == "xsd:boolean":
-        return v.lower() in ("0", "1", "true", "false")
-    if xsd in ("xsd:int", "xsd:long"):
-        return bool(_INT.fullmatch(v))
-    if xsd in ("xsd:unsignedInt", "xsd:unsignedLong"):
-        return bool(_INT.fullmatch(v)) and not v.startswith("-")
-    if xsd == "xsd:dateTime":
-        return bool(
-            re.fullmatch(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?", v)
-        )
-    if xsd == "xsd:hexBinary":
-        return len(v) % 2 == 0 and bool(re.fullmatch(r"[0-9A-Fa-f]*", v))
-    return True
+    """Whether `value` is a value of `xsd` (the one validator of `proxier.cwmp.xsdtypes`)."""
+    return not check_value(xsd, value)
