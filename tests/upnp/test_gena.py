@@ -407,3 +407,36 @@ async def test_wildcard_callback_host_uses_the_route_to_the_device(
     local address that routes to the device's eventSubURL."""
     gena = GenaManager(session, host="0.0.0.0")
     assert gena.callback_url("http://127.0.0.1:9/evt").startswith("http://127.0.0.1:")
+
+
+async def test_dtd_in_notify_is_a_clean_400_with_one_log_line(
+    peer: Peer, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 item 2 rule "refuse DTDs from the parser's own view": a NOTIFY for a live
+    subscription whose body is UTF-16LE (with BOM) carrying a DOCTYPE/ENTITY gets 400, not
+    500; one log line says why; the entity never reaches an event."""
+    events: asyncio.Queue[DmEvent] = asyncio.Queue()
+    secret = "ENTITY-WAS-EXPANDED"
+    hostile = b"\xff\xfe" + (
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        f'<!DOCTYPE e:propertyset [<!ENTITY x "{secret}">]>'
+        '<e:propertyset xmlns:e="urn:schemas-upnp-org:event-1-0">'
+        "<e:property><ConfigurationUpdate>&x;</ConfigurationUpdate></e:property>"
+        "</e:propertyset>"
+    ).encode("utf-16-le")
+    async with GenaManager(session) as gena:
+        gena.add("d/CMS", "CMS", peer.url, events.put_nowait)
+        await next_event(events)
+        sid = gena.core.sid("d/CMS")
+        headers = {"NT": "upnp:event", "NTS": "upnp:propchange", "SID": sid, "SEQ": "1"}
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="proxier"):
+            async with session.request(
+                "NOTIFY", gena.callback_url(), headers=headers, data=hostile
+            ) as r:
+                assert r.status == 400
+        lines = [rec for rec in caplog.records if rec.name.startswith("proxier.upnp.gena")]
+        assert len(lines) == 1 and "DTD" in lines[0].getMessage(), lines
+        assert not [rec for rec in caplog.records if rec.levelname in ("ERROR", "CRITICAL")]
+        while not events.empty():
+            assert secret not in str(events.get_nowait().variables)
