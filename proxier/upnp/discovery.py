@@ -156,7 +156,7 @@ class DeviceTracker:
         try:
             message = ssdp.parse(data)
         except ssdp.SsdpError as exc:
-            _LOG.info("ignoring SSDP packet from %s: %s", remote, exc)
+            _LOG.debug("ignoring SSDP packet from %s: %s", remote, exc)
             return []
         return self.handle(message, now, remote=remote)
 

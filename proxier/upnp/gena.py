@@ -146,6 +146,9 @@ def _serialize(element: etree._Element) -> str:
     return etree.tostring(clone, encoding="unicode", with_tail=False) + (element.tail or "")
 
 
+_SEQ = re.compile(r"[0-9]{1,10}", re.ASCII)  # UDA §4.3.1: a 32-bit event key, ASCII digits
+
+
 class GenaCore:
     """Subscription states and timers for many (device, service) keys; no I/O."""
 
@@ -306,7 +309,7 @@ class GenaCore:
             return NotifyResult(400)
         if nt != "upnp:event" or nts != "upnp:propchange":
             return NotifyResult(412)
-        seq_value = int(seq) if seq is not None and seq.strip().isdigit() else None
+        seq_value = int(seq) if seq is not None and _SEQ.fullmatch(seq.strip()) else None
         if seq_value is not None and seq_value > SEQ_MAX:
             seq_value = None
         key = self._by_sid.get(normalize_sid(sid))

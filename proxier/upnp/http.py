@@ -42,9 +42,15 @@ class HttpResult:
 
 
 def check_url(url: str) -> None:
-    """Only absolute http(s) URLs with a host are fetched."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """Only absolute http(s) URLs with a host and a valid port are fetched (urllib raises
+    ValueError for "http://[::1/x" or port 99999 only when asked: asked here, once)."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        ok = False
+    if not ok:
         raise HttpFetchError(f"refusing URL {url[:200]!r}: only http(s) URLs with a host")
 
 

@@ -161,6 +161,18 @@ def test_seq_tracking_gap_duplicate_and_wrap() -> None:
     assert restarted.resync
 
 
+@pytest.mark.parametrize("seq", ["²", "١", "9" * 5000, "-1"])
+def test_non_ascii_or_huge_seq_is_a_gap_not_a_crash(seq: str) -> None:
+    """Issue 12 (bad input that gets through): a SEQ header that is not ASCII digits or is
+    too long is an unknown event key (a resync), never a ValueError and a 500."""
+    core = GenaCore()
+    core.add("k", "CMS", 0.0)
+    core.handle_timer(0.0)
+    core.subscribed("k", "s", 1800, 0.0)
+    result = notify(core, "s", seq)
+    assert result.status == 200 and result.resync
+
+
 def test_notify_overtaking_subscribe_answer_is_kept() -> None:
     """UDA §4.2.1: the initial event may arrive before the SUBSCRIBE answer is processed."""
     core = GenaCore()
