@@ -9,7 +9,6 @@ server, one aiohttp session, one event loop.
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
 from proxier.cwmp.rpc import ParameterValueStruct
 from proxier.localapi import LocalApi
+from proxier.logsafe import get_logger
 from proxier.upnp.client import SoapTransport
 from proxier.upnp.discovery import Discovery, discovery_config
 from proxier.upnp.gena import GenaManager
@@ -32,7 +32,7 @@ from proxier.virtual.manager import VirtualDeviceManager
 from proxier.virtual.own import OwnDevice
 from proxier.virtual.registry import Registry
 
-log = logging.getLogger("proxier")
+log = get_logger("proxier")
 
 
 def acs_ssl_context(config: Config) -> ssl.SSLContext:

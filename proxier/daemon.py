@@ -8,9 +8,10 @@ import logging
 import signal
 import sys
 
+from proxier import logsafe
 from proxier.config import Config, ConfigError, load
 
-log = logging.getLogger("proxier")
+log = logsafe.get_logger("proxier")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,7 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logsafe.install()  # peers' strings are escaped in third-party records too
 
 
 async def serve(config: Config, stop: asyncio.Event) -> None:

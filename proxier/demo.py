@@ -16,6 +16,7 @@ import sys
 import tempfile
 from typing import Any
 
+from proxier import logsafe
 from proxier.api import Proxier
 from proxier.config import from_dict
 from proxier.lab.server import LabServer
@@ -130,6 +131,7 @@ def main(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logsafe.install()
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     if not 1 <= args.devices <= 50:
         print("proxier demo: --devices must be between 1 and 50", file=sys.stderr)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
-import logging
 import secrets
 import time
 from collections import deque
@@ -23,8 +22,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from proxier.cwmp.digest import HttpAuthenticator
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Path prefix of every ConnectionRequestURL.
 PATH_PREFIX = "/cr/"

@@ -28,7 +28,6 @@ as the listener of a backend that is an `AutonomousTransferNotifier`).
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import random
 import time
@@ -104,8 +103,9 @@ from proxier.cwmp.store import (
     to_iso,
 )
 from proxier.cwmp.transport import AcsTransport, TransportError
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DI = "Device.DeviceInfo."
 MS = "Device.ManagementServer."

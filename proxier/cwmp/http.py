@@ -12,7 +12,6 @@ row), a body size ceiling, and timeouts. Failures surface as `TransportError`.
 from __future__ import annotations
 
 import base64
-import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -23,8 +22,9 @@ from yarl import URL
 
 from proxier.cwmp.cookies import SessionCookieJar
 from proxier.cwmp.transport import AcsReply, TransportError
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Redirect codes TR-069 §3.4.2 lets an ACS use (301 MAY, 302/307 MUST; 308 is 301's twin).
 REDIRECT_CODES = frozenset({301, 302, 307, 308})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -45,8 +44,9 @@ from proxier.cwmp.rpc import (
     UploadResponse,
 )
 from proxier.cwmp.xsdtypes import canonical_value, check_value
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Parameters TR-181 marks for Forced Active Notification (reference §4.6).
 FORCED_ACTIVE = frozenset(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import logging
 import random
 import socket
 from collections.abc import Callable, Iterable
@@ -20,10 +19,11 @@ from typing import Literal
 
 from proxier.lab.device import LabDevice, SsdpHooks
 from proxier.lab.scpd import DEVICE_TYPE, SERVICES
+from proxier.logsafe import get_logger
 from proxier.upnp import ssdp
 from proxier.upnp.netns import check_multicast_allowed
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 SERVER = "Linux UPnP/2.0 proxier-lab/0.1"
 REPEAT = 2  # UDP is lossy: each NOTIFY goes out twice (UDA §1.2.2 suggests resending)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -24,11 +23,12 @@ from proxier.lab.datamodel import DataModel, ModelChange, iso_time
 from proxier.lab.publisher import GenaRefused, Publisher, Subscription, build_propertyset
 from proxier.lab.scpd import SERVICES, ServiceDef, check_arguments
 from proxier.lab.sms import FIRMWARE, Operation, SmsCore
+from proxier.logsafe import get_logger
 from proxier.upnp import cms_xml
 from proxier.upnp.device import UpnpError
 from proxier.upnp.http import HttpFetchError, bounded_request
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 
 SOFTWARE_VERSION_PATHS = (
     "/UPnP/DM/DeviceInfo/SoftwareVersion",

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
 import time
 import tomllib
 import uuid
@@ -55,12 +54,13 @@ from proxier.lab.datamodel import DataModel, ModelError, ModelSpec, load_model_s
 from proxier.lab.device import Faults, LabDevice, SsdpHooks
 from proxier.lab.publisher import GenaRefused
 from proxier.lab.scpd import SERVICES, DeviceInfo, build_description, build_scpd
+from proxier.logsafe import get_logger
 from proxier.upnp import soap
 from proxier.upnp.device import UpnpError
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import local_name, parse_xml
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 MAX_SOAP_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 32 * 1024 * 1024
 _SERVICES = {s.short.lower(): s for s in SERVICES}

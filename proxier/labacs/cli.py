@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from proxier import logsafe
 from proxier.labacs.client import LabAcsClient, LabAcsError
 from proxier.labacs.server import LabAcs, LabAcsConfig
 from proxier.labacs.tasks import TaskError, task_request
@@ -108,6 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
         ssl_context=context,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logsafe.install()
 
     async def run() -> None:
         async with LabAcs(config) as acs:

@@ -34,7 +34,6 @@ and `state` (the device's store: firmware operations survive a restart) to have 
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import sys
 import time
@@ -66,6 +65,7 @@ from proxier.cwmp.rpc import (
     UploadResponse,
 )
 from proxier.cwmp.xsdtypes import check_value
+from proxier.logsafe import get_logger
 from proxier.translate.dmevents import CONFIGURATION_UPDATE, EventRaiser
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
@@ -91,7 +91,7 @@ from proxier.upnp.device import (
     UpnpError,
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -42,12 +41,13 @@ from proxier.cwmp.rpc import (
     SetParameterValuesFault,
 )
 from proxier.cwmp.xsdtypes import canonical_value, check_value
+from proxier.logsafe import get_logger
 from proxier.translate.opcommon import bounded, cwmp_error, parse_ids, supports
 from proxier.translate.tables import DiagnosticObject, Tables, default_tables
 from proxier.upnp.device import BmsApi, DmDevice, DmEvent, UpnpError
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 _U = "xsd:unsignedInt"
 
 MAX_UINT = 0xFFFF_FFFF

@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -57,6 +56,7 @@ from proxier.cwmp.rpc import (
     FaultStruct,
     TransferComplete,
 )
+from proxier.logsafe import get_logger
 from proxier.translate.opcommon import (
     KeyValueStore,
     bounded,
@@ -67,7 +67,7 @@ from proxier.translate.opcommon import (
 from proxier.translate.tables import FirmwareTable, default_tables
 from proxier.upnp.device import DmDevice, DmEvent, SmsApi, UpnpError
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 FIRMWARE_FILE_TYPE = "1 Firmware Upgrade Image"
 FIRMWARE_DUID = 0

@@ -25,7 +25,6 @@ the device's store); the table is only read from the device for names that can c
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -45,11 +44,12 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.logsafe import get_logger
 from proxier.translate.opcommon import KeyValueStore, bounded, cwmp_error, supports
 from proxier.upnp.device import DmDevice, LogInfo, UpnpError
 from proxier.upnp.http import HttpFetchError, bounded_request
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TABLE = "Device.DeviceInfo.VendorLogFile."
 COUNT = "Device.DeviceInfo.VendorLogFileNumberOfEntries"

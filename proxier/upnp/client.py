@@ -16,13 +16,13 @@ we want the device's own UPnP error code. The SOAP codec is small and golden-tes
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 import aiohttp
 
+from proxier.logsafe import get_logger
 from proxier.upnp import cms_xml, soap
 from proxier.upnp.description import DescribedDevice
 from proxier.upnp.device import (
@@ -45,7 +45,7 @@ from proxier.upnp.device import (
 from proxier.upnp.http import HttpFetchError, PeerCheck, bounded_request
 from proxier.upnp.results import EUInfo, InterfaceResetResult, SelfTestResult
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 _T = TypeVar("_T")
 
 CMS_TYPE = "urn:schemas-upnp-org:service:ConfigurationManagement:2"

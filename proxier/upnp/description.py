@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,10 +22,11 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from lxml import etree
 
+from proxier.logsafe import get_logger
 from proxier.upnp.http import HttpFetchError, PeerCheck, bounded_request, check_url
 from proxier.xmlsafe import XmlError, local_name, namespace, parse_xml
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 
 DEVICE_NS = "urn:schemas-upnp-org:device-1-0"
 SERVICE_NS = "urn:schemas-upnp-org:service-1-0"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import logging
 import math
 import socket
 import time
@@ -34,6 +33,7 @@ import aiohttp
 from async_upnp_client.ssdp import get_ssdp_socket
 from lxml import etree
 
+from proxier.logsafe import get_logger
 from proxier.upnp import ssdp
 from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.upnp.netns import check_multicast_allowed
@@ -42,7 +42,7 @@ from proxier.xmlsafe import XmlError, local_name, parse_xml
 if TYPE_CHECKING:
     from proxier.config import UpnpConfig
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 
 _DEV = "urn:schemas-upnp-org:device:"
 _SVC = "urn:schemas-upnp-org:service:"

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import copy
 import ipaddress
-import logging
 import math
 import re
 import socket
@@ -26,11 +25,12 @@ import aiohttp
 from aiohttp import web
 from lxml import etree
 
+from proxier.logsafe import get_logger
 from proxier.upnp.device import DmEvent
 from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.xmlsafe import XmlError, local_name, namespace, parse_xml
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 
 EVENT_NS = "urn:schemas-upnp-org:event-1-0"
 SEQ_MAX = 0xFFFF_FFFF

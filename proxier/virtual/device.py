@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from proxier.cwmp.rpc import DeviceIdStruct
 from proxier.cwmp.runner import DeviceRunner
 from proxier.cwmp.store import DeviceStore
 from proxier.cwmp.transport import AcsTransport
+from proxier.logsafe import get_logger
 from proxier.translate.backend import UpnpBackend
 from proxier.translate.instances import InstanceStore
 from proxier.upnp.client import NetworkDmDevice
@@ -37,7 +37,7 @@ from proxier.upnp.gena import GenaManager
 from proxier.virtual.lifecycle import Lifecycle, Transition
 from proxier.virtual.registry import Registry, VirtualDeviceRecord
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MS = "Device.ManagementServer."
 #: DM Common Object: seconds since the device booted (tells a restart when SSDP cannot).

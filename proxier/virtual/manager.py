@@ -20,11 +20,11 @@ another virtual device (`_place`).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Iterator
 
 import aiohttp
 
+from proxier.logsafe import get_logger
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
@@ -38,7 +38,7 @@ from proxier.virtual.neighbours import mac_of, path_host
 from proxier.virtual.paths import Action, Decision, PathKey, Paths, joins_without_common_objects
 from proxier.virtual.registry import DeviceKey, VirtualDeviceRecord
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Where a device's store remembers how its identity was found (TR-330 §4.1.1 merge rules).
 IDENTITY_SOURCE = "identity.source"

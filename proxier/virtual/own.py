@@ -9,7 +9,6 @@ going is a "4 VALUE CHANGE" of the proxier itself. This module serves that model
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,9 +36,10 @@ from proxier.cwmp.runner import DeviceRunner
 from proxier.cwmp.store import DeviceStore
 from proxier.cwmp.transport import AcsTransport
 from proxier.dbfile import private_dir
+from proxier.logsafe import get_logger
 from proxier.virtual.registry import VIRTUAL_DEVICE_TABLE, Registry
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 COUNT = "Device.ManagementServer.VirtualDeviceNumberOfEntries"
 _ROW = re.compile(re.escape(VIRTUAL_DEVICE_TABLE) + r"([0-9]+)\.")
