@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.httpserver import start_server
 
 DevicesFn = Callable[[], Sequence[dict[str, Any]]]
 ParamsFn = Callable[[], Sequence[ParameterValueStruct]]
@@ -23,17 +24,14 @@ class LocalApi:
     def __init__(self, devices: DevicesFn, parameters: ParamsFn) -> None:
         self._devices = devices
         self._parameters = parameters
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         self.port = 0
 
     async def start(self, bind: str, port: int) -> None:
         app = web.Application(client_max_size=4096)
         app.router.add_get("/api/virtual-devices", self._get_devices)
         app.router.add_get("/api/parameters", self._get_parameters)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, bind, port)
-        await site.start()
+        self._runner = await start_server(app, bind, port, name="local API")
         self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from proxier.cwmp.digest import HttpAuthenticator
+from proxier.httpserver import start_server
 from proxier.logsafe import get_logger
 
 log = get_logger(__name__)
@@ -86,7 +87,7 @@ class ConnectionRequestServer:
         self.nonce_lifetime = nonce_lifetime
         self.clock = clock
         self._devices: dict[str, _Device] = {}
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -98,10 +99,7 @@ class ConnectionRequestServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=4096)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, self.bind, self._port)
-        await site.start()
+        runner = await start_server(app, self.bind, self._port, name="connection request")
         self._runner = runner
         address = runner.addresses[0]
         self._port = int(address[1])

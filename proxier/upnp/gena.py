@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp import web
 from lxml import etree
 
+from proxier.httpserver import start_server
 from proxier.logsafe import get_logger
 from proxier.upnp.device import DmEvent
 from proxier.upnp.http import HttpFetchError, bounded_request
@@ -416,8 +417,7 @@ class GenaManager:
         self._request_timeout = request_timeout
         self._clock = clock
         self._targets: dict[str, _Target] = {}
-        self._runner: web.ServerRunner | None = None
-        self._site: web.TCPSite | None = None
+        self._runner: web.BaseRunner | None = None
         self._timer_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._jobs: set[asyncio.Task[None]] = set()
@@ -436,11 +436,9 @@ class GenaManager:
 
     async def start(self) -> None:
         # BaseRequest.read() refuses bodies over 1 MiB (aiohttp's default client_max_size).
-        server = web.Server(self._handle_request, access_log=None)
-        self._runner = web.ServerRunner(server, access_log=None)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self._host, self._port)
-        await self._site.start()
+        self._runner = await start_server(
+            self._handle_request, self._host, self._port, name="GENA callback"
+        )
         self._port = int(self._runner.addresses[0][1])
         self._timer_task = asyncio.create_task(self._timer_loop())
 

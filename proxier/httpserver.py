@@ -1,0 +1,100 @@
+"""The one way the proxier runs an HTTP server (Connection Request, GENA callback, local API).
+
+Anyone who can reach a port can send a 100 KB header, a 64 KB URL or a TLS ClientHello to a
+plain-HTTP port. aiohttp answers 400 and logs an ERROR with a traceback for each, so any
+peer could fill the log. Here every such rejected request is one bounded INFO line, at most
+`burst` lines then `per_minute` a minute per server; the lines held back are counted in the
+next one. Exceptions that are not malformed requests (a bug in our handler) keep their
+traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+
+from proxier.logsafe import escape, get_logger
+
+_LOG = get_logger(__name__)
+
+#: Longest excerpt of aiohttp's reason kept in a line (it may quote the peer's bytes).
+_REASON_CHARS = 120
+
+
+class RejectLog(logging.Logger):
+    """The logger handed to aiohttp's request handler: malformed requests become one rate-
+    limited line on `proxier.httpserver`; every other record is passed on unchanged."""
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        burst: int = 10,
+        per_minute: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(f"proxier.httpserver.{server}")
+        self.server = server
+        self._burst = burst
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        self._tokens = float(burst)
+        self._stamp = clock()
+        self.suppressed = 0
+
+    def handle(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, HttpProcessingError):
+            if _LOG.isEnabledFor(record.levelno):
+                _LOG.handle(record)
+            return
+        if not self._take():
+            self.suppressed += 1
+            return
+        peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        reason = " ".join(str(exc.message).split())[:_REASON_CHARS]
+        held, self.suppressed = self.suppressed, 0
+        _LOG.info(
+            "%s: rejected a malformed request from %s: %d %s: %s%s",
+            self.server,
+            peer,
+            exc.code,
+            type(exc).__name__,
+            escape(reason),
+            f" ({held} more not logged)" if held else "",
+        )
+
+    def _take(self) -> bool:
+        """Token bucket: `burst` lines at once, refilled at `per_minute`."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
+
+
+async def start_server(
+    target: web.Application | Handler, host: str, port: int, *, name: str
+) -> web.BaseRunner:
+    """Serve `target` (an Application, or a bare handler for a low-level Server) on
+    host:port with no access log and `RejectLog`; the bound port is in `runner.addresses`."""
+    log = RejectLog(name)
+    runner: web.BaseRunner
+    if isinstance(target, web.Application):
+        runner = web.AppRunner(target, access_log=None, handle_signals=False, logger=log)
+    else:
+        server = web.Server(target, access_log=None, logger=log)
+        runner = web.ServerRunner(server, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
