@@ -40,7 +40,7 @@ def format_boolean(value: bool) -> str:
 
 def parse_int(text: str) -> int:
     """xsd:int (−2147483648 … 2147483647). Raises ValueError otherwise."""
-    value = _parse_integer(text)
+    value = parse_integer(text)
     if not INT_MIN <= value <= INT_MAX:
         raise ValueError(f"int out of range: {text!r}")
     return value
@@ -48,7 +48,7 @@ def parse_int(text: str) -> int:
 
 def parse_unsigned_int(text: str) -> int:
     """xsd:unsignedInt (0 … 4294967295). Raises ValueError otherwise."""
-    value = _parse_integer(text)
+    value = parse_integer(text)
     if not 0 <= value <= UINT_MAX:
         raise ValueError(f"unsignedInt out of range: {text!r}")
     return value
@@ -57,7 +57,7 @@ def parse_unsigned_int(text: str) -> int:
 _INTEGER = re.compile(r"([+-]?)0*([0-9]+)", re.ASCII)
 
 
-def _parse_integer(text: str) -> int:
+def parse_integer(text: str) -> int:
     """xsd:integer's lexical space (any number of ASCII digits, leading zeros allowed).
 
     int() alone would also accept "1_000", "²" and other non-ASCII digits; the schema does
@@ -180,7 +180,7 @@ def check_value(
     """
     if xsd in INTEGER_RANGES:
         try:
-            number = _parse_integer(text)
+            number = parse_integer(text)
         except ValueError:
             return "not an integer"
         if number < 0 and xsd.startswith("xsd:unsigned"):
@@ -238,7 +238,7 @@ def canonical_value(xsd: str, text: str) -> str:
     if xsd == "xsd:boolean":
         return _BOOLEAN_CANONICAL[text.strip(XML_SPACE)]
     if xsd in INTEGER_RANGES:
-        return str(_parse_integer(text))
+        return str(parse_integer(text))
     if xsd in ("xsd:base64", "xsd:base64Binary"):
         return _collapse(text).replace(" ", "")
     if xsd in ("xsd:dateTime", "xsd:hexBinary"):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from proxier.cwmp.xsdtypes import parse_integer
 from proxier.upnp.device import UpnpError
 
 DEVICE_TYPE = "urn:schemas-upnp-org:device:ManageableDevice:2"
@@ -460,10 +461,10 @@ _INT_RANGE = {"i1": 2**7, "i2": 2**15, "i4": 2**31}
 def check_argument(var: StateVar, name: str, text: str) -> str:
     """Normalise one input argument for its related state variable (600/601 when bad)."""
     if var.type in _UINT_MAX or var.type in _INT_RANGE:
-        value = text.strip()
-        if not value.lstrip("+-").isdigit():
-            raise UpnpError(600, f"{name}: {text[:40]!r} is not {var.type}")
-        number = int(value)
+        try:
+            number = parse_integer(text)
+        except ValueError:
+            raise UpnpError(600, f"{name}: {text[:40]!r} is not {var.type}") from None
         lo, hi = (
             (0, _UINT_MAX[var.type])
             if var.type in _UINT_MAX
