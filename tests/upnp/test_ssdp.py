@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from proxier.upnp import ssdp
 
@@ -147,3 +149,37 @@ def test_usual_cache_control_forms_still_parse(value: str) -> None:
         f"LOCATION: http://[fe80::1%eth0]:80/d.xml\r\nCACHE-CONTROL: {value}\r\n\r\n"
     ).encode()
     assert ssdp.parse(raw).max_age in (1800, 60, 90)
+
+
+_HEADER_NAMES = ["NT", "NTS", "USN", "LOCATION", "CACHE-CONTROL", "BOOTID.UPNP.ORG",
+                 "NEXTBOOTID.UPNP.ORG", "CONFIGID.UPNP.ORG", "SECURELOCATION.UPNP.ORG",
+                 "ANNOUNCEMENT.DM.UPNP.ORG", "SERVER", "ST", "MX"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.sampled_from(["NOTIFY * HTTP/1.1", "HTTP/1.1 200 OK", "M-SEARCH * HTTP/1.1"]),
+    headers=st.lists(
+        st.tuples(
+            st.sampled_from(_HEADER_NAMES),
+            st.one_of(
+                st.text(max_size=60),
+                st.sampled_from(["ssdp:alive", "ssdp:byebye", "ssdp:update", f"{UDN}::{CMS2}"]),
+                st.from_regex(r"max-age=[0-9]{0,30}", fullmatch=True),
+                st.from_regex(r"https?://\[?[0-9a-f:.]{0,12}\]?(:[0-9]{0,6})?/x", fullmatch=True),
+            ),
+        ),
+        max_size=10,
+    ),
+)
+def test_random_headers_never_raise_anything_but_ssdp_error(
+    start: str, headers: list[tuple[str, str]]
+) -> None:
+    """Issue 12 item 3 rule: whatever the header values, parsing either gives a message or
+    an SsdpError (dropped by the driver), never another exception."""
+    raw = start + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    try:
+        msg = ssdp.parse(raw.encode("utf-8", "surrogatepass"))
+    except ssdp.SsdpError:
+        return
+    assert msg.max_age is None or 0 <= msg.max_age <= ssdp.MAX_NUMBER
