@@ -403,7 +403,10 @@ class MemoryBackend:
         return UploadResponse(1)
 
     def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "http://[::1/x": a bad argument, not an internal error
+            raise _fault(9003, "URL is not well-formed") from None
         if parts.scheme not in ("http", "https"):
             raise CwmpFaultError(9013, f"Unsupported protocol for file transfer: {parts.scheme}")
 
