@@ -129,8 +129,11 @@ class LabDevice:
         *,
         friendly_name: str = "",
         clock: Callable[[], float] = time.time,
+        services: tuple[ServiceDef, ...] = SERVICES,
     ) -> None:
         self.index = index
+        #: the DM services this device offers (`proxier lab --services`, TR-330 §3.1)
+        self.services = services
         self.udn = udn
         self.model = model
         self.clock = clock
