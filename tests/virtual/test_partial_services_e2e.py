@@ -9,7 +9,6 @@ is not there (703 → 9005), nothing is writable (706 → 9008).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +26,6 @@ async def _first(r: Rig) -> tuple[str, Any]:
     dev_id: str = found["id"]
     await r.informs(dev_id)
     return dev_id, found
-
-
-async def transfer_complete(r: Rig, dev_id: str, key: str) -> dict[str, Any]:
-    """The TransferComplete the CPE sent for CommandKey `key` (recorded just after its
-    Inform)."""
-    for _ in range(100):
-        for request in r.acs.store.cpe_requests(dev_id):
-            body: Any = request["body"]
-            if request["name"] == "TransferComplete" and body["commandKey"] == key:
-                return dict(body)
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no TransferComplete for {key!r}")
 
 
 async def test_rule13_bms_only_device_is_proxied_reboot_diagnostics_deviceinfo(
@@ -136,6 +123,6 @@ async def test_rule13_sms_only_device_is_proxied_firmware_and_software_version(
         ok(await r.rpc(dev_id, download))
         done = await r.inform_with(dev_id, "7 TRANSFER COMPLETE", after=mark)
         assert ("M Download", "fw-3") in events_of(done)
-        assert (await transfer_complete(r, dev_id, "fw-3"))["faultStruct"]["faultCode"] == 0
+        assert (await r.transfer_complete(dev_id, "fw-3"))["faultStruct"]["faultCode"] == 0
         after = values(await r.rpc(dev_id, gpv(INFO + "SoftwareVersion")))
         assert after[INFO + "SoftwareVersion"][0] == "3.0.0"
