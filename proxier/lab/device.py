@@ -229,6 +229,7 @@ class LabDevice:
             return
         self.model.boot_time = self.clock()
         self.boot_id += 1
+        self.bms.reboot_logs()
         self.state = "up"
         self.bms.log("Notice", f"boot {self.boot_id}")
         if not self.faults.silent:
