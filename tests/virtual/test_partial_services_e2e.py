@@ -14,7 +14,7 @@ from typing import Any
 
 from proxier.lab.sms import make_image
 from tests.virtual.rig import Rig, events_of, rig
-from tests.virtual.tasks import add, fault, gpv, ok, spv, values
+from tests.virtual.tasks import add, fault, gpn, gpv, names, ok, spv, values
 
 INFO = "Device.DeviceInfo."
 PING = "Device.IP.Diagnostics.IPPing."
@@ -26,6 +26,16 @@ async def _first(r: Rig) -> tuple[str, Any]:
     dev_id: str = found["id"]
     await r.informs(dev_id)
     return dev_id, found
+
+
+async def whole_tree_is_readable(r: Rig, dev_id: str) -> dict[str, str]:
+    """GetParameterNames of the root (NextLevel false) and GetParameterValues of the root
+    agree: every parameter listed can be read (TR-069 A.3.2.3); the values by name."""
+    listed, read = await r.session(dev_id, [gpn("Device.", False), gpv("Device.")])
+    parameters = {n for n in names(listed) if not n.endswith(".")}
+    got = {n: v for n, (v, _) in values(read).items()}
+    assert parameters == set(got), parameters ^ set(got)
+    return got
 
 
 async def test_rule13_bms_only_device_is_proxied_reboot_diagnostics_deviceinfo(
@@ -64,6 +74,9 @@ async def test_rule13_bms_only_device_is_proxied_reboot_diagnostics_deviceinfo(
             ],
         )
         got = values(info)
+        tree = await whole_tree_is_readable(r, dev_id)
+        assert tree[INFO + "SerialNumber"] == device.serial_number
+        assert PING + "DiagnosticsState" in tree and "Device.Time.NTPServer1" not in tree
         assert got[INFO + "SerialNumber"][0] == device.serial_number
         assert got[INFO + "Manufacturer"][0] == "proxier lab"
         assert got[INFO + "ProductClass"][0] == "LabDM-2000"
@@ -108,6 +121,8 @@ async def test_rule13_sms_only_device_is_proxied_firmware_and_software_version(
             ],
         )
         assert values(before)[INFO + "SerialNumber"][0] == device.serial_number
+        tree = await whole_tree_is_readable(r, dev_id)
+        assert not any(n.startswith("Device.IP.") for n in tree), "no BMS diagnostics"
         assert values(before)[INFO + "SoftwareVersion"][0] == device.sms.du_info(0).version
         assert reboot["status"] == "fault" and reboot["result"]["faultCode"] == 9000
         assert ping["status"] == "fault" and ping["result"]["faultCode"] == 9005
