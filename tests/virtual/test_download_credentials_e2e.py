@@ -45,8 +45,9 @@ async def basic_file_server(seen: list[str]) -> AsyncIterator[str]:
         yield base + "/fw.bin"
 
 
-def download(key: str, url: str, username: str, password: str) -> dict[str, Any]:
+def download(key: str, url: str, username: str, password: str, delay: int = 0) -> dict[str, Any]:
     return {
+        "delaySeconds": delay,
         "name": "Download",
         "commandKey": key,
         "fileType": "1 Firmware Upgrade Image",
@@ -61,7 +62,8 @@ async def test_rule15_download_credentials_forwarded_in_uri_refused_if_impossibl
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The device fetches the image with the Download's Username/Password (the file server
-    sees exactly those Basic credentials) and the ACS gets TransferComplete FaultCode 0; with
+    sees exactly those Basic credentials) and the ACS gets TransferComplete FaultCode 0, also
+    for a Download queued with DelaySeconds; with
     a wrong password the server's 401 becomes the device's Error_Network → 9015, whose
     FaultString (the device echoes the URI) carries no credentials; a ':' in Username is
     9003 in the session; no proxier log line holds the password, raw or percent-encoded."""
@@ -84,6 +86,10 @@ async def test_rule15_download_credentials_forwarded_in_uri_refused_if_impossibl
         assert failed["faultCode"] == 9015, failed
         assert "401" in failed["faultString"] and "wrong-secret" not in failed["faultString"]
         assert "@" not in failed["faultString"]
+
+        ok(await r.rpc(dev_id, download("cred-queued", url, USER, PASSWORD, delay=1)))
+        queued = (await r.transfer_complete(dev_id, "cred-queued"))["faultStruct"]
+        assert queued["faultCode"] == 0, "kept with the queued transfer, then forwarded"
 
         refused = await r.rpc(dev_id, download("cred-colon", url, "a:b", "x"))
         assert refused["status"] == "fault" and refused["result"]["faultCode"] == 9003
