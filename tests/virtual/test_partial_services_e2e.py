@@ -43,9 +43,9 @@ async def test_rule13_bms_only_device_is_proxied_reboot_diagnostics_deviceinfo(
 ) -> None:
     """A BMS-only device becomes a Virtual CWMP Device whose DeviceId comes from its
     description (TR-330 §4.1.1 without Common Objects); DeviceInfo answers from the
-    description; IPPing (BMS::Ping) ends in "8 DIAGNOSTICS COMPLETE"; Reboot (BMS::Reboot)
-    gives "1 BOOT" + "M Reboot". Device parameters are 9005, a write 9008, AddObject 9005,
-    and Download (no SMS) is refused."""
+    description and BMS (VendorLogFile, §4.4.1); IPPing (BMS::Ping) ends in
+    "8 DIAGNOSTICS COMPLETE"; Reboot (BMS::Reboot) gives "1 BOOT" + "M Reboot". Device
+    parameters are 9005, a write 9008, AddObject 9005, and Download (no SMS) 9000."""
     async with rig(tmp_path, services=("bms",)) as r:
         device = r.lab.devices[0]
         dev_id, found = await _first(r)
@@ -77,6 +77,7 @@ async def test_rule13_bms_only_device_is_proxied_reboot_diagnostics_deviceinfo(
         tree = await whole_tree_is_readable(r, dev_id)
         assert tree[INFO + "SerialNumber"] == device.serial_number
         assert PING + "DiagnosticsState" in tree and "Device.Time.NTPServer1" not in tree
+        assert tree[INFO + "VendorLogFileNumberOfEntries"] == str(len(device.bms.logs))
         assert got[INFO + "SerialNumber"][0] == device.serial_number
         assert got[INFO + "Manufacturer"][0] == "proxier lab"
         assert got[INFO + "ProductClass"][0] == "LabDM-2000"
