@@ -12,6 +12,8 @@ import asyncio
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,6 +24,7 @@ from proxier.cwmp.engine import SessionResult
 from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
 from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.gatewayid import effective_serial
 from proxier.localapi import LocalApi
 from proxier.logsafe import get_logger
 from proxier.upnp.client import SoapTransport
@@ -56,6 +59,10 @@ class Proxier:
         clock: Callable[[], float] = time.time,
         on_session: Callable[[VirtualDevice, SessionResult], None] | None = None,
     ) -> None:
+        serial = effective_serial(
+            config.proxier.serial_number, Path(config.state.dir), interfaces=config.upnp.interfaces
+        )
+        config = replace(config, proxier=replace(config.proxier, serial_number=serial))
         self.config = config
         self.clock = clock
         self.registry = Registry(config.state.dir)

@@ -85,7 +85,8 @@ class ProxierIdentity:
     manufacturer: str = "proxier"
     oui: str = "00D09E"
     product_class: str = "TR330-Proxier"
-    serial_number: str = "PROXIER-0001"
+    #: Empty: derived from the gateway and kept in the state dir (`proxier.gatewayid`).
+    serial_number: str = ""
     #: Serve the proxier's own Device:2 model (VirtualDevice table) over CWMP to the ACS too.
     cwmp: bool = False
 

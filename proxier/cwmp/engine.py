@@ -1001,6 +1001,7 @@ class CpeEngine:
                     self.store.forget_subtree(name)
                 return DeleteObjectResponse(status)
             case Reboot(key):
+                b.ensure_can_reboot(False)
                 with self.store.transaction():
                     self.store.add_reboot(key)
                     if not self._reset_after_session:
@@ -1008,6 +1009,7 @@ class CpeEngine:
                 self._reboot_after_session = True
                 return RebootResponse()
             case FactoryReset():
+                b.ensure_can_reboot(True)
                 self.store.set_meta(OWED_AFTER_SESSION, "reset")
                 self._reset_after_session = True
                 return FactoryResetResponse()

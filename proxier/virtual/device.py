@@ -354,6 +354,7 @@ class VirtualDevice:
             attached.backend.tracker.rebaseline()
         if "1 BOOT" in events:
             attached.engine.device_booted(now)  # adds "M Reboot" for ACS-requested reboots
+            attached.backend.operations.device_rebooted()  # VendorLogFile.Persistent
         if "0 BOOTSTRAP" in events and "first_discovery" not in transition.conditions:
             attached.engine.raise_event("0 BOOTSTRAP", now=now)
         if transition.online and not transition.hold:

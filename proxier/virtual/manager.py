@@ -32,6 +32,7 @@ from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
 from proxier.upnp.identity import DESCRIPTION, read_identity
+from proxier.upnp.nocms import DescriptionCms
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
 from proxier.virtual.neighbours import mac_of, path_host
@@ -343,6 +344,9 @@ class VirtualDeviceManager:
 
     async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
         dm = reader.hand_over()
+        if isinstance(dm.cms, DescriptionCms):  # BMS/SMS only (TR-330 §3.1): its DeviceId
+            key = device.record.key
+            dm.cms.identify(key.oui, key.product_class, key.serial_number)
         backend = UpnpBackend(
             dm,
             instance_store=device.instances,
@@ -402,9 +406,6 @@ class _Reader:
         described = next((d for d in result.devices if d.candidate.udn == udn), None)
         if described is None:
             log.info("%s: no usable DM device at %s", udn, location)
-            return None
-        if "CMS" not in described.actions:
-            log.warning("%s: no usable ConfigurationManagement service; skipped", udn)
             return None
         return cls(
             udn, location, described, NetworkDmDevice.from_description(described, manager.soap)
