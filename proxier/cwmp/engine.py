@@ -36,7 +36,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 from proxier.cwmp import autonomous, soap
 from proxier.cwmp import events as ev
@@ -102,6 +101,7 @@ from proxier.cwmp.store import (
     from_iso,
     to_iso,
 )
+from proxier.cwmp.transferurl import split_transfer_url
 from proxier.cwmp.transport import AcsTransport, TransportError
 from proxier.logsafe import get_logger
 
@@ -1080,7 +1080,7 @@ class CpeEngine:
     async def _transfer(
         self, request: Download | Upload, now: float
     ) -> DownloadResponse | UploadResponse:
-        parts = urlsplit(request.url)
+        parts = split_transfer_url(request.url)
         if parts.username is not None or parts.password is not None:
             raise CwmpFaultError(9003, "Invalid arguments: userinfo in the file URL")
         if len([t for t in self.store.transfers() if t.state != COMPLETED]) >= MAX_TRANSFERS:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from proxier.cwmp import autonomous
 from proxier.cwmp.backend import (
@@ -43,6 +42,7 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.cwmp.transferurl import split_transfer_url
 from proxier.cwmp.xsdtypes import canonical_value, check_value
 from proxier.logsafe import get_logger
 
@@ -406,10 +406,7 @@ class MemoryBackend:
         return UploadResponse(1)
 
     def _check_url(self, url: str) -> None:
-        try:
-            parts = urlsplit(url)
-        except ValueError:  # "http://[::1/x": a bad argument, not an internal error
-            raise _fault(9003, "URL is not well-formed") from None
+        parts = split_transfer_url(url)
         if parts.scheme not in ("http", "https"):
             raise CwmpFaultError(9013, f"Unsupported protocol for file transfer: {parts.scheme}")
 

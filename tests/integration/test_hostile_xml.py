@@ -5,6 +5,7 @@ it cannot process with a SOAP Fault; the project rule: no DTD, ever)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,21 @@ async def test_dtd_is_refused_whatever_the_encoding(tmp_path: Path, encoding: st
     assert answer.body.fault_code == 9003
     assert all(SECRET.encode() not in post for post in acs.posts)
     assert all(b"SerialNumber" not in post for post in acs.posts[2:])
+
+
+@pytest.mark.parametrize("url", ["http://[::1/fw.bin", "http://127.0.0.1:99999/fw.bin"])
+async def test_transfer_url_urllib_cannot_split_is_9003_without_a_traceback(
+    tmp_path: Path, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 (bad input that gets through): a Download whose URL urllib cannot split
+    (bad IPv6 brackets, port past 65535) is answered 9003 (A.3.2.8 invalid arguments), not
+    9002 with an ERROR traceback in the log."""
+    from tests.integration.harness import lab, running_cpe
+
+    async with lab(tmp_path) as (acs, crs), running_cpe(tmp_path, acs, crs) as cpe:
+        task = {"name": "Download", "commandKey": "bad", "fileType": "1 Firmware Upgrade Image"}
+        queued = await acs.queue_task(cpe.id, {**task, "url": url})
+        done = await acs.wait_task(cpe.id, queued["id"], 20.0)
+    assert done is not None and done["status"] == "fault", done
+    assert done["result"]["faultCode"] == 9003
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
