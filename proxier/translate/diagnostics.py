@@ -40,7 +40,7 @@ from proxier.cwmp.rpc import (
     ParameterValueStruct,
     SetParameterValuesFault,
 )
-from proxier.cwmp.xsdtypes import canonical_value, check_value
+from proxier.cwmp.xsdtypes import canonical_value, check_value, parse_integer
 from proxier.logsafe import get_logger
 from proxier.translate.opcommon import bounded, cwmp_error, parse_ids, supports
 from proxier.translate.tables import DiagnosticObject, Tables, default_tables
@@ -48,7 +48,6 @@ from proxier.upnp.device import BmsApi, DmDevice, DmEvent, UpnpError
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
 log = get_logger(__name__)
-_U = "xsd:unsignedInt"
 
 MAX_UINT = 0xFFFF_FFFF
 STATE = "DiagnosticsState"
@@ -511,7 +510,7 @@ def test_timer(spec: DiagnosticObject, values: dict[str, str], slack: float) -> 
 
     def num(name: str, default: int) -> int:
         v = values.get(name, "")
-        return default if check_value("xsd:unsignedInt", v) else int(canonical_value(_U, v))
+        return default if check_value("xsd:unsignedInt", v) else parse_integer(v)
 
     timeout_s = num("Timeout", 1000) / 1000
     if spec.start == "Traceroute":
