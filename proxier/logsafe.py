@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,8 +51,31 @@ def _safe_arg(arg: object) -> object:
     return escape(arg)
 
 
+def _exception_text(exc: BaseException, depth: int = 0) -> str:
+    """A traceback as logging would print it, with each exception's message escaped: the
+    message is where a peer's string ends up (the frames are our own source lines)."""
+    head = ""
+    if depth < 8 and exc.__cause__ is not None:
+        head = _exception_text(exc.__cause__, depth + 1) + (
+            "\n\nThe above exception was the direct cause of the following exception:\n\n"
+        )
+    elif depth < 8 and exc.__context__ is not None and not exc.__suppress_context__:
+        head = _exception_text(exc.__context__, depth + 1) + (
+            "\n\nDuring handling of the above exception, another exception occurred:\n\n"
+        )
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    kind = type(exc).__qualname__
+    module = type(exc).__module__
+    name = kind if module in ("builtins", "__main__") else f"{module}.{kind}"
+    message = escape(exc)
+    return f"{head}Traceback (most recent call last):\n{frames}{name}" + (
+        f": {message}" if message else ""
+    )
+
+
 class PeerSafeFilter(logging.Filter):
-    """Escapes the message and every argument of a record (never drops a record)."""
+    """Escapes the message, every argument and the exception message of a record (never
+    drops a record)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_peer_safe", False):
@@ -64,6 +88,9 @@ class PeerSafeFilter(logging.Filter):
             record.args = {key: _safe_arg(value) for key, value in args.items()}
         elif args:
             record.args = tuple(_safe_arg(arg) for arg in args)
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and not record.exc_text:
+            record.exc_text = _exception_text(exc)
         return True
 
 

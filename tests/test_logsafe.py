@@ -136,3 +136,23 @@ async def test_acs_fault_string_is_logged_escaped(
     assert failed and "busy\\x9b31m\\nERROR proxier: forged line" in failed[0], messages
     for message in messages:
         assert_clean(message)
+
+
+def test_exception_messages_in_tracebacks_are_escaped(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 12 item 4: a peer's string inside an exception message (the last line of a
+    traceback) cannot start a forged line either; the frames stay as they are."""
+    logger = logsafe.get_logger("proxier.test.logsafe")
+    caplog.set_level(logging.ERROR, logger="proxier.test.logsafe")
+    try:
+        try:
+            raise KeyError(ESC)
+        except KeyError as inner:
+            raise ValueError(f"bad value{FORGED}") from inner
+    except ValueError:
+        logger.exception("handler failed")
+    (record,) = [r for r in caplog.records if r.name == "proxier.test.logsafe"]
+    text = record.exc_text or ""
+    assert "Traceback (most recent call last):" in text and "raise ValueError" in text
+    assert text.rstrip().endswith("ValueError: bad value\\nERROR proxier: forged line")
+    assert "direct cause" in text and "\x1b" not in text
+    assert not any(line.startswith("ERROR proxier") for line in caplog.text.splitlines())
