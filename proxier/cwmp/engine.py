@@ -267,6 +267,8 @@ class CpeEngine:
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
+        #: Told the code of every CWMP fault answered to the ACS (operator metrics).
+        self.on_fault: Callable[[int], None] | None = None
         #: AutonomousTransferCompletes the running session carries, with their store rows.
         self._session_atcs: list[tuple[int, AutonomousTransferComplete]] = []
         backend.set_listeners(self._on_value_change, self._on_transfer_complete)
@@ -302,6 +304,10 @@ class CpeEngine:
     @property
     def in_session(self) -> bool:
         return self._in_session
+
+    @property
+    def next_periodic_inform(self) -> float | None:
+        return self._next_periodic
 
     @property
     def parameter_key(self) -> str:
@@ -958,9 +964,13 @@ class CpeEngine:
         try:
             return await self._dispatch(request)
         except CwmpFaultError as exc:
+            if self.on_fault is not None:
+                self.on_fault(exc.fault.fault_code)
             return exc.fault
         except Exception:
             log.exception("%s failed inside the backend", type(request).__name__)
+            if self.on_fault is not None:
+                self.on_fault(9002)
             return fault(9002)
 
     async def _dispatch(self, request: CpeRequest) -> CpeResponse:
