@@ -104,6 +104,8 @@ class LocalApiConfig:
     token: bool = True
     #: Serve the lab console page at /console/.
     console: bool = False
+    #: REST base URL of a `proxier labacs serve` the console may queue RPCs on (lab only).
+    lab_acs: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,8 +288,11 @@ def from_dict(data: dict[str, Any]) -> Config:
         socket=s.text("socket"),
         token=s.flag("token", True),
         console=s.flag("console", False),
+        lab_acs=s.text("lab_acs"),
     )
     s.finish()
+    if api.lab_acs:
+        _check_url("api.lab_acs", api.lab_acs, ("http", "https"))
     _check_address("api.bind", api.bind)
     if api.enable and not api.token and not ipaddress.ip_address(api.bind).is_loopback:
         raise ConfigError(

@@ -71,10 +71,15 @@ class LocalApi:
         # Before 0.2 (kept; the CR URL in virtual-devices is now masked, docs/api.md).
         r.add_get("/api/virtual-devices", self._virtual_devices)
         r.add_get("/api/parameters", self._parameters)
-        if self.proxier.config.api.console:
+        api = self.proxier.config.api
+        if api.console:
             from proxier.control.console import add_routes
 
-            add_routes(app, self.proxier)
+            add_routes(app)
+        if api.lab_acs:
+            from proxier.control.labbridge import LabBridge
+
+            LabBridge(api.lab_acs).add_routes(app)
         return app
 
     async def start(self, *, bind: str, port: int | None, socket_path: str, token: str) -> None:
@@ -115,16 +120,23 @@ class LocalApi:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if _over_unix(request) or not self.token or request.path.startswith(OPEN_PATHS):
-            response: web.StreamResponse = await handler(request)
-            return response
-        if not authorized(request.headers.get("Authorization", ""), self.token):
+        open_path = request.path.startswith(OPEN_PATHS)
+        if not (_over_unix(request) or not self.token or open_path) and not authorized(
+            request.headers.get("Authorization", ""), self.token
+        ):
             return web.json_response(
                 {"error": "missing or wrong bearer token (see <state.dir>/api-token)"},
                 status=401,
                 headers={"WWW-Authenticate": 'Bearer realm="proxier"'},
             )
-        response = await handler(request)
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400 or exc.content_type == "application/json":
+                raise
+            # aiohttp's own 404/405 are text: the API's errors are always JSON.
+            headers = {k: v for k, v in exc.headers.items() if k == "Allow"}
+            return web.json_response({"error": exc.reason}, status=exc.status, headers=headers)
         return response
 
     # --- handlers ----------------------------------------------------------------------------
@@ -150,6 +162,8 @@ class LocalApi:
                 "version": __version__,
                 "devices": len(devices),
                 "online": sum(1 for d in devices if d.online),
+                "console": self.proxier.config.api.console,
+                "lab_acs": bool(self.proxier.config.api.lab_acs),
             }
         )
 
@@ -167,7 +181,9 @@ class LocalApi:
         device = self._find(request)
         p = self.proxier
         state = p.actions.security_state(device)
-        return web.json_response(detail(device, p.activity, state, secrets=self._secrets(request)))
+        out = detail(device, p.activity, state, secrets=self._secrets(request))
+        out["actions"] = p.actions.available()
+        return web.json_response(out)
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
         if not request.can_read_body:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import TYPE_CHECKING
 
 from aiohttp import web
-
-if TYPE_CHECKING:
-    from proxier.api import Proxier
 
 ASSETS = {
     "index.html": "text/html",
@@ -21,7 +17,7 @@ def _asset(name: str) -> bytes:
     return resources.files("proxier").joinpath("data", "console", name).read_bytes()
 
 
-def add_routes(app: web.Application, proxier: Proxier) -> None:
+def add_routes(app: web.Application) -> None:
     """/console/ (the page) and its two files; data comes from /api/ with the token."""
 
     async def page(request: web.Request) -> web.StreamResponse:

@@ -33,6 +33,15 @@ def mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"{head}/{MASK}", "", ""))
 
 
+def without_password(url: str) -> str:
+    """An ACS URL as shown to people: a password in it becomes ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{host}"))
+
+
 def identity(rec: VirtualDeviceRecord) -> dict[str, Any]:
     """A VirtualDevice table row as the API shows it (TR-330 §4.3.1 identity columns)."""
     return {
@@ -79,6 +88,7 @@ def detail(
         for leaf in SHOWN_MS
     }
     values["Device.ManagementServer.ConnectionRequestURL"] = out["connection_request_url"]
+    values["Device.ManagementServer.URL"] = without_password(values["Device.ManagementServer.URL"])
     out["parameters"] = values
     #: UPnP DM values last read from the device for notification (TR-330 §4.4, A.3.2.4).
     out["values_last_read"] = device.store.notified_values()

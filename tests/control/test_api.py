@@ -167,3 +167,28 @@ async def test_health_is_open_and_the_old_endpoints_stay(tmp_path: Path) -> None
         assert detail["parameters"]["Device.ManagementServer.PeriodicInformInterval"] == "3600"
         status, events = await http(b, "GET", "/api/events?kind=event", token)
         assert "0 BOOTSTRAP" in [e["code"] for e in events]
+
+
+async def test_console_is_opt_in_and_lab_form_limited(tmp_path: Path) -> None:
+    """Issue 11: the console is opt-in (`api.console`), served from package data with no
+    third-party origin allowed; the lab ACS form forwards only GPV/SPV/Reboot."""
+    async with bench(tmp_path) as b:
+        status, _ = await http(b, "GET", "/console/")
+        assert status == 404
+    async with bench(tmp_path, console=True, lab_acs="http://127.0.0.1:9/") as b:
+        (dev_id,) = await b.device_ids(1)
+        base = b.api_url.removesuffix("/api/")
+        async with aiohttp.ClientSession() as session, session.get(base + "/console/") as resp:
+            assert resp.status == 200
+            assert "<title>proxier lab console</title>" in await resp.text()
+            assert resp.headers["Content-Security-Policy"].startswith("default-src 'self'")
+        token = (tmp_path / "state" / "api-token").read_text().strip()
+        task = {"name": "FactoryReset"}
+        path = f"/api/lab-acs/devices/{dev_id}/tasks"
+        status, body = await http(b, "POST", path, token, json=task)
+        assert (
+            status == 400 and "only GetParameterValues, SetParameterValues, Reboot" in body["error"]
+        )
+        task = {"name": "Reboot", "commandKey": "x"}
+        status, body = await http(b, "POST", path, token, json=task)
+        assert status == 502 and "lab ACS at http://127.0.0.1:9/ unreachable" in body["error"]
