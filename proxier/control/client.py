@@ -58,6 +58,8 @@ def from_config(config: Config) -> Endpoint:
         return Endpoint("http://localhost", socket=api.socket)
     if not api.enable:
         raise ApiError("the local API is off in this configuration (api.enable = false)")
+    if api.port == 0:
+        raise ApiError("api.port = 0 (any free port): use --api with the URL the daemon logged")
     if api.token:
         path = token_path(config.state.dir)
         try:

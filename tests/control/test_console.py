@@ -82,6 +82,8 @@ def browser() -> Iterator[Any]:
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         _unavailable("selenium not installed (pip install -e '.[test]')")
+    # The driver is given: Selenium Manager must never go looking for one on the internet.
+    os.environ["SE_OFFLINE"] = "true"
     options = webdriver.ChromeOptions()
     for flag in FLAGS:
         options.add_argument(flag)
