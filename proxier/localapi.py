@@ -208,6 +208,7 @@ class LocalApi:
         event = body.get("event", "")
         if not isinstance(event, str):
             return error(400, "event must be a string")
+        since = self.proxier.activity.last_seq
         try:
             code = inform_now(device, event, self.proxier.clock())
         except ValueError as exc:
@@ -215,7 +216,7 @@ class LocalApi:
         except InformRefused as exc:
             return error(409, f"{device.id}: {exc}")
         log.info("%s: session requested by the operator (%s)", device.id, code)
-        return web.json_response({"device": device.id, "event": code}, status=202)
+        return web.json_response({"device": device.id, "event": code, "since": since}, status=202)
 
     async def _action(self, request: web.Request) -> web.Response:
         action = request.match_info["action"]

@@ -68,6 +68,11 @@ class ActivityLog:
         self.last_session: dict[str, Activity] = {}
         self.reason: dict[str, str] = {}
 
+    @property
+    def last_seq(self) -> int:
+        """The newest activity's seq (0: none yet); `recent(since=last_seq)` is what follows."""
+        return self._recent[-1].seq if self._recent else 0
+
     def on(self, kind: Kind | None, callback: Callback) -> Callable[[], None]:
         """Call `callback` for every activity of `kind` (None: all); returns an unsubscribe."""
         if kind is not None and kind not in KINDS:

@@ -100,8 +100,9 @@ async def test_inform_starts_a_session_now(tmp_path: Path) -> None:
             if not b.proxier.devices()[0].engine.in_session:  # type: ignore[union-attr]
                 break
             await asyncio.sleep(0.05)
-        rc, out, err = await cli("inform", "1", *cfg)  # by instance number
+        rc, out, err = await cli("inform", "1", "--wait", "20", *cfg)  # by instance number
         assert rc == 0, err
+        assert f"{dev_id}: session ok (events 6 CONNECTION REQUEST; 0 RPCs)" in out
         (inform,) = await b.acs.wait_informs(dev_id, after=last, count=1, wait=20)
         assert "6 CONNECTION REQUEST" in [e[0] for e in inform["events"]]
 

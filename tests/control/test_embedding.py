@@ -10,7 +10,7 @@ from pathlib import Path
 import proxier
 from proxier.lab.server import LabServer
 from proxier.labacs.server import LabAcs, LabAcsConfig
-from tests.control.bench import bench
+from tests.control.bench import bench, cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "agent_plugin.py"
 
@@ -69,6 +69,8 @@ async def test_sources_change_at_run_time_and_callbacks_unsubscribe(tmp_path: Pa
         assert b.proxier.config.upnp.description_urls == ()
         assert [d.online for d in b.proxier.devices()] == [False]
         assert "offline" in heard
+        rc, out, err = await cli("status", "--config", str(b.config_file))
+        assert rc == 0 and "state          offline (lease expired)" in out, out + err
         off()
         count = len(heard)
         back = asyncio.Event()
