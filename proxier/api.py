@@ -32,6 +32,7 @@ from proxier.cwmp.rpc import ParameterValueStruct
 from proxier.localapi import LocalApi
 from proxier.upnp.discovery import Discovery, discovery_config
 from proxier.upnp.gena import GenaManager
+from proxier.upnp.netns import check_multicast_allowed
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.manager import VirtualDeviceManager
 from proxier.virtual.own import OwnDevice
@@ -179,16 +180,24 @@ class Proxier:
             else description_urls,
             interfaces=upnp.interfaces if interfaces is None else interfaces,
         )
+        if upnp.interfaces:
+            check_multicast_allowed(upnp.allow_lan_multicast)  # refuse before stopping anything
         old = self.discovery
         if old is not None and self.manager is not None:
             await old.stop()
             for url in set(old.config.description_urls) - set(upnp.description_urls):
                 for event in old.tracker.probe_failed(url, time.monotonic(), limit=1):
                     self.manager.on_discovery(event)
+        try:
+            await self._start_discovery(upnp)
+        except BaseException:
+            if self.discovery is not None:
+                await self.discovery.stop()
+            await self._start_discovery(self.config.upnp)  # keep the sources that worked
+            raise
         self.config = replace(self.config, upnp=upnp)
         if self.manager is not None:
             self.manager.shared.config = self.config
-        await self._start_discovery(upnp)
         log.info(
             "discovery sources now: description URLs %s, interfaces %s",
             list(upnp.description_urls) or "none",

@@ -27,6 +27,7 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # containers (CI) often have a tiny /dev/shm
     "--window-size=1400,1000",
 )
 

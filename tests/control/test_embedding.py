@@ -7,6 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
 import proxier
 from proxier.lab.server import LabServer
 from proxier.labacs.server import LabAcs, LabAcsConfig
@@ -79,3 +81,22 @@ async def test_sources_change_at_run_time_and_callbacks_unsubscribe(tmp_path: Pa
         await asyncio.wait_for(back.wait(), 10)
         assert len(heard) == count
         assert [d.id for d in b.proxier.devices()] == [dev_id]
+
+
+async def test_refused_sources_keep_the_old_ones(tmp_path: Path) -> None:
+    """Issue 11 + network safety: a run-time change to SSDP interfaces in the host network
+    namespace is refused (MulticastRefused) before anything stops; the sources that worked
+    keep running."""
+    from proxier.upnp.netns import MulticastRefused, in_private_netns
+
+    if in_private_netns():
+        pytest.skip("inside a private network namespace multicast is allowed: nothing to refuse")
+    async with bench(tmp_path) as b:
+        (dev_id,) = await b.device_ids(1)
+        before = b.proxier.config.upnp
+        with pytest.raises(MulticastRefused):
+            await b.proxier.set_discovery(interfaces=("lo",))
+        assert b.proxier.config.upnp == before
+        assert b.proxier.discovery is not None and b.proxier.discovery.config.interfaces == ()
+        await asyncio.sleep(1.0)  # several probe intervals: still found, still online
+        assert [(d.id, d.online) for d in b.proxier.devices()] == [(dev_id, True)]
