@@ -22,13 +22,14 @@ from proxier.config import Config, UpnpConfig
 from proxier.control.actions import DeviceActions
 from proxier.control.activity import Activity, ActivityLog, Kind
 from proxier.control.metrics import Metrics, TimedSoapTransport
+from proxier.control.readings import Readings
 from proxier.control.token import ensure_token
 from proxier.control.view import identity, mask_url
 from proxier.cwmp.connreq import ConnectionRequestServer
 from proxier.cwmp.engine import SessionResult
 from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
-from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.cwmp.rpc import CpeRequest, CpeResponse, Fault, ParameterValueStruct
 from proxier.localapi import LocalApi
 from proxier.upnp.discovery import Discovery, discovery_config
 from proxier.upnp.gena import GenaManager
@@ -70,6 +71,7 @@ class Proxier:
         self.actions = DeviceActions()
         self.actions.register("forget", self._forget_action)
         self.metrics = Metrics(self.devices)
+        self.readings = Readings(clock)
         self.activity.on("event", lambda a: self.metrics.event(str(a.detail.get("code", ""))))
         self.local_api = LocalApi(self)
         self._on_session = on_session
@@ -111,7 +113,7 @@ class Proxier:
             clock=self.clock,
             on_session=self._session_done,
             activity=self.activity,
-            on_fault=self.metrics.fault,
+            on_answer=self._answered,
         )
         soap = TimedSoapTransport(
             self._session, timeout=cfg.upnp.action_timeout, metrics=self.metrics
@@ -226,6 +228,7 @@ class Proxier:
         """Drop a virtual device and its CWMP state; if still there it is discovered anew."""
         assert self.manager is not None
         await self.manager.forget(device)
+        self.readings.forget(device.id)
         if self.discovery is not None:
             for udn in device.record.udns:
                 self.discovery.tracker.forget(udn)
@@ -233,6 +236,13 @@ class Proxier:
     async def _forget_action(self, device: VirtualDevice, body: dict[str, Any]) -> dict[str, Any]:
         await self.forget(device)
         return {"forgotten": True}
+
+    def _answered(
+        self, device: VirtualDevice, request: CpeRequest, answer: CpeResponse | Fault
+    ) -> None:
+        if isinstance(answer, Fault):
+            self.metrics.fault(answer.fault_code)
+        self.readings.answered(device.id, request, answer)
 
     def _session_done(self, device: VirtualDevice, result: SessionResult) -> None:
         self.metrics.session(result.ok)

@@ -183,6 +183,7 @@ class LocalApi:
         state = p.actions.security_state(device)
         out = detail(device, p.activity, state, secrets=self._secrets(request))
         out["actions"] = p.actions.available()
+        out["parameters_last_read"] = p.readings.of(device.id)
         return web.json_response(out)
 
     async def _body(self, request: web.Request) -> dict[str, Any]:

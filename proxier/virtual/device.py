@@ -26,7 +26,7 @@ from proxier.cwmp.connreq import ConnectionRequestServer
 from proxier.cwmp.engine import AcsSettings, CpeEngine, EngineConfig, SessionResult
 from proxier.cwmp.memory import MemoryBackend, add_management_server
 from proxier.cwmp.mount import MountedBackend
-from proxier.cwmp.rpc import DeviceIdStruct
+from proxier.cwmp.rpc import CpeRequest, CpeResponse, DeviceIdStruct, Fault
 from proxier.cwmp.runner import DeviceRunner
 from proxier.cwmp.store import DeviceStore
 from proxier.cwmp.transport import AcsTransport
@@ -66,7 +66,8 @@ class Shared:
     on_session: Callable[[VirtualDevice, SessionResult], None] | None = None
     #: The operator's feed (status, API, console, embedding callbacks).
     activity: ActivityLog | None = None
-    on_fault: Callable[[int], None] | None = None
+    #: Every ACS request of a device with its answer (metrics, values last read).
+    on_answer: Callable[[VirtualDevice, CpeRequest, CpeResponse | Fault], None] | None = None
 
 
 class _Attached:
@@ -235,7 +236,8 @@ class VirtualDevice:
         mounted: DataModelBackend = _DeviceBackend(self, backend)
         engine = CpeEngine(mounted, self.store, self._engine_config(), clock=self.shared.clock)
         engine.set_connection_request_url(self.connection_request_url)
-        engine.on_fault = self.shared.on_fault
+        if self.shared.on_answer is not None:
+            engine.on_answer = functools.partial(self.shared.on_answer, self)
         runner = DeviceRunner(
             engine, self.shared.transport_factory, clock=self.shared.clock, on_session=self._done
         )

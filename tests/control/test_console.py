@@ -197,6 +197,13 @@ def test_console_in_chromium(demo: str, browser: Any) -> None:
         "GetParameterValuesResponse" in answer and '"Device.DeviceInfo.SoftwareVersion"' in answer
     )
     assert "task" in text(browser, "#rpc-status") and "done" in text(browser, "#rpc-status")
+    wait_for(
+        browser,
+        "the value under 'Parameters last read by the ACS'",
+        lambda: (
+            "Device.DeviceInfo.SoftwareVersion 1.0.0 (xsd:string" in text(browser, "#last-read")
+        ),
+    )
     shot(browser, "3-gpv")
     answer = queue_rpc(
         browser, "SetParameterValues", "Device.DeviceInfo.ProvisioningCode", "CONSOLE-1"

@@ -108,6 +108,11 @@ function renderDetail(d) {
   for (const [k, v] of facts) dl.append(el("dt", k), el("dd", String(v)));
   $("pending").textContent = d.pending_events.join(", ") || "none";
   fillTable($("parameters"), d.parameters);
+  const lastRead = {};
+  for (const [name, v] of Object.entries(d.parameters_last_read)) {
+    lastRead[name] = v.value + " (" + v.type + ", " + when(v.time) + ")";
+  }
+  fillTable($("last-read"), lastRead);
   fillTable($("values"), d.values_last_read);
   available = d.actions || [];
   for (const b of document.querySelectorAll("button[data-action]")) {
