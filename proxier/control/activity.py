@@ -77,8 +77,14 @@ class ActivityLog:
         """Call `callback` for every activity of `kind` (None: all); returns an unsubscribe."""
         if kind is not None and kind not in KINDS:
             raise ValueError(f"unknown activity kind {kind!r}; one of {', '.join(KINDS)}")
-        self._callbacks.setdefault(kind, []).append(callback)
-        return lambda: self._callbacks.get(kind, []).remove(callback)
+        callbacks = self._callbacks.setdefault(kind, [])
+        callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in callbacks:
+                callbacks.remove(callback)
+
+        return unsubscribe
 
     async def subscribe(self) -> AsyncIterator[Activity]:
         """Every activity from now on, until the consumer stops iterating."""
