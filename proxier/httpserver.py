@@ -82,11 +82,9 @@ class RejectLog(logging.Logger):
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
-async def start_server(
-    target: web.Application | Handler, host: str, port: int, *, name: str
-) -> web.BaseRunner:
-    """Serve `target` (an Application, or a bare handler for a low-level Server) on
-    host:port with no access log and `RejectLog`; the bound port is in `runner.addresses`."""
+async def server_runner(target: web.Application | Handler, *, name: str) -> web.BaseRunner:
+    """A set-up runner for `target` (an Application, or a bare handler for a low-level
+    Server) with no access log and `RejectLog`; add sites to it (TCP, Unix)."""
     log = RejectLog(name)
     runner: web.BaseRunner
     if isinstance(target, web.Application):
@@ -95,6 +93,14 @@ async def start_server(
         server = web.Server(target, access_log=None, logger=log)
         runner = web.ServerRunner(server, access_log=None, handle_signals=False)
     await runner.setup()
+    return runner
+
+
+async def start_server(
+    target: web.Application | Handler, host: str, port: int, *, name: str
+) -> web.BaseRunner:
+    """`server_runner` listening on host:port; the bound port is in `runner.addresses`."""
+    runner = await server_runner(target, name=name)
     site = web.TCPSite(runner, host, port)
     await site.start()
     return runner

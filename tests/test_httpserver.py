@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
 
+from proxier.api import Proxier
+from proxier.config import from_dict
 from proxier.cwmp.connreq import ConnectionRequestServer
 from proxier.httpserver import RejectLog
-from proxier.localapi import LocalApi
 from proxier.upnp.gena import GenaManager
 
 #: A TLS 1.3 ClientHello's first bytes: what a TLS client sends to a plain-HTTP port.
@@ -43,12 +45,14 @@ async def server(kind: str) -> AsyncIterator[int]:
         async with aiohttp.ClientSession() as session, GenaManager(session) as gena:
             yield gena.port
     else:
-        api = LocalApi(lambda: [], lambda: [])
-        await api.start("127.0.0.1", 0)
-        try:
-            yield api.port
-        finally:
-            await api.stop()
+        with tempfile.TemporaryDirectory() as state:
+            config = from_dict({"acs": {"url": "http://127.0.0.1:9/"}, "state": {"dir": state}})
+            api = Proxier(config).local_api  # the proxier's own API object, served alone
+            await api.start(bind="127.0.0.1", port=0, socket_path="", token="t" * 32)
+            try:
+                yield api.port
+            finally:
+                await api.stop()
 
 
 async def send(port: int, data: bytes) -> bytes:

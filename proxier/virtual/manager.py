@@ -20,6 +20,7 @@ another virtual device (`_place`).
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable, Iterator
 
 import aiohttp
@@ -363,6 +364,8 @@ class VirtualDeviceManager:
     def _new_device(self, record: VirtualDeviceRecord) -> VirtualDevice:
         device = VirtualDevice(record, self.shared)
         device.on_returned = self.returned
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_added", device.id, instance=record.instance)
         return device
 
     async def returned(self, device: VirtualDevice) -> None:
@@ -380,6 +383,24 @@ class VirtualDeviceManager:
         if transition.changed:
             self.changed.set()
         device.apply(transition, events)
+
+    async def forget(self, device: VirtualDevice) -> None:
+        """Drop a virtual device with its CWMP state: seen again, it is new ("0 BOOTSTRAP")."""
+        instance = device.record.instance
+        async with self._device_lock(device):
+            await device.close()
+            self.devices.pop(instance, None)
+            self._paths.pop(instance, None)
+            self._fresh.discard(instance)
+            for path in [p for p, owner in self._owners.items() if owner == instance]:
+                del self._owners[path]
+            self.shared.registry.remove(device.record)
+            shutil.rmtree(device.record.state_dir, ignore_errors=True)
+        self._device_locks.pop(instance, None)
+        self.changed.set()
+        log.info("%s: forgotten (instance %d), with its CWMP state", device.id, instance)
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_removed", device.id, instance=instance)
 
     async def close(self) -> None:
         for task in list(self._tasks):
