@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 from proxier.cwmp import autonomous, soap
 from proxier.cwmp import events as ev
 from proxier.cwmp.backend import AutonomousTransferNotifier, DataModelBackend, ValueChange
-from proxier.cwmp.faults import fault
+from proxier.cwmp.faults import fault, refuse_when_full
 from proxier.cwmp.retry import RetryPolicy
 from proxier.cwmp.rpc import (
     UNKNOWN_TIME,
@@ -167,6 +167,8 @@ _MIRRORED = frozenset(
 )
 #: Queued transfers the CPE keeps (GetQueuedTransfers returns at most 16, A.4.1.1).
 MAX_TRANSFERS = 16
+#: Pending ScheduleInform requests kept (issue 12 item 8: bounded like the transfer queue).
+MAX_SCHEDULED_INFORMS = 8
 FIRST_VERSION = "1.2"
 #: Store meta: "reboot"/"reset" the ACS asked for and that has not been carried out yet.
 OWED_AFTER_SESSION = "owed_after_session"
@@ -1016,6 +1018,8 @@ class CpeEngine:
             case ScheduleInform(delay, key):
                 if delay <= 0:
                     raise CwmpFaultError(9003, "Invalid arguments: DelaySeconds must be > 0")
+                used = len(self.store.scheduled_informs())
+                refuse_when_full(used, MAX_SCHEDULED_INFORMS, "ScheduleInform queue")
                 self.store.add_scheduled_inform(now + delay, key)
                 return ScheduleInformResponse()
             case GetQueuedTransfers():
@@ -1081,8 +1085,8 @@ class CpeEngine:
         parts = urlsplit(request.url)
         if parts.username is not None or parts.password is not None:
             raise CwmpFaultError(9003, "Invalid arguments: userinfo in the file URL")
-        if len([t for t in self.store.transfers() if t.state != COMPLETED]) >= MAX_TRANSFERS:
-            raise CwmpFaultError(9004, "Resources exceeded: transfer queue full")
+        pending = [t for t in self.store.transfers() if t.state != COMPLETED]
+        refuse_when_full(len(pending), MAX_TRANSFERS, "transfer queue")
         is_download = isinstance(request, Download)
         self._session_transfers.add(request.command_key)
         common = {
