@@ -66,6 +66,8 @@ class Proxier:
             bind=config.connection_request.bind,
             port=config.connection_request.port,
             host=config.connection_request.host,
+            rate_limit=config.connection_request.rate_limit,
+            rate_window=config.connection_request.rate_window,
         )
         self.gena: GenaManager | None = None
         self.discovery: Discovery | None = None

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW
+
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -48,6 +50,10 @@ class ConnectionRequestConfig:
     #: pair per device (the ACS provisions its own with SetParameterValues, as GenieACS does).
     username: str = ""
     password: str = field(default="", repr=False)
+    #: TR-069 §3.2.2 restriction, per device: a token bucket of `rate_limit` requests
+    #: refilled over `rate_window` seconds (an ACS may burst; a flood is held to the rate).
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    rate_window: float = DEFAULT_RATE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +230,8 @@ def from_dict(data: dict[str, Any]) -> Config:
         host=s.text("host", "127.0.0.1"),
         username=s.text("username"),
         password=s.text("password"),
+        rate_limit=s.integer("rate_limit", DEFAULT_RATE_LIMIT, 1, 100_000),
+        rate_window=s.number("rate_window", DEFAULT_RATE_WINDOW, 1.0, 86400.0),
     )
     s.finish()
     _check_address("connection_request.bind", cr.bind)

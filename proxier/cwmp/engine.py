@@ -32,7 +32,6 @@ import logging
 import math
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from proxier.cwmp import autonomous, soap
 from proxier.cwmp import events as ev
 from proxier.cwmp.backend import AutonomousTransferNotifier, DataModelBackend, ValueChange
 from proxier.cwmp.faults import fault, refuse_when_full
+from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, TokenBucket
 from proxier.cwmp.retry import RetryPolicy
 from proxier.cwmp.rpc import (
     UNKNOWN_TIME,
@@ -191,9 +191,10 @@ class EngineConfig:
     connection_request_username: str = ""
     connection_request_password: str = field(default="", repr=False)
     session_timeout: float = 30.0
-    #: §3.2.2 rate limit: at most this many Connection Requests start sessions per window.
-    connection_request_limit: int = 10
-    connection_request_window: float = 60.0
+    #: §3.2.2 rate limit: a token bucket of this many sessions started by Connection
+    #: Requests, refilled over the window (`proxier.cwmp.ratelimit`).
+    connection_request_limit: int = DEFAULT_RATE_LIMIT
+    connection_request_window: float = DEFAULT_RATE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +258,7 @@ class CpeEngine:
         #: Inform namespace: 1.2, or 1.0 once an ACS accepted only that (§3.2.1.1).
         self._next_version = store.get_meta("inform_version") or FIRST_VERSION
         self._cr_pending = False
-        self._cr_accepted: deque[float] = deque()
+        self._cr_bucket = TokenBucket()
         self._last_success_end = -math.inf
         self._acs_set: dict[str, str] = {}
         self._missing_forced: set[str] = set()
@@ -401,12 +402,9 @@ class CpeEngine:
         if self._cr_pending:
             return True
         now = self._clock() if now is None else now
-        window = self.config.connection_request_window
-        while self._cr_accepted and now - self._cr_accepted[0] >= window:
-            self._cr_accepted.popleft()
-        if len(self._cr_accepted) >= self.config.connection_request_limit:
+        c = self.config
+        if not self._cr_bucket.take(now, c.connection_request_limit, c.connection_request_window):
             return False
-        self._cr_accepted.append(now)
         self._cr_pending = True
         self._raise(ev.CONNECTION_REQUEST)
         self._want_session(now)
