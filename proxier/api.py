@@ -81,7 +81,11 @@ class Proxier:
         await self.connreq.start()
         self.gena = GenaManager(self._session, host=self._gena_host())
         await self.gena.start()
-        template = HttpSettings(url=cfg.acs.url, ca_file=cfg.acs.ca_file or None)
+        template = HttpSettings(
+            url=cfg.acs.url,
+            ca_file=cfg.acs.ca_file or None,
+            allow_basic_over_http=cfg.acs.allow_basic_over_http,
+        )
         factory = transport_factory(template, ssl_context=acs_ssl_context(cfg))
         shared = Shared(
             config=cfg,

@@ -39,6 +39,8 @@ class AcsConfig:
     periodic_inform_interval: int = 3600
     session_timeout: int = 60
     max_parallel_sessions: int = 16
+    #: Answer a Basic challenge from an http:// ACS with the password (readable on the wire).
+    allow_basic_over_http: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +219,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         periodic_inform_interval=s.integer("periodic_inform_interval", 3600, 1, 2**31 - 1),
         session_timeout=s.integer("session_timeout", 60, 5, 3600),
         max_parallel_sessions=s.integer("max_parallel_sessions", 16, 1, 1024),
+        allow_basic_over_http=s.flag("allow_basic_over_http", False),
     )
     s.finish()
     _check_url("acs.url", acs.url, ("http", "https"))
