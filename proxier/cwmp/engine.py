@@ -42,6 +42,7 @@ from proxier.cwmp import autonomous, soap
 from proxier.cwmp import events as ev
 from proxier.cwmp.backend import AutonomousTransferNotifier, DataModelBackend, ValueChange
 from proxier.cwmp.faults import fault, refuse_when_full
+from proxier.cwmp.notification import effective_level
 from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, TokenBucket
 from proxier.cwmp.retry import RetryPolicy
 from proxier.cwmp.rpc import (
@@ -123,10 +124,6 @@ FORCED_INFORM_FROM_BACKEND = (
 #: Retry and periodic-inform jitter of every engine without its own `rng` (a Random is
 #: 2.5 KiB: one per virtual device adds up on a gateway).
 _RNG = random.Random()
-#: Forced Active Notification (TR-181): always active, whatever the ACS sets.
-FORCED_ACTIVE = frozenset({DI + "SoftwareVersion", DI + "ProvisioningCode"})
-#: Active notification by default, until the ACS sets another value (TR-181).
-DEFAULT_ACTIVE = frozenset({CONNECTION_REQUEST_URL})
 
 #: GetRPCMethodsResponse (A.3.1.1). ScheduleDownload is answered 9000 (TR-330 §4.7.1.1).
 SUPPORTED_METHODS = (
@@ -430,14 +427,6 @@ class CpeEngine:
         with self.store.transaction():
             self.store.apply_events(ev.raise_event(self.store.events(), code, command_key))
 
-    def _notification_level(self, name: str) -> int:
-        if name in FORCED_ACTIVE:
-            return 2
-        level = self.store.notification(name)
-        if level is None:
-            return 2 if name in DEFAULT_ACTIVE else 0
-        return level
-
     def _on_value_change(self, changes: Sequence[ValueChange]) -> None:
         """Backend callback: values changed by something other than the ACS (A.3.2.4)."""
         now = self._clock()
@@ -447,7 +436,9 @@ class CpeEngine:
                 if self._acs_set.get(change.name) == change.value:
                     continue  # the echo of the ACS's own SetParameterValues never notifies
                 self._acs_set.pop(change.name, None)
-                level = self._notification_level(change.name)
+                level = effective_level(
+                    change.name, self.store.notification(change.name), change.notification
+                )
                 if level == 0:
                     continue
                 self.store.record_value_change(change.name, change.value, change.type)
