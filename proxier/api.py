@@ -108,6 +108,7 @@ class Proxier:
             self.manager.on_discovery,
             session=self._session,
         )
+        self.manager.forget_path = self.discovery.tracker.forget
         await self.discovery.start()
         if cfg.api.enable:
             await self.local_api.start(cfg.api.bind, cfg.api.port)

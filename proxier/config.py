@@ -74,6 +74,12 @@ class UpnpConfig:
     return_wait: float = 300.0
     client_cert: str = ""
     client_key: str = ""
+    #: Admission of new LAN identities (`proxier.virtual.admission`): at most this many
+    #: virtual devices, this many new ones a minute (token bucket), and offline ones are
+    #: forgotten after this many days.
+    max_devices: int = 128
+    max_new_devices_per_minute: int = 32
+    prune_offline_days: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +259,9 @@ def from_dict(data: dict[str, Any]) -> Config:
         return_wait=s.number("return_wait", 300.0, 0.1, 86400.0),
         client_cert=s.text("client_cert"),
         client_key=s.text("client_key"),
+        max_devices=s.integer("max_devices", 128, 1, 100_000),
+        max_new_devices_per_minute=s.integer("max_new_devices_per_minute", 32, 1, 100_000),
+        prune_offline_days=s.number("prune_offline_days", 30.0, 0.001, 36500.0),
     )
     s.finish()
     for i, url in enumerate(upnp.description_urls):

@@ -120,6 +120,9 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
         ("connection_request", "rate_limit=0", "connection_request.rate_limit"),
         ("connection_request", "rate_window=0.5", "connection_request.rate_window"),
         ("acs", "allow_basic_over_http='yes'", "acs.allow_basic_over_http"),
+        ("upnp", "max_devices=0", "upnp.max_devices"),
+        ("upnp", "max_new_devices_per_minute=-1", "upnp.max_new_devices_per_minute"),
+        ("upnp", "prune_offline_days=0", "upnp.prune_offline_days"),
     ],
 )
 def test_issue12_limits_validated_by_key(tmp_path: Path, section: str, line: str, key: str) -> None:

@@ -155,6 +155,11 @@ class DeviceTracker:
 
     # -- inputs
 
+    def forget(self, udn: str, via: str) -> None:
+        """Drop a path without an event, so its next sighting is reported as new (a device
+        kept out for now is tried again then, `proxier.virtual.admission`)."""
+        self._records.pop((udn, via), None)
+
     def datagram(self, data: bytes, remote: str, now: float) -> list[DiscoveryEvent]:
         """Parse one UDP payload; malformed or irrelevant packets yield nothing (logged)."""
         try:

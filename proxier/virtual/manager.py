@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterator
 
 import aiohttp
@@ -32,6 +33,7 @@ from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
 from proxier.upnp.identity import DESCRIPTION, read_identity
+from proxier.virtual.admission import Admission, AdmissionLimits, forget
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
 from proxier.virtual.neighbours import mac_of, path_host
@@ -85,12 +87,21 @@ class VirtualDeviceManager:
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
         me = shared.config.proxier
         self._proxier_info = ProxierIdentity(me.oui, me.product_class, me.serial_number)
+        up = shared.config.upnp
+        self.admission = Admission(
+            AdmissionLimits(up.max_devices, up.max_new_devices_per_minute, up.prune_offline_days)
+        )
+        #: Discovery forgets a kept-out path so its next sighting is tried again (api.py).
+        self.forget_path: Callable[[str, str], None] = lambda udn, via: None
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
         (a restart sends no spurious "0 BOOTSTRAP": each device's store remembers)."""
-        for record in self.shared.registry:
-            record = self.shared.registry.update(record, online=False)
+        registry = self.shared.registry
+        for record in self.admission.stale(registry, registry, time.time()):
+            forget(registry, record)  # the pruning rule, at start
+        for record in registry:
+            record = registry.update(record, online=False)
             self.devices[record.instance] = self._new_device(record)
 
     def __iter__(self) -> Iterator[VirtualDevice]:
@@ -330,6 +341,9 @@ class VirtualDeviceManager:
             else:
                 device.record = record
             return device, reader
+        if not await self._admit(key.id, event):
+            reader.close()
+            return None
         record, _ = registry.add(key, manufacturer, (event.udn,), event.location)
         device = self._new_device(record)
         with device.store.transaction():
@@ -340,6 +354,24 @@ class VirtualDeviceManager:
         self.changed.set()
         log.info("%s: new virtual device %s (instance %d)", event.udn, key.id, record.instance)
         return device, reader
+
+    async def _admit(self, identity: str, event: DiscoveryEvent) -> bool:
+        """Issue 12 item 7: room and rate for one more virtual device? Offline ones past
+        the pruning age make room first; a device kept out is tried at its next sighting."""
+        registry = self.shared.registry
+        if len(registry) >= self.admission.limits.max_devices:
+            for record in self.admission.stale(registry, registry, time.time()):
+                device = self.devices.pop(record.instance, None)
+                if device is not None:
+                    await device.close()
+                forget(registry, record)
+                self.changed.set()
+        if self.admission.admit(
+            identity, event.udn, event.location, len(registry), self.shared.clock()
+        ):
+            return True
+        self.forget_path(event.udn, event.via)
+        return False
 
     async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
         dm = reader.hand_over()
