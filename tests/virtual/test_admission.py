@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -21,22 +23,49 @@ def kept_out_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "kept out" in r.getMessage()]
 
 
+async def lab_process(devices: int) -> tuple[asyncio.subprocess.Process, list[str]]:
+    """`proxier lab --devices N` as users run it; its description URLs (one per line)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "proxier",
+        "lab",
+        "--devices",
+        str(devices),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(30):
+        urls = [(await process.stdout.readline()).decode().strip() for _ in range(devices)]
+    assert all(url.startswith("http://127.0.0.1:") for url in urls), urls
+    return process, urls
+
+
 async def test_max_devices_keeps_the_rest_out_logged_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Issue 12 item 7: with upnp.max_devices = 2, two of four lab devices become virtual
-    devices; the other two are kept out, each logged once however often it is seen."""
-    async with rig(tmp_path, devices=4) as r:
-        r.upnp = {"max_devices": 2}
-        proxier = await r.start_proxier()
-        assert len(await r.devices(2)) == 2
-        await asyncio.sleep(1.5)  # ~7 more probes of every device
-        assert len(await r.client.devices()) == 2
-        assert proxier.manager is not None
-        kept = proxier.manager.admission.kept_out
-        assert len(kept) == 2 and all("upnp.max_devices (2)" in e.reason for e in kept.values())
-        lines = kept_out_lines(caplog)
-        assert len(lines) == 2 and {i for i in kept} == {line.split()[2] for line in lines}
+    """Issue 12 item 7: with upnp.max_devices = 2, two of four devices of
+    `proxier lab --devices 4` become virtual devices; the other two are kept out, each
+    logged once however often it is seen."""
+    process, urls = await lab_process(4)
+    try:
+        async with rig(tmp_path) as r:
+            r.description_urls = urls
+            r.upnp = {"max_devices": 2}
+            proxier = await r.start_proxier()
+            assert len(await r.devices(2)) == 2
+            await asyncio.sleep(1.5)  # ~7 more probes of every device
+            assert len(await r.client.devices()) == 2
+            assert proxier.manager is not None
+            kept = proxier.manager.admission.kept_out
+            assert len(kept) == 2
+            assert all("upnp.max_devices (2)" in e.reason for e in kept.values())
+            lines = kept_out_lines(caplog)
+            assert len(lines) == 2 and set(kept) == {line.split()[2] for line in lines}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 10)
 
 
 async def test_new_devices_per_minute_rate_keeps_a_flood_out(
