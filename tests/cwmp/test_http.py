@@ -398,3 +398,28 @@ async def test_basic_over_plain_http_never_sends_the_password(
     async with HttpAcsTransport(HttpSettings(digest_acs.url(), "cpe", "pw")) as transport:
         assert (await transport.post(b"<inform/>")).status == 200
     assert digest_acs.seen[-1].headers["Authorization"].startswith("Digest ")
+
+
+async def test_basic_over_plain_http_refused_after_a_redirect_from_https(
+    acs_factory: Callable[..., Awaitable[Acs]], tmp_path: Path
+) -> None:
+    """Issue 12 item 9: Basic accepted over TLS is not carried on to a plain-HTTP URL the
+    ACS redirects the session to; the plain-HTTP ACS never sees the password."""
+    auth = HttpAuthenticator(realm="acs", lookup={"cpe": "pw"}.get, basic_only=True)
+    plain = await acs_factory(ok)
+
+    async def tls(request: web.Request) -> web.StreamResponse:
+        if not auth.check("POST", "/", request.headers.get("Authorization"), 0.0).ok:
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="acs"'})
+        if request.headers.get("Content-Length", "0") == "0":
+            return web.Response(status=307, headers={"Location": plain.url()})
+        return web.Response(status=200, body=b"<x/>")
+
+    pki = make_pki(tmp_path)
+    secure = await acs_factory(tls, pki.server_context())
+    settings = HttpSettings(secure.url(scheme="https"), "cpe", "pw", ca_file=str(pki.ca_file))
+    async with HttpAcsTransport(settings) as transport:
+        assert (await transport.post(b"<inform/>")).status == 200  # Basic over TLS: fine
+        with pytest.raises(TransportError, match="allow_basic_over_http"):
+            await transport.post(b"")  # redirected to http:// mid-session
+    assert [s.headers.get("Authorization") for s in plain.seen] == []
