@@ -155,11 +155,6 @@ class DeviceTracker:
 
     # -- inputs
 
-    def forget(self, udn: str, via: str) -> None:
-        """Drop a path without an event, so its next sighting is reported as new (a device
-        kept out for now is tried again then, `proxier.virtual.admission`)."""
-        self._records.pop((udn, via), None)
-
     def datagram(self, data: bytes, remote: str, now: float) -> list[DiscoveryEvent]:
         """Parse one UDP payload; malformed or irrelevant packets yield nothing (logged)."""
         try:
@@ -258,6 +253,13 @@ class DeviceTracker:
                 _LOG.warning("ignoring %s from %s: %s (%.200r)", msg.kind, remote, reason, url)
             return False
         return True
+
+    def forget(self, udn: str) -> None:
+        """Drop what is known of `udn`: its next announcement or probe is a new device."""
+        for key in [k for k in self._records if k[0] == udn]:
+            del self._records[key]
+        for udns in self._probe_udns.values():
+            udns.discard(udn)
 
     # -- transitions
 

@@ -112,12 +112,7 @@ class Admission:
         return [record for _, record in sorted(aged, key=lambda item: item[0])]
 
 
-def forget(registry: Registry, record: VirtualDeviceRecord) -> None:
-    """Remove a pruned virtual device: its row and its private state directory."""
+def remove_record(registry: Registry, record: VirtualDeviceRecord) -> None:
+    """Remove a virtual device's row and its private state directory (forgotten or pruned)."""
     registry.remove(record)
     shutil.rmtree(record.state_dir, ignore_errors=True)
-    log.info(
-        "virtual device %s (instance %d) pruned: offline too long (upnp.prune_offline_days)",
-        record.key.id,
-        record.instance,
-    )

@@ -33,7 +33,8 @@ from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
 from proxier.upnp.identity import DESCRIPTION, read_identity
-from proxier.virtual.admission import Admission, AdmissionLimits, forget
+from proxier.upnp.nocms import DescriptionCms
+from proxier.virtual.admission import Admission, AdmissionLimits, remove_record
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
 from proxier.virtual.neighbours import mac_of, path_host
@@ -92,14 +93,15 @@ class VirtualDeviceManager:
             AdmissionLimits(up.max_devices, up.max_new_devices_per_minute, up.prune_offline_days)
         )
         #: Discovery forgets a kept-out path so its next sighting is tried again (api.py).
-        self.forget_path: Callable[[str, str], None] = lambda udn, via: None
+        self.forget_path: Callable[[str], None] = lambda udn: None
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
         (a restart sends no spurious "0 BOOTSTRAP": each device's store remembers)."""
         registry = self.shared.registry
         for record in self.admission.stale(registry, registry, time.time()):
-            forget(registry, record)  # the pruning rule, at start
+            log.info("%s: offline too long (upnp.prune_offline_days): pruned", record.key.id)
+            remove_record(registry, record)  # the pruning rule, at start
         for record in registry:
             record = registry.update(record, online=False)
             self.devices[record.instance] = self._new_device(record)
@@ -361,20 +363,24 @@ class VirtualDeviceManager:
         registry = self.shared.registry
         if len(registry) >= self.admission.limits.max_devices:
             for record in self.admission.stale(registry, registry, time.time()):
-                device = self.devices.pop(record.instance, None)
-                if device is not None:
-                    await device.close()
-                forget(registry, record)
-                self.changed.set()
+                stale = self.devices.get(record.instance)
+                log.info("%s: offline too long (upnp.prune_offline_days): pruned", record.key.id)
+                if stale is not None:
+                    await self.forget(stale)
+                else:
+                    remove_record(registry, record)
         if self.admission.admit(
             identity, event.udn, event.location, len(registry), self.shared.clock()
         ):
             return True
-        self.forget_path(event.udn, event.via)
+        self.forget_path(event.udn)
         return False
 
     async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
         dm = reader.hand_over()
+        if isinstance(dm.cms, DescriptionCms):  # BMS/SMS only (TR-330 §3.1): its DeviceId
+            key = device.record.key
+            dm.cms.identify(key.oui, key.product_class, key.serial_number)
         backend = UpnpBackend(
             dm,
             instance_store=device.instances,
@@ -391,6 +397,8 @@ class VirtualDeviceManager:
     def _new_device(self, record: VirtualDeviceRecord) -> VirtualDevice:
         device = VirtualDevice(record, self.shared)
         device.on_returned = self.returned
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_added", device.id, instance=record.instance)
         return device
 
     async def returned(self, device: VirtualDevice) -> None:
@@ -408,6 +416,23 @@ class VirtualDeviceManager:
         if transition.changed:
             self.changed.set()
         device.apply(transition, events)
+
+    async def forget(self, device: VirtualDevice) -> None:
+        """Drop a virtual device with its CWMP state: seen again, it is new ("0 BOOTSTRAP")."""
+        instance = device.record.instance
+        async with self._device_lock(device):
+            await device.close()
+            self.devices.pop(instance, None)
+            self._paths.pop(instance, None)
+            self._fresh.discard(instance)
+            for path in [p for p, owner in self._owners.items() if owner == instance]:
+                del self._owners[path]
+            remove_record(self.shared.registry, device.record)
+        self._device_locks.pop(instance, None)
+        self.changed.set()
+        log.info("%s: forgotten (instance %d), with its CWMP state", device.id, instance)
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_removed", device.id, instance=instance)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -434,9 +459,6 @@ class _Reader:
         described = next((d for d in result.devices if d.candidate.udn == udn), None)
         if described is None:
             log.info("%s: no usable DM device at %s", udn, location)
-            return None
-        if "CMS" not in described.actions:
-            log.warning("%s: no usable ConfigurationManagement service; skipped", udn)
             return None
         return cls(
             udn, location, described, NetworkDmDevice.from_description(described, manager.soap)
