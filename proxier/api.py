@@ -86,6 +86,8 @@ class Proxier:
             bind=config.connection_request.bind,
             port=config.connection_request.port,
             host=config.connection_request.host,
+            rate_limit=config.connection_request.rate_limit,
+            rate_window=config.connection_request.rate_window,
         )
         self.gena: GenaManager | None = None
         self.discovery: Discovery | None = None
@@ -108,7 +110,11 @@ class Proxier:
         await self.connreq.start()
         self.gena = GenaManager(self._session, host=self._gena_host())
         await self.gena.start()
-        template = HttpSettings(url=cfg.acs.url, ca_file=cfg.acs.ca_file or None)
+        template = HttpSettings(
+            url=cfg.acs.url,
+            ca_file=cfg.acs.ca_file or None,
+            allow_basic_over_http=cfg.acs.allow_basic_over_http,
+        )
         factory = transport_factory(template, ssl_context=acs_ssl_context(cfg))
         shared = Shared(
             config=cfg,
@@ -167,6 +173,7 @@ class Proxier:
         self.discovery = Discovery(
             discovery_config(upnp), self.manager.on_discovery, session=self._session
         )
+        self.manager.forget_path = self.discovery.tracker.forget
         await self.discovery.start()
 
     async def set_discovery(

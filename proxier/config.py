@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW
+
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -37,6 +39,8 @@ class AcsConfig:
     periodic_inform_interval: int = 3600
     session_timeout: int = 60
     max_parallel_sessions: int = 16
+    #: Answer a Basic challenge from an http:// ACS with the password (readable on the wire).
+    allow_basic_over_http: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,10 @@ class ConnectionRequestConfig:
     #: pair per device (the ACS provisions its own with SetParameterValues, as GenieACS does).
     username: str = ""
     password: str = field(default="", repr=False)
+    #: TR-069 §3.2.2 restriction, per device: a token bucket of `rate_limit` requests
+    #: refilled over `rate_window` seconds (an ACS may burst; a flood is held to the rate).
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    rate_window: float = DEFAULT_RATE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,12 @@ class UpnpConfig:
     return_wait: float = 300.0
     client_cert: str = ""
     client_key: str = ""
+    #: Admission of new LAN identities (`proxier.virtual.admission`): at most this many
+    #: virtual devices, this many new ones a minute (token bucket), and offline ones are
+    #: forgotten after this many days.
+    max_devices: int = 128
+    max_new_devices_per_minute: int = 32
+    prune_offline_days: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +235,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         periodic_inform_interval=s.integer("periodic_inform_interval", 3600, 1, 2**31 - 1),
         session_timeout=s.integer("session_timeout", 60, 5, 3600),
         max_parallel_sessions=s.integer("max_parallel_sessions", 16, 1, 1024),
+        allow_basic_over_http=s.flag("allow_basic_over_http", False),
     )
     s.finish()
     _check_url("acs.url", acs.url, ("http", "https"))
@@ -234,6 +249,8 @@ def from_dict(data: dict[str, Any]) -> Config:
         host=s.text("host", "127.0.0.1"),
         username=s.text("username"),
         password=s.text("password"),
+        rate_limit=s.integer("rate_limit", DEFAULT_RATE_LIMIT, 1, 100_000),
+        rate_window=s.number("rate_window", DEFAULT_RATE_WINDOW, 1.0, 86400.0),
     )
     s.finish()
     _check_address("connection_request.bind", cr.bind)
@@ -252,6 +269,9 @@ def from_dict(data: dict[str, Any]) -> Config:
         return_wait=s.number("return_wait", 300.0, 0.1, 86400.0),
         client_cert=s.text("client_cert"),
         client_key=s.text("client_key"),
+        max_devices=s.integer("max_devices", 128, 1, 100_000),
+        max_new_devices_per_minute=s.integer("max_new_devices_per_minute", 32, 1, 100_000),
+        prune_offline_days=s.number("prune_offline_days", 30.0, 0.001, 36500.0),
     )
     s.finish()
     for i, url in enumerate(upnp.description_urls):

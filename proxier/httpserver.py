@@ -3,9 +3,9 @@
 Anyone who can reach a port can send a 100 KB header, a 64 KB URL or a TLS ClientHello to a
 plain-HTTP port. aiohttp answers 400 and logs an ERROR with a traceback for each, so any
 peer could fill the log. Here every such rejected request is one bounded INFO line, at most
-`burst` lines then `per_minute` a minute per server; the lines held back are counted in the
-next one. Exceptions that are not malformed requests (a bug in our handler) keep their
-traceback.
+`burst` lines at once then `burst` a minute per server (`cwmp.ratelimit.TokenBucket`); the
+lines held back are counted in the next one. Exceptions that are not malformed requests (a
+bug in our handler) keep their traceback.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from proxier.cwmp.ratelimit import TokenBucket
 from proxier.logsafe import escape, get_logger
 
 _LOG = get_logger(__name__)
@@ -34,16 +35,13 @@ class RejectLog(logging.Logger):
         server: str,
         *,
         burst: int = 10,
-        per_minute: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(f"proxier.httpserver.{server}")
         self.server = server
         self._burst = burst
-        self._rate = per_minute / 60.0
         self._clock = clock
-        self._tokens = float(burst)
-        self._stamp = clock()
+        self._bucket = TokenBucket()  # `burst` lines at once, refilled at `burst` a minute
         self.suppressed = 0
 
     def handle(self, record: logging.LogRecord) -> None:
@@ -52,7 +50,7 @@ class RejectLog(logging.Logger):
             if _LOG.isEnabledFor(record.levelno):
                 _LOG.handle(record)
             return
-        if not self._take():
+        if not self._bucket.take(self._clock(), self._burst, 60.0):
             self.suppressed += 1
             return
         peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
@@ -67,16 +65,6 @@ class RejectLog(logging.Logger):
             escape(reason),
             f" ({held} more not logged)" if held else "",
         )
-
-    def _take(self) -> bool:
-        """Token bucket: `burst` lines at once, refilled at `per_minute`."""
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-        if self._tokens < 1.0:
-            return False
-        self._tokens -= 1.0
-        return True
 
 
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]

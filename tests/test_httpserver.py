@@ -115,12 +115,12 @@ async def test_a_flood_of_malformed_requests_is_rate_limited(
 def test_rate_limit_refills_and_counts_what_it_held_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The bucket gives `burst` lines, then `per_minute`; the next line says how many were
-    not logged (so a flood is visible without filling the log)."""
+    """The bucket gives `burst` lines at once, then `burst` a minute; the next line says how
+    many were not logged (so a flood is visible without filling the log)."""
     from aiohttp.http_exceptions import LineTooLong
 
     now = [0.0]
-    log = RejectLog("test", burst=2, per_minute=6, clock=lambda: now[0])
+    log = RejectLog("test", burst=2, clock=lambda: now[0])
     caplog.set_level(logging.INFO, logger="proxier.httpserver")
 
     def reject() -> None:
@@ -130,7 +130,7 @@ def test_rate_limit_refills_and_counts_what_it_held_back(
     for _ in range(5):
         reject()
     assert len(rejected_lines(caplog)) == 2
-    now[0] = 10.0  # one token back (6 a minute)
+    now[0] = 30.0  # one token back (2 a minute)
     reject()
     lines = rejected_lines(caplog)
     assert len(lines) == 3 and lines[-1].getMessage().endswith("(3 more not logged)")

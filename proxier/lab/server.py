@@ -64,6 +64,7 @@ from proxier.lab.scpd import (
 from proxier.logsafe import get_logger
 from proxier.upnp import soap
 from proxier.upnp.device import UpnpError
+from proxier.upnp.http import read_up_to
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import local_name, parse_xml
 
@@ -436,8 +437,8 @@ class LabServer:
         service = self._service_for(device, request)
         if request.content_length is not None and request.content_length > MAX_SOAP_BYTES:
             return _fault(402, "request too large")
-        body = await request.content.read(MAX_SOAP_BYTES + 1)
-        if len(body) > MAX_SOAP_BYTES:
+        body = await read_up_to(request.content, MAX_SOAP_BYTES)
+        if body is None:
             return _fault(402, "request too large")
         try:
             service_type, action, args = soap.parse_request(body, max_bytes=MAX_SOAP_BYTES)

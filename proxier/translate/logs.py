@@ -371,6 +371,9 @@ class VendorLogs:
             info = await bounded(bms.get_log_info(uri), self.timeout)
         except (UpnpError, TimeoutError) as exc:
             raise UploadError(9011, f"GetLogInfo: {exc or 'timeout'}") from None
+        home = getattr(bms, "control_url", "")  # a device on the network: stay on its host
+        if home and urlsplit(info.log_url).hostname != urlsplit(home).hostname:
+            raise UploadError(9011, f"LogURL {info.log_url[:120]!r} is on another host: refused")
         try:
             result = await bounded_request(
                 self.session,

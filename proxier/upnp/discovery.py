@@ -36,6 +36,7 @@ from lxml import etree
 from proxier.logsafe import get_logger
 from proxier.upnp import ssdp
 from proxier.upnp.http import HttpFetchError, bounded_request
+from proxier.upnp.lanhosts import Network, lan_networks, location_refusal
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
@@ -131,7 +132,10 @@ class _Record:
 class DeviceTracker:
     """Sans-IO DM device tracker: feed messages with `handle`/`datagram`, timers with `now`."""
 
-    def __init__(self, *, max_records: int = 1024) -> None:
+    def __init__(self, *, max_records: int = 1024, lan: Sequence[Network] = ()) -> None:
+        #: Subnets a LOCATION may name besides the sender's own address (`lanhosts`).
+        self.lan: Sequence[Network] = lan
+        self._refused: set[tuple[str, str]] = set()  # (remote, location) already logged
         self._records: dict[tuple[str, str], _Record] = {}
         self._max_records = max_records
         self._probe_failures: dict[str, int] = {}
@@ -163,6 +167,8 @@ class DeviceTracker:
     def handle(self, msg: ssdp.SsdpMessage, now: float, remote: str = "") -> list[DiscoveryEvent]:
         """Apply one parsed SSDP message."""
         if msg.kind == "search":
+            return []
+        if msg.kind != "byebye" and not self._location_ok(msg, remote):
             return []
         if msg.kind == "byebye":
             return self._byebye(msg, remote)
@@ -232,6 +238,21 @@ class DeviceTracker:
                 _LOG.info("%s unreachable %d times: %s expired", url, failures, udn)
                 events.append(self._event("expired", record))
         return events
+
+    def _location_ok(self, msg: ssdp.SsdpMessage, remote: str) -> bool:
+        """Issue 12 item 6: never fetch a LOCATION on a host other than the sender or the
+        LAN subnets; such a packet is dropped, logged once per (sender, URL)."""
+        for url in (msg.location, msg.secure_location):
+            reason = location_refusal(url, remote, self.lan) if url else None
+            if reason is None:
+                continue
+            if (remote, url) not in self._refused:
+                if len(self._refused) >= self._max_records:
+                    self._refused.clear()
+                self._refused.add((remote, url))
+                _LOG.warning("ignoring %s from %s: %s (%.200r)", msg.kind, remote, reason, url)
+            return False
+        return True
 
     def forget(self, udn: str) -> None:
         """Drop what is known of `udn`: its next announcement or probe is a new device."""
@@ -530,6 +551,11 @@ class Discovery:
         """Open sockets (after the multicast guard) and start the periodic jobs."""
         if self.config.interfaces:
             check_multicast_allowed(self.config.allow_lan_multicast)
+            self.tracker.lan = lan_networks(self.config.interfaces)
+            _LOG.info(
+                "SSDP LOCATIONs fetched from the sender or %s",
+                ", ".join(map(str, self.tracker.lan)) or "no LAN subnet",
+            )
         loop = asyncio.get_running_loop()
         for interface in self.config.interfaces:
             await self._open_interface(loop, interface)
@@ -578,6 +604,15 @@ class Discovery:
                 dest = (group, ssdp.SSDP_PORT)
             for target in self.config.search_targets:
                 transport.sendto(ssdp.build_msearch(target, mx=self.config.mx, group=group), dest)
+
+    async def listen_unicast(self, address: str, port: int = 0) -> int:
+        """Also take SSDP datagrams sent by unicast to `address` (no multicast group is
+        joined: safe on loopback, where tests announce devices); returns the bound port."""
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _Datagrams(self._datagram), local_addr=(address, port)
+        )
+        self._transports.append(transport)
+        return int(transport.get_extra_info("sockname")[1])
 
     async def probe_now(self) -> None:
         """Fetch every configured description URL once."""

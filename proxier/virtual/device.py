@@ -224,6 +224,8 @@ class VirtualDevice:
             connection_request_username=cr_username,
             connection_request_password=cr_password,
             session_timeout=float(acs.session_timeout),
+            connection_request_limit=self.shared.config.connection_request.rate_limit,
+            connection_request_window=self.shared.config.connection_request.rate_window,
         )
 
     async def attach(self, dm: NetworkDmDevice, backend: UpnpBackend) -> None:

@@ -20,7 +20,7 @@ another virtual device (`_place`).
 from __future__ import annotations
 
 import asyncio
-import shutil
+import time
 from collections.abc import Callable, Iterator
 
 import aiohttp
@@ -34,6 +34,7 @@ from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
 from proxier.upnp.identity import DESCRIPTION, read_identity
 from proxier.upnp.nocms import DescriptionCms
+from proxier.virtual.admission import Admission, AdmissionLimits, remove_record
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
 from proxier.virtual.neighbours import mac_of, path_host
@@ -87,12 +88,22 @@ class VirtualDeviceManager:
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
         me = shared.config.proxier
         self._proxier_info = ProxierIdentity(me.oui, me.product_class, me.serial_number)
+        up = shared.config.upnp
+        self.admission = Admission(
+            AdmissionLimits(up.max_devices, up.max_new_devices_per_minute, up.prune_offline_days)
+        )
+        #: Discovery forgets a kept-out path so its next sighting is tried again (api.py).
+        self.forget_path: Callable[[str], None] = lambda udn: None
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
         (a restart sends no spurious "0 BOOTSTRAP": each device's store remembers)."""
-        for record in self.shared.registry:
-            record = self.shared.registry.update(record, online=False)
+        registry = self.shared.registry
+        for record in self.admission.stale(registry, registry, time.time()):
+            log.info("%s: offline too long (upnp.prune_offline_days): pruned", record.key.id)
+            remove_record(registry, record)  # the pruning rule, at start
+        for record in registry:
+            record = registry.update(record, online=False)
             self.devices[record.instance] = self._new_device(record)
 
     def __iter__(self) -> Iterator[VirtualDevice]:
@@ -332,6 +343,9 @@ class VirtualDeviceManager:
             else:
                 device.record = record
             return device, reader
+        if not await self._admit(key.id, event):
+            reader.close()
+            return None
         record, _ = registry.add(key, manufacturer, (event.udn,), event.location)
         device = self._new_device(record)
         with device.store.transaction():
@@ -342,6 +356,25 @@ class VirtualDeviceManager:
         self.changed.set()
         log.info("%s: new virtual device %s (instance %d)", event.udn, key.id, record.instance)
         return device, reader
+
+    async def _admit(self, identity: str, event: DiscoveryEvent) -> bool:
+        """Issue 12 item 7: room and rate for one more virtual device? Offline ones past
+        the pruning age make room first; a device kept out is tried at its next sighting."""
+        registry = self.shared.registry
+        if len(registry) >= self.admission.limits.max_devices:
+            for record in self.admission.stale(registry, registry, time.time()):
+                stale = self.devices.get(record.instance)
+                log.info("%s: offline too long (upnp.prune_offline_days): pruned", record.key.id)
+                if stale is not None:
+                    await self.forget(stale)
+                else:
+                    remove_record(registry, record)
+        if self.admission.admit(
+            identity, event.udn, event.location, len(registry), self.shared.clock()
+        ):
+            return True
+        self.forget_path(event.udn)
+        return False
 
     async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
         dm = reader.hand_over()
@@ -394,8 +427,7 @@ class VirtualDeviceManager:
             self._fresh.discard(instance)
             for path in [p for p, owner in self._owners.items() if owner == instance]:
                 del self._owners[path]
-            self.shared.registry.remove(device.record)
-            shutil.rmtree(device.record.state_dir, ignore_errors=True)
+            remove_record(self.shared.registry, device.record)
         self._device_locks.pop(instance, None)
         self.changed.set()
         log.info("%s: forgotten (instance %d), with its CWMP state", device.id, instance)
