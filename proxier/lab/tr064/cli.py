@@ -1,0 +1,28 @@
+"""`proxier lab --tr064`: run FRITZ!-style TR-064 lab devices, print their tr64desc.xml URLs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from proxier.lab.cli import serve
+from proxier.lab.tr064.server import Tr064LabServer
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.devices < 0 or args.devices > 200:
+        print("proxier lab: --devices must be between 0 and 200 with --tr064", file=sys.stderr)
+        return 2
+    lab = Tr064LabServer(
+        args.devices,
+        host=args.host or "127.0.0.1",
+        user=args.user,
+        password=args.password,
+        reboot_delay=1.0 if args.reboot_delay is None else args.reboot_delay,
+    )
+    try:
+        return asyncio.run(serve(lab))
+    except OSError as exc:
+        print(f"proxier lab: cannot listen: {exc}", file=sys.stderr)
+        return 1
