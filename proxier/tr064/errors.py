@@ -18,8 +18,8 @@ ADVICE: dict[int, tuple[int, str]] = {
     600: (9007, "the device refused the value"),
     606: (
         9001,
-        "the TR-064 user lacks the right for this action: give it the 'FRITZ!Box settings' "
-        "right on the device or configure a user that has it in [[tr064.login]]",
+        "the TR-064 user lacks the right: grant it 'FRITZ!Box settings' on the device or "
+        "set a user that has it in [[tr064.login]]",
     ),
     713: (9005, "no such entry on the device"),
     714: (9005, "no such entry on the device"),
