@@ -58,6 +58,8 @@ class Rig:
         return device_id(self.engine.config.device_id)
 
     async def run(self, task: dict[str, Any], wait: float = 20.0) -> dict[str, Any]:
+        """Queue a task between sessions (the lab ACS sends a Connection Request), wait."""
+        await self.acs.wait_for(lambda: not self.acs.in_session(self.id), wait)
         queued = await self.acs.queue_task(self.id, task)
         assert queued["connectionRequest"] == "ok", queued
         done = await self.acs.wait_task(self.id, queued["id"], wait)

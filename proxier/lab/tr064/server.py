@@ -198,8 +198,16 @@ class _DeviceServer:
             d.version,
         )
 
+    def _down(self, request: web.Request) -> bool:
+        """A rebooting device does not answer at all: drop the connection."""
+        if not self.device.is_down(self.clock()):
+            return False
+        if request.transport is not None:
+            request.transport.close()
+        return True
+
     async def _description(self, request: web.Request) -> web.Response:
-        if self.device.is_down(self.clock()):
+        if self._down(request):
             return _html(503, "Service Unavailable")
         return _xml(documents.tr64desc(self._identity(), SERVICES))
 
@@ -219,7 +227,7 @@ class _DeviceServer:
         now = self.clock()
         client = request.remote or "?"
         device = self.device
-        if device.is_down(now):
+        if self._down(request):
             return _html(503, "Service Unavailable")
         service = device.service_at(request.path)
         if service is None:
