@@ -94,6 +94,12 @@ class Tr064Client:
         self._tls.check_hostname = False
         self._tls.verify_mode = ssl.CERT_NONE  # self-signed: pinned on first use instead
 
+    def set_login(self, login: Login | None) -> None:
+        """Credentials chosen once the description told who the device is."""
+        self.login = login
+        self.scheme = (login.auth if login else "auto").lower()
+        self._digest = self._content_nonce = None
+
     # --- attach --------------------------------------------------------------------------
 
     async def attach(self) -> Tr064Description:

@@ -33,6 +33,12 @@ SEARCH_TARGETS = (
     "urn:dslforum-org:device:WANConnectionDevice:1",
 )
 
+
+def is_tr064_type(urn: str) -> bool:
+    """A dslforum device type (urn:dslforum-org:device:…), as TR-064 devices announce."""
+    return urn.startswith(DEVICE_TYPE_PREFIX)
+
+
 _HEX12 = re.compile(r"^[0-9A-Fa-f]{12}$")
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 
 import aiohttp
 
+from proxier.tr064.virtual import Tr064Devices, is_tr064_event
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
@@ -85,6 +86,7 @@ class VirtualDeviceManager:
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
         me = shared.config.proxier
         self._proxier_info = ProxierIdentity(me.oui, me.product_class, me.serial_number)
+        self.tr064 = Tr064Devices(self)
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
@@ -130,6 +132,9 @@ class VirtualDeviceManager:
         return None if instance is None else self.devices.get(instance)
 
     async def handle(self, event: DiscoveryEvent) -> None:
+        if is_tr064_event(event):
+            await self.tr064.handle(event)  # TR-064 devices (issue 10): proxier.tr064.virtual
+            return
         device = self._owner(event.udn, event.via)
         if event.kind in ("byebye", "expired"):
             device = device or self.by_udn(event.udn)
