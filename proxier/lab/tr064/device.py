@@ -8,6 +8,7 @@ reboot. `Tr064Fault` carries the UPnP/TR-064 error code the server answers with.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -111,10 +112,34 @@ class LabTr064Device:
     log: list[str] = field(default_factory=list)
     reboots: int = 0
     resets: int = 0
+    description_url: str = ""
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self.state = _defaults(self.index, self.mac)
         self.log.append("System started (lab TR-064 device)")
+
+    # --- SSDP (answers to M-SEARCH only: FRITZ! sends no NOTIFY, guide §2.1.1) -------------
+
+    @property
+    def available(self) -> bool:
+        return not self.is_down(self.clock())
+
+    @property
+    def boot_id(self) -> int | None:
+        return None  # FRITZ! answers carry no BOOTID.UPNP.ORG
+
+    @property
+    def config_id(self) -> int | None:
+        return None
+
+    @property
+    def ssdp_types(self) -> list[str]:
+        devices = sorted({s.device for s in SERVICES})
+        return [
+            *(f"urn:dslforum-org:device:{d}:1" for d in devices),
+            *dict.fromkeys(s.service_type for s in SERVICES),
+        ]
 
     # --- life cycle ----------------------------------------------------------------------
 

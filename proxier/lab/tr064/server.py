@@ -41,6 +41,7 @@ import aiohttp
 from aiohttp import web
 
 from proxier.cwmp.digest import HttpAuthenticator
+from proxier.lab.announcer import Announcer
 from proxier.lab.tr064 import documents
 from proxier.lab.tr064.device import WRITES, LabTr064Device, Tr064Fault
 from proxier.lab.tr064.services import SERVICES, LabService
@@ -153,6 +154,7 @@ class _DeviceServer:
         self.device.security_port = await self._serve(self._app(control=False), 0, self.tls)
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.description_url = f"http://{host}:{self.port}/tr64desc.xml"
+        self.device.description_url = self.description_url
 
     async def _serve(self, app: web.Application, port: int, tls: ssl.SSLContext | None) -> int:
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -468,6 +470,8 @@ class Tr064LabServer:
         seed: str = "proxier-lab",
         reboot_delay: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        interface: str | None = None,
+        allow_lan_multicast: bool = False,
     ) -> None:
         self.count = devices
         self.host = host
@@ -480,6 +484,9 @@ class Tr064LabServer:
         self.users = Users(table)
         self.servers: list[_DeviceServer] = []
         self._tmp: str | None = None
+        self.interface = interface
+        self.allow_lan_multicast = allow_lan_multicast
+        self.responder: Announcer | None = None
 
     @property
     def description_urls(self) -> list[str]:
@@ -507,17 +514,30 @@ class Tr064LabServer:
             for index in range(self.count):
                 mac = lab_mac(self.seed, index)
                 udn = f"uuid:{str(uuid.uuid5(uuid.NAMESPACE_URL, mac))[:24]}{mac}"
-                device = LabTr064Device(index, udn, mac, reboot_delay=self.reboot_delay)
+                device = LabTr064Device(
+                    index, udn, mac, reboot_delay=self.reboot_delay, clock=self.clock
+                )
                 device.booted = self.clock()
                 device.state["users"] = [u for u in self.users.table if u != "app"]
                 server = _DeviceServer(device, self.users, self.host, tls, self.clock)
                 self.servers.append(server)
                 await server.start()
+            if self.interface:
+                self.responder = Announcer(
+                    self.interface,
+                    lambda: self.devices,
+                    allow_lan_multicast=self.allow_lan_multicast,
+                    notify=False,
+                )
+                await self.responder.start()
         except BaseException:
             await self.stop()
             raise
 
     async def stop(self) -> None:
+        if self.responder is not None:
+            await self.responder.stop()
+            self.responder = None
         for server in self.servers:
             await server.stop()
         self.servers = []
