@@ -119,7 +119,7 @@ def test_mapping_table_loads_and_bad_rows_name_themselves(tmp_path: Path) -> Non
     assert all(row.hidden for row in mapping.parameters if "KeyPassphrase" in row.path)
     bad = tmp_path / "tr064.toml"
     bad.write_text('[[parameter]]\npath = "Device.X"\ntype = "xsd:float"\nout = "NewX"\n')
-    with pytest.raises(MappingError, match="tr064.toml parameter row 1"):
+    with pytest.raises(MappingError, match=r"tr064\.toml parameter row 1"):
         load_mapping(bad)
 
 
