@@ -40,3 +40,17 @@ async def test_periodic_search_finds_a_device_that_never_notifies(netns_lan: Mak
     assert found["location"] == url.strip()
     assert found["remote"] == lan.addr("dev")
     assert found["udn"].startswith("uuid:")
+
+
+async def test_proxier_finds_it_by_search_and_serves_it_to_the_acs(netns_lan: MakeLan) -> None:
+    """Issue 10 end to end: the proxier with SSDP only (no description URLs) finds the TR-064
+    device by its periodic search, identifies it (OUI-ProductClass-MAC), bootstraps it to
+    the lab ACS (0 BOOTSTRAP + 1 BOOT) and answers a GPV from the device."""
+    lan = netns_lan("cp")
+    proc = await lan.python("cp", "tests.netns.tr064_scenario", "--source", lan.addr("cp"))
+    line = await proc.expect(lambda s: s.startswith(("{", "DONE", "Traceback")), within=60)
+    assert line.startswith("{"), proc.lines[-30:]
+    seen = json.loads(line)
+    assert seen["id"].endswith("-" + seen["mac"]) and seen["id"].startswith(seen["mac"][:6])
+    assert ["0 BOOTSTRAP", ""] in seen["events"][0] and ["1 BOOT", ""] in seen["events"][0]
+    assert seen["gpv"]["parameterList"][0]["value"] == seen["mac"]
