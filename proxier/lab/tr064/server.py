@@ -408,7 +408,14 @@ class _DeviceServer:
     async def _ctl_faults(self, request: web.Request) -> web.Response:
         if not self._local(request):
             return _html(403, "Forbidden")
-        knobs = await request.json()
+        knobs = await _knobs(request)
+        try:
+            self._apply_knobs(knobs)
+        except (TypeError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"ok": True})
+
+    def _apply_knobs(self, knobs: dict[str, Any]) -> None:
         d = self.device
         if "second_factor" in knobs:
             d.second_factor = set(knobs["second_factor"])
@@ -420,21 +427,27 @@ class _DeviceServer:
             self.throttle.max_failures = int(knobs["max_failures"])
         if "lockout" in knobs:
             self.throttle.lockout = float(knobs["lockout"])
-        return web.json_response({"ok": True})
 
     async def _ctl_2fa(self, request: web.Request) -> web.Response:
         if not self._local(request):
             return _html(403, "Forbidden")
-        knobs = await request.json()
-        self.two_factor[str(knobs["action"])] = str(knobs.get("state", "confirm"))
+        knobs = await _knobs(request)
+        state = str(knobs.get("state", "confirm"))
+        if "action" not in knobs or state not in ("confirm", "block", "busy"):
+            return web.json_response(
+                {"error": "need action and state confirm|block|busy"}, status=400
+            )
+        self.two_factor[str(knobs["action"])] = state
         return web.json_response({"ok": True})
 
     async def _ctl_hosts(self, request: web.Request) -> web.Response:
         if not self._local(request):
             return _html(403, "Forbidden")
-        knobs = await request.json()
+        knobs = await _knobs(request)
         hosts: list[dict[str, str]] = self.device.state["hosts"]
         if "add" in knobs:
+            if not isinstance(knobs["add"], dict) or "MACAddress" not in knobs["add"]:
+                return web.json_response({"error": "add needs a MACAddress"}, status=400)
             entry = {
                 "AddressSource": "DHCP",
                 "InterfaceType": "Ethernet",
@@ -449,6 +462,17 @@ class _DeviceServer:
             hosts[:] = [h for h in hosts if h["MACAddress"].lower() != mac]
         self.device.changes += 1
         return web.json_response({"ok": True})
+
+
+async def _knobs(request: web.Request) -> dict[str, Any]:
+    """The JSON object of a control request; anything else is a 400 naming the problem."""
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=f"expected a JSON object: {exc}") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return body
 
 
 def lab_mac(seed: str, index: int) -> str:
