@@ -8,9 +8,14 @@ ManagementServer mounted, as for DM devices. Table 1 events come from the same l
 (first discovery → BOOTSTRAP/BOOT; expired → offline). Credentials: the first
 `[[tr064.login]]` whose `match` is the UDN, friendly name, MAC or "*".
 
-A device offering both TR-064 and UPnP DM: the UPnP DM path wins (it is described first
-and owns the UDN's virtual device; its BMS/CMS model is the richer, TR-330-defined one),
-so the TR-064 services of that UDN are not attached a second time.
+A device offering both TR-064 and UPnP DM is one virtual device. Under one UDN the DM way
+is taken. Under two UDNs, the TR-064 device joins a DM virtual device of the same MAC (its
+SerialNumber, or the MAC behind its LOCATION; guide §5.1: a FRITZ! device is identified
+by its MAC): UPnP DM wins for every top-level object its model has (DeviceInfo, and all
+the TR-330 translation serves), TR-064 serves the mapped objects the DM model lacks
+(e.g. Device.WiFi., Device.Hosts.), mounted beside it. Reboot, FactoryReset, Download and
+Upload stay with UPnP DM. A TR-064 device seen before its DM twin stays a virtual device of
+its own.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from proxier.cwmp.engine import CpeEngine, SessionResult
 from proxier.cwmp.mount import MountedBackend
+from proxier.cwmp.rpc import CwmpFaultError
 from proxier.cwmp.runner import DeviceRunner
 from proxier.tr064.backend import Tr064Backend
 from proxier.tr064.client import Login, Tr064Client
@@ -36,6 +42,8 @@ from proxier.virtual.registry import DeviceKey, VirtualDeviceRecord
 
 if TYPE_CHECKING:
     from proxier.virtual.manager import VirtualDeviceManager
+
+IDENTITY_MAC = "identity.mac"  # as proxier.virtual.manager stores it (MAC behind LOCATION)
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +149,11 @@ class Tr064VirtualDevice(VirtualDevice):
         await super().detach()
 
 
+def _mac_of(text: str) -> str:
+    compact = text.replace(":", "").replace("-", "").strip().upper()
+    return compact if len(compact) == 12 and all(c in "0123456789ABCDEF" for c in compact) else ""
+
+
 class Tr064Devices:
     """The TR-064 side of the virtual device manager."""
 
@@ -148,6 +161,55 @@ class Tr064Devices:
         self.manager = manager
         state = Path(manager.shared.config.state.dir)
         self.pins = PinStore(state / "tr064-pins.json")
+        #: MAC → the TR-064 backend serving beside a DM virtual device of that MAC
+        self.twins: dict[str, Tr064Backend] = {}
+
+    def _macs(self, device: VirtualDevice) -> set[str]:
+        macs = {_mac_of(device.record.key.serial_number)}
+        macs.add(_mac_of(device.store.kv_get(IDENTITY_MAC) or ""))
+        return macs - {""}
+
+    def _dm_twin(self, mac: str) -> VirtualDevice | None:
+        for device in self.manager.devices.values():
+            if not isinstance(device, Tr064VirtualDevice) and mac in self._macs(device):
+                return device
+        return None
+
+    async def mount_twin(self, device: VirtualDevice) -> None:
+        """After a DM device (re)attached: mount its TR-064 twin's objects again."""
+        for mac in self._macs(device):
+            backend = self.twins.get(mac)
+            if backend is not None:
+                await self._mount(device, backend)
+
+    async def _mount(self, device: VirtualDevice, backend: Tr064Backend) -> list[str]:
+        """Mount the TR-064 objects the DM model lacks (DM wins where both have one)."""
+        engine = device.engine
+        mounted = engine.backend if engine is not None else None
+        if not isinstance(mounted, MountedBackend):
+            return []
+        added = []
+        prefixes = dict.fromkeys(
+            ".".join(row.path.split(".")[:2]) + "." for row in backend.mapping.parameters
+        )
+        for prefix in prefixes:
+            if prefix == MS or prefix in mounted.mounts:
+                continue
+            try:
+                await backend.get_parameter_names(prefix, True)
+            except CwmpFaultError:
+                continue  # this TR-064 device has nothing there
+            try:
+                await mounted.main.get_parameter_names(prefix, True)
+                continue  # the DM model has it: DM wins
+            except CwmpFaultError as exc:
+                if exc.fault.fault_code != 9005:
+                    continue
+            mounted.mounts[prefix] = backend
+            added.append(prefix)
+        if added:
+            log.info("%s: TR-064 twin serves %s (UPnP DM wins elsewhere)", device.id, added)
+        return added
 
     async def handle(self, event: DiscoveryEvent) -> None:
         manager = self.manager
@@ -167,6 +229,18 @@ class Tr064Devices:
         client.set_login(pick_login(manager.shared.config.tr064_logins, description))
         if not description.mac:
             log.warning("%s: no MAC in serialNumber or UDN: cannot identify it", event.udn)
+            return
+        twin = self._dm_twin(description.mac)
+        if twin is not None:
+            backend = Tr064Backend(client, manager.session, store=twin.store)
+            old = self.twins.get(description.mac)
+            if old is not None:
+                await old.close()
+            self.twins[description.mac] = backend
+            await self._mount(twin, backend)
+            log.info(
+                "%s: TR-064 services of %s join its UPnP DM virtual device", event.udn, twin.id
+            )
             return
         key = DeviceKey(description.oui, description.model_name[:64], description.mac)
         registry = manager.shared.registry

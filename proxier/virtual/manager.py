@@ -359,6 +359,7 @@ class VirtualDeviceManager:
             state=device.store,
         )
         await device.attach(dm, backend)
+        await self.tr064.mount_twin(device)  # a TR-064 twin's objects (issue 10)
         return True
 
     def _new_device(self, record: VirtualDeviceRecord) -> VirtualDevice:

@@ -32,7 +32,7 @@ import ssl
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -496,6 +496,7 @@ class Tr064LabServer:
         clock: Callable[[], float] = time.monotonic,
         interface: str | None = None,
         allow_lan_multicast: bool = False,
+        ports: Sequence[int] = (),
     ) -> None:
         self.count = devices
         self.host = host
@@ -511,6 +512,7 @@ class Tr064LabServer:
         self.interface = interface
         self.allow_lan_multicast = allow_lan_multicast
         self.responder: Announcer | None = None
+        self.ports = tuple(ports)  # HTTP port per device (0 or missing: any free one)
 
     @property
     def description_urls(self) -> list[str]:
@@ -545,7 +547,7 @@ class Tr064LabServer:
                 device.state["users"] = [u for u in self.users.table if u != "app"]
                 server = _DeviceServer(device, self.users, self.host, tls, self.clock)
                 self.servers.append(server)
-                await server.start()
+                await server.start(self.ports[index] if index < len(self.ports) else 0)
             if self.interface:
                 self.responder = Announcer(
                     self.interface,
