@@ -51,10 +51,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    interface = None
+    if args.interface:
+        try:
+            interface = interface_address(args.interface)
+        except ValueError as exc:
+            print(f"proxier lab: {exc}", file=sys.stderr)
+            return 2
     if args.tr064:
         from proxier.lab.tr064.cli import main as tr064_main  # here: it imports serve()
 
-        return tr064_main(args)
+        return tr064_main(args, interface)
     try:
         config = load_config(args.config) if args.config else LabConfig()
     except ModelError as exc:
@@ -64,13 +71,6 @@ def main(args: argparse.Namespace) -> int:
         print("proxier lab: --devices must be between 0 and 1000", file=sys.stderr)
         return 2
     faults = {} if args.reboot_delay is None else {"reboot_delay": args.reboot_delay}
-    interface = None
-    if args.interface:
-        try:
-            interface = interface_address(args.interface)
-        except ValueError as exc:
-            print(f"proxier lab: {exc}", file=sys.stderr)
-            return 2
     try:
         lab = LabServer(
             args.devices,

@@ -94,17 +94,12 @@ class Tr064Mapping:
                     out[name] = Concrete(name, row, f"{obj.entry[0]}:1", n)
                 continue
             numbers = instances.get(obj.service, []) if obj is not None else [1]
+            reads = row.get or row.set
             for n in numbers:
-                key_n = n
-                reads = row.get or row.set
-                if reads is None:
-                    name = row.path.replace("{i}", str(n))
-                    out[name] = Concrete(name, row, "")
-                    continue
-                service = f"{reads[0]}:{key_n}"
-                if row.get is not None and not offers(service, row.get[1]):
-                    continue
                 name = row.path.replace("{i}", str(n))
+                service = f"{reads[0]}:{n}" if reads is not None else ""
+                if row.get is not None and not offers(service, row.get[1]):
+                    continue  # the device's SCPD lacks the action: no such parameter (§6)
                 out[name] = Concrete(name, row, service)
         return out
 

@@ -6,23 +6,16 @@ import argparse
 import asyncio
 import sys
 
-from proxier.lab.announcer import interface_address
 from proxier.lab.cli import serve
 from proxier.lab.tr064.server import Tr064LabServer
 from proxier.upnp.netns import MulticastRefused
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, interface: str | None) -> int:
+    """`interface` is the --interface address, already resolved by `proxier.lab.cli`."""
     if args.devices < 0 or args.devices > 200:
         print("proxier lab: --devices must be between 0 and 200 with --tr064", file=sys.stderr)
         return 2
-    interface = None
-    if args.interface:
-        try:
-            interface = interface_address(args.interface)
-        except ValueError as exc:
-            print(f"proxier lab: {exc}", file=sys.stderr)
-            return 2
     lab = Tr064LabServer(
         args.devices,
         host=args.host or interface or "127.0.0.1",
