@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from proxier.virtual.manager import VirtualDeviceManager
 
 IDENTITY_MAC = "identity.mac"  # as proxier.virtual.manager stores it (MAC behind LOCATION)
+#: Set in the store of a TR-064 virtual device (restored as a plain one after a restart).
+TR064_DEVICE = "tr064.device"
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +173,9 @@ class Tr064Devices:
 
     def _dm_twin(self, mac: str) -> VirtualDevice | None:
         for device in self.manager.devices.values():
-            if not isinstance(device, Tr064VirtualDevice) and mac in self._macs(device):
+            if isinstance(device, Tr064VirtualDevice) or device.store.kv_get(TR064_DEVICE):
+                continue
+            if mac in self._macs(device):
                 return device
         return None
 
@@ -220,11 +224,16 @@ class Tr064Devices:
             return
         if isinstance(device, Tr064VirtualDevice) and device.online and device.engine:
             return  # a lease refresh
+        if event.root is False:
+            return  # an embedded device (LANDevice …): its root's virtual device serves it
         client = Tr064Client(manager.session, event.location, None, pins=self.pins)
         try:
             description = await client.attach()
         except (DescriptionError, UpnpError) as exc:
             log.warning("%s: TR-064 device at %s not usable: %s", event.udn, event.location, exc)
+            return
+        if description.udn != event.udn:
+            log.debug("%s is embedded in %s: served by the root", event.udn, description.udn)
             return
         client.set_login(pick_login(manager.shared.config.tr064_logins, description))
         if not description.mac:
@@ -250,6 +259,7 @@ class Tr064Devices:
             if current is not None:
                 await current.close()  # restored as a DM device at start-up
             current = Tr064VirtualDevice(record, manager.shared)
+            current.store.kv_set(TR064_DEVICE, "1")
             manager.devices[record.instance] = current
             manager.changed.set()
         backend = Tr064Backend(

@@ -85,3 +85,36 @@ async def test_device_with_dm_and_tr064_is_one_virtual_device(tmp_path: Path) ->
         finally:
             await r.stop_proxier()
             await r.client.close()
+
+
+async def test_restart_keeps_the_tr064_virtual_device(tmp_path: Path) -> None:
+    """A proxier restart brings the TR-064 virtual device back as itself: same id, no
+    second "0 BOOTSTRAP" (its store remembers), and it answers the ACS again."""
+    async with rig(tmp_path, devices=0) as base, Tr064LabServer(1, password=PASSWORD) as tr064:
+        r = _Tr064Rig(base.acs, base.lab, base.state)
+        r.description_urls = list(tr064.description_urls)
+        try:
+            await r.start_proxier()
+            (dev,) = await r.devices(1)
+            await r.inform_with(dev["id"], "0 BOOTSTRAP")
+            mark = r.last_inform_id(dev["id"])
+            await r.stop_proxier()
+            await r.start_proxier()
+            gpv = {
+                "name": "GetParameterValues",
+                "parameterNames": ["Device.Hosts.HostNumberOfEntries"],
+            }
+            done: dict[str, Any] = {}
+            for _ in range(50):  # until discovery re-attached it
+                done = await r.rpc(dev["id"], gpv, wait=5)
+                if done["status"] == "done":
+                    break
+                await asyncio.sleep(0.2)
+            assert done["status"] == "done", done
+            assert done["result"]["parameterList"][0]["value"] == "3"
+            assert [d["id"] for d in await r.client.devices()] == [dev["id"]]
+            later = r.acs.store.informs(dev["id"], after=mark)
+            assert later and not any(["0 BOOTSTRAP", ""] in i["events"] for i in later)
+        finally:
+            await r.stop_proxier()
+            await r.client.close()
