@@ -124,6 +124,20 @@ class LocalApiConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class Tr064Login:
+    """One `[[tr064.login]]` entry: credentials for the TR-064 devices `match` names (UDN,
+    friendly name, MAC or "*"); `auth` is "digest", "content" or "auto" (issue 10)."""
+
+    match: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    auth: str = "auto"
+
+
+TR064_AUTH = ("digest", "content", "auto")
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     acs: AcsConfig
     connection_request: ConnectionRequestConfig = ConnectionRequestConfig()
@@ -132,6 +146,7 @@ class Config:
     log: LogConfig = LogConfig()
     proxier: ProxierIdentity = ProxierIdentity()
     api: LocalApiConfig = LocalApiConfig()
+    tr064_logins: tuple[Tr064Login, ...] = ()
 
 
 # --- validation helpers ----------------------------------------------------------------------
@@ -215,7 +230,7 @@ def _check_oui(key: str, value: str) -> None:
 
 def from_dict(data: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, raising ConfigError on the first problem."""
-    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api"}
+    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api", "tr064"}
     for top in data:
         if top not in known:
             raise ConfigError(top, "unknown section")
@@ -330,7 +345,31 @@ def from_dict(data: dict[str, Any]) -> Config:
         log=log,
         proxier=ident,
         api=api,
+        tr064_logins=_tr064_logins(data.get("tr064", {})),
     )
+
+
+def _tr064_logins(data: object) -> tuple[Tr064Login, ...]:
+    """`[[tr064.login]]` entries, in order (the first whose `match` fits a device wins)."""
+    s = _Section("tr064", data)
+    entries = s._get("login", [], (list,), "a list of tables ([[tr064.login]])")
+    s.finish()
+    logins = []
+    for i, entry in enumerate(entries):
+        e = _Section(f"tr064.login[{i}]", entry)
+        login = Tr064Login(
+            match=e.text("match", "*"),
+            user=e.text("user"),
+            password=e.text("password"),
+            auth=e.text("auth", "auto").lower(),
+        )
+        e.finish()
+        if login.auth not in TR064_AUTH:
+            raise ConfigError(e.key("auth"), f"must be one of {', '.join(TR064_AUTH)}")
+        if not login.match:
+            raise ConfigError(e.key("match"), 'must not be empty ("*" matches every device)')
+        logins.append(login)
+    return tuple(logins)
 
 
 def load(path: str | Path) -> Config:

@@ -3,7 +3,9 @@
 It shows the main job end to end: three lab devices are discovered through description URLs
 (no multicast), each becomes a Virtual CWMP Device that bootstraps to the lab ACS, and the ACS
 then runs GetParameterValues, SetParameterValues and AddObject against one of them, each
-delivered by a Connection Request. Everything logs to stderr; a summary goes to stdout.
+delivered by a Connection Request. A FRITZ!-style TR-064 lab device (issue 10) joins them
+and answers a GetParameterValues of its Wi-Fi and DHCP settings. Everything logs to stderr;
+a summary goes to stdout.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from proxier import logsafe
 from proxier.api import Proxier
 from proxier.config import from_dict
 from proxier.lab.server import LabServer
+from proxier.lab.tr064.server import Tr064LabServer
 from proxier.labacs.client import LabAcsClient
 from proxier.labacs.server import LabAcs, LabAcsConfig
 
@@ -27,6 +30,8 @@ log = logging.getLogger("proxier.demo")
 
 #: The demo's ACS↔CPE Connection Request credentials (loopback only, lab use).
 DEMO_CR = ("demo-cr", "demo-cr-secret")
+#: The TR-064 lab device's login (loopback only, lab use).
+DEMO_TR064 = ("admin", "demo-tr064-secret")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -58,29 +63,38 @@ async def run_demo(devices: int, serve: bool) -> int:
     state = tempfile.mkdtemp(prefix="proxier-demo-")
     cr_user, cr_pass = DEMO_CR
     acs_config = LabAcsConfig(port=0, cr_username=cr_user, cr_password=cr_pass)
-    async with LabAcs(acs_config) as acs, LabServer(devices) as lab:
+    tr064_user, tr064_pass = DEMO_TR064
+    async with (
+        LabAcs(acs_config) as acs,
+        LabServer(devices) as lab,
+        Tr064LabServer(1, user=tr064_user, password=tr064_pass) as tr064,
+    ):
         print(f"lab ACS:      {acs.base_url}")
         for url in lab.description_urls:
             print(f"lab device:   {url}")
+        for url in tr064.description_urls:
+            print(f"TR-064 lab:   {url}")
         config = from_dict(
             {
                 "acs": {"url": acs.url, "periodic_inform_interval": 3600},
                 "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
-                "upnp": {"description_urls": list(lab.description_urls)},
+                "upnp": {"description_urls": [*lab.description_urls, *tr064.description_urls]},
                 "state": {"dir": state},
                 "api": {"port": 0, "console": serve, "lab_acs": acs.base_url if serve else ""},
+                "tr064": {"login": [{"match": "*", "user": tr064_user, "password": tr064_pass}]},
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
             print(f"proxier:      state in {state}, local API port {proxier.local_api.port}")
-            found = await wait_devices(client, devices, within=30)
+            found = await wait_devices(client, devices + 1, within=30)
             print(f"\n== {len(found)} virtual device(s) registered at the lab ACS")
             for dev in found:
                 print(f"  {dev['id']}  CR {dev.get('connectionRequestUrl', '')}")
-            if len(found) < devices:
+            if len(found) < devices + 1:
                 print("demo: not every lab device appeared at the ACS", file=sys.stderr)
                 return 1
-            first = found[0]["id"]
+            fritz = [d["id"] for d in found if d["id"].endswith(tr064.devices[0].mac)]
+            first = next(d["id"] for d in found if d["id"] not in fritz)
             gpv = await client.run_task(
                 first,
                 {
@@ -113,12 +127,24 @@ async def run_demo(devices: int, serve: bool) -> int:
                 },
             )
             _show("AddObject Device.NAT.PortMapping.", add)
+            fritz_gpv = await client.run_task(
+                fritz[0],
+                {
+                    "name": "GetParameterValues",
+                    "parameterNames": [
+                        "Device.DeviceInfo.ModelName",
+                        "Device.WiFi.SSID.",
+                        "Device.DHCPv4.Server.Pool.1.MinAddress",
+                    ],
+                },
+            )
+            _show(f"GetParameterValues on the TR-064 device {fritz[0]}", fritz_gpv)
             table = proxier.virtual_devices()
             print(f"\n== proxier VirtualDevice table: {len(table)} row(s)")
             for row in table:
                 state_word = "online" if row["online"] else "offline"
                 print(f"  {row['instance']}: {row['id']} ({state_word})")
-            ok = all(r.get("status") == "done" for r in (gpv, spv, add))
+            ok = all(r.get("status") == "done" for r in (gpv, spv, add, fritz_gpv))
             if serve:
                 print(f"\nconsole:      {console_url(proxier)}")
                 print("serving; Ctrl-C to stop", flush=True)

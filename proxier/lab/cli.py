@@ -15,6 +15,7 @@ import sys
 from proxier.lab.announcer import interface_address
 from proxier.lab.datamodel import ModelError
 from proxier.lab.server import LabConfig, LabServer, load_config
+from proxier.lab.tr064.server import Tr064LabServer
 from proxier.upnp.netns import MulticastRefused
 
 
@@ -46,9 +47,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reboot-delay", type=float, default=None, help="seconds a device stays down on Reboot"
     )
+    parser.add_argument(
+        "--tr064", action="store_true", help="run FRITZ!-style TR-064 devices instead"
+    )
+    parser.add_argument("--user", default="admin", help="TR-064 login user (with --tr064)")
+    parser.add_argument(
+        "--password", default=None, help="TR-064 login password (none: no login, as §4.1)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
+    interface = None
+    if args.interface:
+        try:
+            interface = interface_address(args.interface)
+        except ValueError as exc:
+            print(f"proxier lab: {exc}", file=sys.stderr)
+            return 2
+    if args.tr064:
+        from proxier.lab.tr064.cli import main as tr064_main  # here: it imports serve()
+
+        return tr064_main(args, interface)
     try:
         config = load_config(args.config) if args.config else LabConfig()
     except ModelError as exc:
@@ -58,13 +77,6 @@ def main(args: argparse.Namespace) -> int:
         print("proxier lab: --devices must be between 0 and 1000", file=sys.stderr)
         return 2
     faults = {} if args.reboot_delay is None else {"reboot_delay": args.reboot_delay}
-    interface = None
-    if args.interface:
-        try:
-            interface = interface_address(args.interface)
-        except ValueError as exc:
-            print(f"proxier lab: {exc}", file=sys.stderr)
-            return 2
     try:
         lab = LabServer(
             args.devices,
@@ -81,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_serve(lab))
+        return asyncio.run(serve(lab))
     except (MulticastRefused, ModelError) as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
@@ -90,7 +102,8 @@ def main(args: argparse.Namespace) -> int:
         return 1
 
 
-async def _serve(lab: LabServer) -> int:
+async def serve(lab: LabServer | Tr064LabServer) -> int:
+    """Run until SIGINT/SIGTERM, printing each device's description URL first."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -34,6 +34,8 @@ from async_upnp_client.ssdp import get_ssdp_socket
 from lxml import etree
 
 from proxier.logsafe import get_logger
+from proxier.tr064.description import SEARCH_TARGETS as TR064_SEARCH_TARGETS
+from proxier.tr064.description import is_tr064_type
 from proxier.upnp import ssdp
 from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.upnp.lanhosts import Network, lan_networks, location_refusal
@@ -67,6 +69,16 @@ EventKind = Literal["alive", "byebye", "expired", "update"]
 def is_dm_type(urn: str) -> bool:
     """True for a BMS/CMS/SMS service type or a ManageableDevice type (any version)."""
     return urn.startswith((*DM_SERVICE_PREFIXES, MANAGEABLE_DEVICE))
+
+
+def is_candidate_type(urn: str) -> bool:
+    """A type that makes a device a candidate: UPnP DM, or TR-064 (issue 10)."""
+    return is_dm_type(urn) or is_tr064_type(urn)
+
+
+#: Default M-SEARCH targets: UPnP DM, and the dslforum device types TR-064 devices answer
+#: (FRITZ! sends no NOTIFY, so the periodic search is how they are found).
+SEARCH_TARGETS = DM_SEARCH_TARGETS + TR064_SEARCH_TARGETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +218,8 @@ class DeviceTracker:
         events: list[DiscoveryEvent] = []
         seen: set[str] = set()
         for dev in devices:
-            if not (is_dm_type(dev.device_type) or any(map(is_dm_type, dev.service_types))):
+            types = (dev.device_type, *dev.service_types)
+            if not any(map(is_candidate_type, types)):
                 continue
             seen.add(dev.udn)
             events += self._alive(
@@ -310,7 +323,7 @@ class DeviceTracker:
         if secure_location:
             record.secure_location = secure_location
         if not record.announced:
-            if not any(is_dm_type(t) for t in record.types):
+            if not any(is_candidate_type(t) for t in record.types):
                 return []  # not (yet) known to be a DM device
             record.announced = True
             changed = True
@@ -463,7 +476,7 @@ class DiscoveryConfig:
 
     interfaces: tuple[str, ...] = ()
     search_interval: float = 60.0
-    search_targets: tuple[str, ...] = DM_SEARCH_TARGETS
+    search_targets: tuple[str, ...] = SEARCH_TARGETS
     mx: int = 2
     description_urls: tuple[str, ...] = ()
     probe_interval: float = 30.0

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 import aiohttp
 
 from proxier.logsafe import get_logger
+from proxier.tr064.virtual import Tr064Devices, is_tr064_event
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
@@ -94,6 +95,7 @@ class VirtualDeviceManager:
         )
         #: Discovery forgets a kept-out path so its next sighting is tried again (api.py).
         self.forget_path: Callable[[str], None] = lambda udn: None
+        self.tr064 = Tr064Devices(self)
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
@@ -143,6 +145,9 @@ class VirtualDeviceManager:
         return None if instance is None else self.devices.get(instance)
 
     async def handle(self, event: DiscoveryEvent) -> None:
+        if is_tr064_event(event):
+            await self.tr064.handle(event)  # TR-064 devices (issue 10): proxier.tr064.virtual
+            return
         device = self._owner(event.udn, event.via)
         if event.kind in ("byebye", "expired"):
             device = device or self.by_udn(event.udn)
@@ -392,6 +397,7 @@ class VirtualDeviceManager:
             state=device.store,
         )
         await device.attach(dm, backend)
+        await self.tr064.mount_twin(device)  # a TR-064 twin's objects (issue 10)
         return True
 
     def _new_device(self, record: VirtualDeviceRecord) -> VirtualDevice:
