@@ -24,6 +24,8 @@ from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
 from proxier.cwmp.rpc import ParameterValueStruct
 from proxier.localapi import LocalApi
+from proxier.sessionlog import SessionLog
+from proxier.startup import started_line
 from proxier.upnp.client import SoapTransport
 from proxier.upnp.discovery import Discovery, discovery_config
 from proxier.upnp.gena import GenaManager
@@ -61,6 +63,7 @@ class Proxier:
         self.registry = Registry(config.state.dir)
         self.local_api = LocalApi(self.virtual_devices, self.parameters)
         self._on_session = on_session
+        self.session_log = SessionLog()
         self._session: aiohttp.ClientSession | None = None
         self.connreq = ConnectionRequestServer(
             bind=config.connection_request.bind,
@@ -74,6 +77,14 @@ class Proxier:
         self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Start everything; a failure closes what was opened before it is re-raised."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         cfg = self.config
         self._session = aiohttp.ClientSession()
         await self.connreq.start()
@@ -106,13 +117,7 @@ class Proxier:
         if cfg.api.enable:
             await self.local_api.start(cfg.api.bind, cfg.api.port)
             log.info("local API on http://%s:%d/api/", cfg.api.bind, self.local_api.port)
-        log.info(
-            "proxier started: ACS %s, connection requests on %s:%d, %d known virtual device(s)",
-            cfg.acs.url,
-            cfg.connection_request.bind,
-            self.connreq.port,
-            len(self.registry),
-        )
+        log.info("%s", started_line(self))
 
     async def _watch_table(self) -> None:
         """Tell the proxier's own model when the VirtualDevice table changed (§4.3.1)."""
@@ -130,12 +135,7 @@ class Proxier:
         return "127.0.0.1"
 
     def _session_done(self, device: VirtualDevice, result: SessionResult) -> None:
-        if result.ok:
-            log.info(
-                "%s: session done, events %s, %d RPC(s)", device.id, result.events, result.rpcs
-            )
-        else:
-            log.warning("%s: session failed: %s", device.id, result.reason)
+        self.session_log.done(device.id, result)
         if self._on_session is not None:
             self._on_session(device, result)
 

@@ -34,6 +34,8 @@ import aiohttp
 from async_upnp_client.ssdp import get_ssdp_socket
 from lxml import etree
 
+from proxier.logsetup import Condition
+from proxier.redact import redact_url
 from proxier.upnp import ssdp
 from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.upnp.netns import check_multicast_allowed
@@ -518,14 +520,26 @@ class Discovery:
         self._search_targets: list[tuple[asyncio.DatagramTransport, str]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._expiry: asyncio.TimerHandle | None = None
+        self._conditions: dict[str, Condition] = {}
 
-    async def start(self) -> None:
-        """Open sockets (after the multicast guard) and start the periodic jobs."""
-        if self.config.interfaces:
-            check_multicast_allowed(self.config.allow_lan_multicast)
-        loop = asyncio.get_running_loop()
-        for interface in self.config.interfaces:
-            await self._open_interface(loop, interface)
+    def _condition(self, url: str) -> Condition:
+        """An unreachable URL is logged when it fails or changes, then every 10 minutes."""
+        if url not in self._conditions:
+            self._conditions[url] = Condition(_LOG, f"description {redact_url(url)}")
+        return self._conditions[url]
+
+    async def reconfigure(self, config: DiscoveryConfig) -> None:
+        """Apply new settings (SIGHUP) keeping what was found; devices behind a removed
+        description URL count as gone. New `interfaces` need a restart (sockets)."""
+        removed = set(self.config.description_urls) - set(config.description_urls)
+        await self._stop_tasks()
+        self.config = replace(config, interfaces=self.config.interfaces)
+        for url in removed:
+            self._conditions.pop(url, None)
+            self._emit(self.tracker.probe_failed(url, self._clock(), limit=1))
+        self._start_tasks()
+
+    def _start_tasks(self) -> None:
         if self.config.interfaces:
             self._tasks.append(asyncio.create_task(self._search_loop()))
         if self.config.description_urls:
@@ -534,7 +548,7 @@ class Discovery:
                 self._own_session = True
             self._tasks.append(asyncio.create_task(self._probe_loop()))
 
-    async def stop(self) -> None:
+    async def _stop_tasks(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -543,6 +557,18 @@ class Discovery:
             except asyncio.CancelledError:
                 pass
         self._tasks.clear()
+
+    async def start(self) -> None:
+        """Open sockets (after the multicast guard) and start the periodic jobs."""
+        if self.config.interfaces:
+            check_multicast_allowed(self.config.allow_lan_multicast)
+        loop = asyncio.get_running_loop()
+        for interface in self.config.interfaces:
+            await self._open_interface(loop, interface)
+        self._start_tasks()
+
+    async def stop(self) -> None:
+        await self._stop_tasks()
         for transport in self._transports:
             transport.close()
         self._transports.clear()
@@ -650,8 +676,9 @@ class Discovery:
                 result.body, max_bytes=self.config.max_description_bytes
             )
         except (HttpFetchError, XmlError) as exc:
-            _LOG.info("description %s: %s", url, exc)
+            self._condition(url).report(str(exc), logging.INFO)
             events = self.tracker.probe_failed(url, self._clock(), limit=self.config.probe_failures)
         else:
+            self._condition(url).report(None)
             events = self.tracker.probe_ok(url, devices, self._clock())
         self._emit(events)
