@@ -10,6 +10,7 @@ exception (aiohttp's object reprs run to hundreds of characters) into one short 
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,7 +36,7 @@ _ELEMENT = re.compile(
     re.IGNORECASE,
 )
 #: Authorization: Digest/Basic … header values.
-_AUTH_HEADER = re.compile(r"(?P<key>\bAuthorization\s*[:=]\s*[\"']?)(?P<value>[^\"'\r\n]+)", re.I)
+_AUTH_HEADER = re.compile(r"(?P<key>\bAuthorization\s*[:=]\s*)(?P<value>[^\r\n]+)", re.I)
 
 
 def redact_url(url: str) -> str:
@@ -83,8 +84,8 @@ def summarise(exc: BaseException, limit: int = 160) -> str:
     name = type(exc).__name__
     strerror = getattr(exc, "strerror", None)
     os_error = getattr(exc, "os_error", None)
-    if os_error is not None and getattr(os_error, "strerror", None):
-        strerror = os_error.strerror
+    if os_error is not None and getattr(os_error, "errno", None):
+        strerror = os.strerror(os_error.errno)
     host = getattr(exc, "host", None)
     port = getattr(exc, "port", None)
     if host is not None and strerror:
