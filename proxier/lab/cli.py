@@ -48,8 +48,8 @@ def main(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
-    if args.devices < 0 or args.devices > 1000:
-        print("proxier lab: --devices must be between 0 and 1000", file=sys.stderr)
+    if args.devices < 1 or args.devices > 1000:
+        print("proxier lab: --devices must be between 1 and 1000", file=sys.stderr)
         return 2
     faults = {} if args.reboot_delay is None else {"reboot_delay": args.reboot_delay}
     interface = None

@@ -85,3 +85,21 @@ async def test_cli_reports_a_missing_model_file(tmp_path: Path) -> None:
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert b"missing.json" in err and b"Traceback" not in err and out == b""
+
+
+async def test_cli_refuses_zero_devices() -> None:
+    """Issue 11: `lab --devices 0` is refused (a lab with nothing to serve is a mistake)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "proxier",
+        "lab",
+        "--devices",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert out == b""
+    assert err.decode().strip() == "proxier lab: --devices must be between 1 and 1000"
