@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import ssl
 import sys
 from typing import Any
@@ -110,9 +111,13 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)  # a clean stop, exit 0
         async with LabAcs(config) as acs:
             print(f"lab ACS: CWMP {acs.url}  REST {acs.base_url}/devices", flush=True)
-            await asyncio.Event().wait()
+            await stop.wait()
 
     try:
         asyncio.run(run())
