@@ -11,7 +11,6 @@ the reload says which of them changed.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
@@ -96,19 +95,7 @@ async def apply(proxier: Proxier, new: Config) -> list[str]:
         for device in proxier.manager:
             device.reconfigure()
     if proxier.own is not None:
-        engine = proxier.own.engine
-        acs = config.acs
-        engine.reconfigure(
-            replace(
-                engine.config,
-                acs_url=acs.url,
-                acs_username=acs.username,
-                acs_password=acs.password,
-                periodic_inform_enable=acs.periodic_inform_enable,
-                periodic_inform_interval=acs.periodic_inform_interval,
-            ),
-            time.time(),
-        )
+        proxier.own.reconfigure(config)
     if proxier.discovery is not None:
         await proxier.discovery.reconfigure(discovery_config(config.upnp))
     return pending
