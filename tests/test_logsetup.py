@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import socket
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +55,40 @@ def test_condition_logged_on_change_and_reminded(caplog: pytest.LogCaptureFixtur
         "ACS: HTTP 500",
         "ACS: back to normal after 0 s",
     ]
+
+
+def test_syslog_target_sends_redacted_lines(tmp_path: Path) -> None:
+    """`log.target = "syslog"`: RFC 3164 datagrams to the syslog socket, credentials masked."""
+    path = tmp_path / "log.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(path))
+        handler = make_handler("text", "syslog", socket_path=str(path))
+        try:
+            handler.emit(_record("ACS %s", "http://u:hunter2@acs/"))
+        finally:
+            handler.close()
+        server.settimeout(5)
+        data = server.recv(4096).decode()
+    assert data.startswith("<14>proxier[")  # facility user, severity info
+    assert data.rstrip("\x00").endswith("INFO proxier: ACS http://u:***@acs/")
+
+
+def test_daemon_json_lines(tmp_path: Path) -> None:
+    """`log.format = "json"` for a real `proxier run`: every stderr line is one JSON object."""
+    from tests.daemon_rig import background, wait_for, write_config
+
+    cfg = write_config(
+        tmp_path / "p.toml",
+        "http://127.0.0.1:9/",
+        ["http://127.0.0.1:9/d.xml"],
+        tmp_path / "state",
+        log='format = "json"',
+    )
+    log = tmp_path / "err.log"
+    with background("run", "--config", str(cfg), stderr=log) as daemon:
+        wait_for(log, " started: ")
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(20) == 0
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert records[-1]["message"] == "stopped (SIGTERM)"
+    assert {r["level"] for r in records} <= {"info", "warning"}
