@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def started_line(proxier: Proxier) -> str:
-    """`proxier 0.1.0 started: ACS …, Connection Requests …, local API …, N device(s)`."""
+    """`proxier started: version 0.1.0, ACS …, Connection Requests …, local API …, N
+    device(s)` ("proxier started" is what scripts and tests wait for)."""
     cfg = proxier.config
     cr = cfg.connection_request
     if cfg.api.enable:
@@ -21,8 +22,8 @@ def started_line(proxier: Proxier) -> str:
     else:
         api = "off"
     return (
-        f"proxier {__version__} started: ACS {redact_url(cfg.acs.url)}, Connection Requests "
-        f"on {format_host(cr.bind)}:{proxier.connreq.port} (URLs http://"
+        f"proxier started: version {__version__}, ACS {redact_url(cfg.acs.url)}, "
+        f"Connection Requests on {format_host(cr.bind)}:{proxier.connreq.port} (URLs http://"
         f"{format_host(cr.host)}:{proxier.connreq.port}/…), local API {api}, "
         f"{len(proxier.registry)} known virtual device(s)"
     )

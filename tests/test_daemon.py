@@ -137,7 +137,7 @@ def test_stop_lines_on_sigterm_and_second_instance_refused(tmp_path: Path) -> No
     with background("run", "--config", str(cfg), stderr=log) as first:
         text = wait_for(log, " started: ")
         started = next(x for x in text.splitlines() if " started: " in x)
-        assert "proxier 0.1.0 started: ACS http://cpe:***@127.0.0.1:7547/" in started
+        assert "proxier started: version 0.1.0, ACS http://cpe:***@127.0.0.1:7547/" in started
         assert "Connection Requests on 127.0.0.1:" in started
         assert "local API http://127.0.0.1:" in started
         second_cfg = minimal(tmp_path, name="second.toml")
