@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -63,6 +64,8 @@ class Daemon:
         self.stop = asyncio.Event()
         self.reason = ""
         self._reloads: set[asyncio.Task[None]] = set()
+        self._started = False
+        self._hup_pending = False
 
     def _stop(self, reason: str) -> None:
         if not self.stop.is_set():
@@ -70,6 +73,9 @@ class Daemon:
             self.stop.set()
 
     def _hup(self) -> None:
+        if not self._started:  # a SIGHUP during start-up is applied once it is up
+            self._hup_pending = True
+            return
         task = asyncio.get_running_loop().create_task(self._reload())
         self._reloads.add(task)
         task.add_done_callback(self._reloads.discard)
@@ -80,14 +86,20 @@ class Daemon:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, self._stop, "SIGINT")
-        self.proxier = Proxier(self.config)
+        loop.add_signal_handler(signal.SIGHUP, self._hup)
         try:
+            self.proxier = Proxier(self.config)
             await self.proxier.start()
+        except sqlite3.Error as exc:
+            _say("cannot start", f"state.dir: {summarise(exc)} (a damaged file in it?)")
+            return EXIT_RUNTIME
         except Exception as exc:  # one line, everything already closed by start()
             _say("cannot start", summarise(exc))
             return EXIT_RUNTIME
-        loop.add_signal_handler(signal.SIGHUP, self._hup)
+        self._started = True
         sdnotify.ready("running")
+        if self._hup_pending:
+            self._hup()
         await self.stop.wait()
         log.info("stopping (%s)", self.reason)
         sdnotify.stopping()

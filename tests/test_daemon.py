@@ -185,3 +185,15 @@ def test_sighup_reload_sends_next_session_to_new_acs(tmp_path: Path) -> None:
             wait_for(log, "state.dir changed but need a restart")
             assert daemon.poll() is None
     assert "Traceback" not in log.read_text()
+
+
+def test_damaged_state_file_is_one_line(tmp_path: Path) -> None:
+    """Issue 11: a failure inside start-up (here a registry that is not sqlite) is one line
+    naming state.dir, exit 1, no traceback, no unclosed-session noise."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "registry.sqlite").write_text("not a database, not at all\n")
+    proc = run("run", "--config", str(minimal(tmp_path, state=state)))
+    assert proc.returncode == 1
+    line = one_line_failure(proc, "state.dir")
+    assert "file is not a database" in line
