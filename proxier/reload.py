@@ -90,12 +90,13 @@ async def apply(proxier: Proxier, new: Config) -> list[str]:
     """Make `new` (less restart-only keys) the running config; returns those pending keys."""
     config, pending = effective(proxier.config, new)
     proxier.config = config
-    if proxier.manager is not None:
+    if proxier.manager is not None:  # devices attached from now on use the new config
         proxier.manager.shared.config = config
+    if proxier.discovery is not None:  # before the engines: a device gone with its URL
+        await proxier.discovery.reconfigure(discovery_config(config.upnp))  # starts no session
+    if proxier.manager is not None:
         for device in proxier.manager:
             device.reconfigure()
     if proxier.own is not None:
         proxier.own.reconfigure(config)
-    if proxier.discovery is not None:
-        await proxier.discovery.reconfigure(discovery_config(config.upnp))
     return pending

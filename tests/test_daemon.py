@@ -160,15 +160,17 @@ def _devices(base: str) -> list[dict[str, object]]:
 
 def test_sighup_reload_sends_next_session_to_new_acs(tmp_path: Path) -> None:
     """Issue 11: SIGHUP applies a changed acs.url without dropping the virtual device (the
-    next session, "0 BOOTSTRAP" for the new URL, goes to the new ACS); an invalid new
-    config is refused and the running one kept."""
+    next session, "0 BOOTSTRAP" for the new URL, goes to the new ACS) and a new log level
+    (DEBUG wire lines appear); an invalid new config is refused and the running one kept;
+    a removed description URL takes its device offline; restart-only keys are named."""
     log = tmp_path / "err.log"
     with lab(1) as urls, labacs() as first, labacs() as second:
         cfg = write_config(tmp_path / "p.toml", first + "/", urls, tmp_path / "state")
         with background("run", "--config", str(cfg), stderr=log) as daemon:
             wait_for(log, "session ok")
             (device,) = _devices(first)
-            cfg.write_text(cfg.read_text().replace(first + "/", second + "/"))
+            text = cfg.read_text().replace(first + "/", second + "/")
+            cfg.write_text(text.replace('level = "info"', 'level = "debug"'))
             daemon.send_signal(signal.SIGHUP)
             mark = wait_for(log, "reloaded").index("reloaded")
             wait_for(log, "session ok", after=mark)
@@ -176,6 +178,7 @@ def test_sighup_reload_sends_next_session_to_new_acs(tmp_path: Path) -> None:
             text = log.read_text()
             assert text.count("new virtual device") == 1
             assert "events 0 BOOTSTRAP;" in text[mark:]
+            assert f"CWMP → {second}/" in text[mark:]
             cfg.write_text("[acs\n")
             daemon.send_signal(signal.SIGHUP)
             wait_for(log, "the running config is kept")
@@ -183,6 +186,7 @@ def test_sighup_reload_sends_next_session_to_new_acs(tmp_path: Path) -> None:
             cfg.write_text("[acs]\nurl = 'http://127.0.0.1:1/'\n[state]\ndir = '/elsewhere'\n")
             daemon.send_signal(signal.SIGHUP)
             wait_for(log, "state.dir changed but need a restart")
+            wait_for(log, f"{device['id']}: offline")
             assert daemon.poll() is None
     assert "Traceback" not in log.read_text()
 
