@@ -96,7 +96,7 @@ def _overlap(a: str, b: str) -> bool:
     return a == b or a in wildcard or b in wildcard
 
 
-def check_ports(config: Config) -> list[Finding]:
+def check_ports(config: Config, *, free: bool = True) -> list[Finding]:
     cr = config.connection_request
     api = config.api
     out: list[Finding] = []
@@ -109,7 +109,7 @@ def check_ports(config: Config) -> list[Finding]:
     if api.enable:
         listeners.append(("api", api.bind, api.port))
     for section, bind, port in listeners:
-        if not port:
+        if not port or not free:
             continue
         problem = port_in_use(bind, port)
         if problem == "is not an address of this host":
@@ -217,11 +217,11 @@ def check_logging(config: Config) -> list[Finding]:
     return []
 
 
-def check(config: Config) -> list[Finding]:
-    """Every runtime finding, errors first."""
+def check(config: Config, *, ports: bool = True) -> list[Finding]:
+    """Every runtime finding, errors first (`ports=False`: not whether ports are free)."""
     found = [
         *check_state_dir(config.state.dir),
-        *check_ports(config),
+        *check_ports(config, free=ports),
         *check_files(config),
         *check_discovery(config),
         *check_logging(config),

@@ -144,6 +144,12 @@ def test_stop_lines_on_sigterm_and_second_instance_refused(tmp_path: Path) -> No
         second = run("run", "--config", str(second_cfg))
         line = one_line_failure(second, "state.dir")
         assert f"another proxier (pid {first.pid}) already runs on" in line
+        # Checking the running daemon's own config (before a reload) is not an error.
+        again = run("run", "--config", str(cfg), "--check")
+        assert again.returncode == 0, again.stderr
+        assert f"state.dir: a proxier (pid {first.pid}) runs on it; ports not checked" in (
+            again.stderr
+        )
         first.send_signal(signal.SIGTERM)
         assert first.wait(20) == 0
     text = log.read_text()
