@@ -211,9 +211,9 @@ def check_reachability(config: Config) -> list[Finding]:
     return out
 
 
-def check_logging(config: Config) -> list[Finding]:
-    if config.log.target == "syslog" and not os.path.exists(SYSLOG_SOCKET):
-        return [_error("log.target", f'no syslog socket at {SYSLOG_SOCKET}; use "stderr"')]
+def check_logging(config: Config, socket_path: str = SYSLOG_SOCKET) -> list[Finding]:
+    if config.log.target == "syslog" and not os.path.exists(socket_path):
+        return [_error("log.target", f'no syslog socket at {socket_path}; use "stderr"')]
     return []
 
 
