@@ -12,23 +12,32 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from proxier.config import Config
+from proxier.config import Config, UpnpConfig
+from proxier.control.actions import DeviceActions
+from proxier.control.activity import Activity, ActivityLog, Kind
+from proxier.control.metrics import Metrics, TimedSoapTransport
+from proxier.control.readings import Readings
+from proxier.control.token import ensure_token
+from proxier.control.view import identity, mask_url
 from proxier.cwmp.connreq import ConnectionRequestServer
 from proxier.cwmp.engine import SessionResult
 from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
-from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.cwmp.rpc import CpeRequest, CpeResponse, Fault, ParameterValueStruct
+from proxier.gatewayid import effective_serial
 from proxier.localapi import LocalApi
 from proxier.sessionlog import SessionLog
 from proxier.startup import started_line
-from proxier.upnp.client import SoapTransport
 from proxier.upnp.discovery import Discovery, discovery_config
 from proxier.upnp.gena import GenaManager
+from proxier.upnp.netns import check_multicast_allowed
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.manager import VirtualDeviceManager
 from proxier.virtual.own import OwnDevice
@@ -58,10 +67,21 @@ class Proxier:
         clock: Callable[[], float] = time.time,
         on_session: Callable[[VirtualDevice, SessionResult], None] | None = None,
     ) -> None:
+        serial = effective_serial(
+            config.proxier.serial_number, Path(config.state.dir), interfaces=config.upnp.interfaces
+        )
+        config = replace(config, proxier=replace(config.proxier, serial_number=serial))
         self.config = config
         self.clock = clock
         self.registry = Registry(config.state.dir)
-        self.local_api = LocalApi(self.virtual_devices, self.parameters)
+        #: What happened lately (status, API, console) and the embedding callbacks/stream.
+        self.activity = ActivityLog(clock)
+        self.actions = DeviceActions()
+        self.actions.register("forget", self._forget_action)
+        self.metrics = Metrics(self.devices)
+        self.readings = Readings(clock)
+        self.activity.on("event", lambda a: self.metrics.event(str(a.detail.get("code", ""))))
+        self.local_api = LocalApi(self)
         self._on_session = on_session
         self.session_log = SessionLog()
         self._session: aiohttp.ClientSession | None = None
@@ -75,9 +95,10 @@ class Proxier:
         self.manager: VirtualDeviceManager | None = None
         self.own: OwnDevice | None = None
         self._watch: asyncio.Task[None] | None = None
+        self.connreq.on_result = self.metrics.connection_request
 
     async def start(self) -> None:
-        """Start everything; a failure closes what was opened before it is re-raised."""
+        """Start everything; a failure stops what had started before it is raised."""
         try:
             await self._start()
         except BaseException:
@@ -100,23 +121,27 @@ class Proxier:
             transport_factory=limited(factory, asyncio.Semaphore(cfg.acs.max_parallel_sessions)),
             clock=self.clock,
             on_session=self._session_done,
+            activity=self.activity,
+            on_answer=self._answered,
         )
-        soap = SoapTransport(self._session, timeout=cfg.upnp.action_timeout)
+        soap = TimedSoapTransport(
+            self._session, timeout=cfg.upnp.action_timeout, metrics=self.metrics
+        )
         self.manager = VirtualDeviceManager(shared, self._session, soap)
         self.manager.restore()
         if cfg.proxier.cwmp:
             self.own = OwnDevice(cfg, self.registry, self.connreq, shared.transport_factory)
             self.own.start()
             self._watch = asyncio.get_running_loop().create_task(self._watch_table())
-        self.discovery = Discovery(
-            discovery_config(cfg.upnp),
-            self.manager.on_discovery,
-            session=self._session,
-        )
-        await self.discovery.start()
-        if cfg.api.enable:
-            await self.local_api.start(cfg.api.bind, cfg.api.port)
-            log.info("local API on http://%s:%d/api/", cfg.api.bind, self.local_api.port)
+        await self._start_discovery(cfg.upnp)
+        if cfg.api.enable or cfg.api.socket:
+            await self.local_api.start(
+                bind=cfg.api.bind,
+                port=cfg.api.port if cfg.api.enable else None,
+                socket_path=cfg.api.socket,
+                token=ensure_token(cfg.state.dir) if cfg.api.token else "",
+            )
+            log.info("local API on %s", " and ".join(self.local_api.urls))
         log.info("%s", started_line(self))
 
     async def _watch_table(self) -> None:
@@ -134,12 +159,110 @@ class Proxier:
             return "0.0.0.0"
         return "127.0.0.1"
 
+    async def _start_discovery(self, upnp: UpnpConfig) -> None:
+        assert self.manager is not None and self._session is not None
+        self.discovery = Discovery(
+            discovery_config(upnp), self.manager.on_discovery, session=self._session
+        )
+        await self.discovery.start()
+
+    async def set_discovery(
+        self,
+        *,
+        description_urls: tuple[str, ...] | None = None,
+        interfaces: tuple[str, ...] | None = None,
+    ) -> None:
+        """Change the discovery sources of a running proxier (embedding, reload).
+
+        Virtual devices and their sessions stay; devices seen only through a source that
+        is gone expire (offline, state kept) as if that source had stopped answering.
+        """
+        upnp = self.config.upnp
+        upnp = replace(
+            upnp,
+            description_urls=upnp.description_urls
+            if description_urls is None
+            else description_urls,
+            interfaces=upnp.interfaces if interfaces is None else interfaces,
+        )
+        if upnp.interfaces:
+            check_multicast_allowed(upnp.allow_lan_multicast)  # refuse before stopping anything
+        old = self.discovery
+        if old is not None and self.manager is not None:
+            await old.stop()
+            for url in set(old.config.description_urls) - set(upnp.description_urls):
+                for event in old.tracker.probe_failed(url, time.monotonic(), limit=1):
+                    self.manager.on_discovery(event)
+        try:
+            await self._start_discovery(upnp)
+        except BaseException:
+            if self.discovery is not None:
+                await self.discovery.stop()
+            await self._start_discovery(self.config.upnp)  # keep the sources that worked
+            raise
+        self.config = replace(self.config, upnp=upnp)
+        if self.manager is not None:
+            self.manager.shared.config = self.config
+        log.info(
+            "discovery sources now: description URLs %s, interfaces %s",
+            list(upnp.description_urls) or "none",
+            list(upnp.interfaces) or "none",
+        )
+
+    # --- embedding: callbacks and the event stream -------------------------------------------
+
+    def on(self, kind: Kind | None, callback: Callable[[Activity], None]) -> Callable[[], None]:
+        """Call `callback(activity)` for each `kind` ("device_added", "device_removed",
+        "online", "offline", "session", "event"; None: all). Returns an unsubscribe."""
+        return self.activity.on(kind, callback)
+
+    def events(self) -> AsyncIterator[Activity]:
+        """An async stream of every activity from now on (`async for a in p.events()`)."""
+        return self.activity.subscribe()
+
+    def device(self, wanted: str) -> VirtualDevice | None:
+        """A virtual device by DeviceId string or VirtualDevice table instance number."""
+        for device in self.devices():
+            if device.id == wanted or str(device.record.instance) == wanted:
+                return device
+        return None
+
+    async def forget(self, device: VirtualDevice) -> None:
+        """Drop a virtual device and its CWMP state; if still there it is discovered anew."""
+        assert self.manager is not None
+        await self.manager.forget(device)
+        self.readings.forget(device.id)
+        if self.discovery is not None:
+            for udn in device.record.udns:
+                self.discovery.tracker.forget(udn)
+
+    async def _forget_action(self, device: VirtualDevice, body: dict[str, Any]) -> dict[str, Any]:
+        await self.forget(device)
+        return {"forgotten": True}
+
+    def _answered(
+        self, device: VirtualDevice, request: CpeRequest, answer: CpeResponse | Fault
+    ) -> None:
+        if isinstance(answer, Fault):
+            self.metrics.fault(answer.fault_code)
+        self.readings.answered(device.id, request, answer)
+
     def _session_done(self, device: VirtualDevice, result: SessionResult) -> None:
+        self.metrics.session(result.ok)
+        self.activity.emit(
+            "session",
+            device.id,
+            ok=result.ok,
+            reason=result.reason,
+            events=list(result.events),
+            rpcs=result.rpcs,
+        )
         self.session_log.done(device.id, result)
         if self._on_session is not None:
             self._on_session(device, result)
 
     async def stop(self) -> None:
+        """Stop everything, in reverse order; safe after a failed or partial start."""
         if self._watch is not None:
             self._watch.cancel()
         if self.own is not None:
@@ -167,24 +290,12 @@ class Proxier:
         return list(self.manager) if self.manager is not None else []
 
     def virtual_devices(self) -> list[dict[str, Any]]:
-        """The VirtualDevice table as plain data (no credentials)."""
+        """The VirtualDevice table as plain data (no credentials; the CR URL's path masked)."""
         out = []
         for rec in self.registry:
             device = self.manager.devices.get(rec.instance) if self.manager else None
-            out.append(
-                {
-                    "instance": rec.instance,
-                    "id": rec.key.id,
-                    "manufacturer": rec.manufacturer,
-                    "oui": rec.key.oui,
-                    "product_class": rec.key.product_class,
-                    "serial_number": rec.key.serial_number,
-                    "udns": list(rec.udns),
-                    "location": rec.location,
-                    "online": rec.online,
-                    "connection_request_url": device.connection_request_url if device else "",
-                }
-            )
+            url = device.connection_request_url if device else ""
+            out.append({**identity(rec), "connection_request_url": mask_url(url)})
         return out
 
     def parameters(self) -> list[ParameterValueStruct]:

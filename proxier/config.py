@@ -89,18 +89,28 @@ class ProxierIdentity:
     manufacturer: str = "proxier"
     oui: str = "00D09E"
     product_class: str = "TR330-Proxier"
-    serial_number: str = "PROXIER-0001"
+    #: Empty: derived from the gateway and kept in the state dir (`proxier.gatewayid`).
+    serial_number: str = ""
     #: Serve the proxier's own Device:2 model (VirtualDevice table) over CWMP to the ACS too.
     cwmp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class LocalApiConfig:
-    """Loopback HTTP API for status and embedding tools (`proxier status`)."""
+    """HTTP API for status, control and embedding tools (`proxier status`, docs/api.md)."""
 
     enable: bool = True
     bind: str = "127.0.0.1"
     port: int = 7549
+    #: Also (or, with enable = false, only) serve on this unix socket: its file mode is the auth.
+    socket: str = ""
+    #: TCP clients need `Authorization: Bearer <state.dir>/api-token`; only a loopback bind
+    #: may turn it off.
+    token: bool = True
+    #: Serve the lab console page at /console/.
+    console: bool = False
+    #: REST base URL of a `proxier labacs serve` the console may queue RPCs on (lab only).
+    lab_acs: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +298,21 @@ def from_dict(data: dict[str, Any]) -> Config:
         enable=s.flag("enable", True),
         bind=s.text("bind", "127.0.0.1"),
         port=s.integer("port", 7549, 0, 65535),
+        socket=s.text("socket"),
+        token=s.flag("token", True),
+        console=s.flag("console", False),
+        lab_acs=s.text("lab_acs"),
     )
     s.finish()
+    if api.lab_acs:
+        _check_url("api.lab_acs", api.lab_acs, ("http", "https"))
     _check_address("api.bind", api.bind)
+    if api.enable and not api.token and not ipaddress.ip_address(api.bind).is_loopback:
+        raise ConfigError(
+            "api.token",
+            f"must be true when api.bind ({api.bind}) is not a loopback address: "
+            "anyone on the network could control the proxier",
+        )
 
     return Config(
         acs=acs,

@@ -83,7 +83,7 @@ async def _run_demo(devices: int, serve: bool, state: str) -> int:
                 "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
                 "upnp": {"description_urls": list(lab.description_urls)},
                 "state": {"dir": state},
-                "api": {"port": 0},
+                "api": {"port": 0, "console": serve, "lab_acs": acs.base_url if serve else ""},
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
@@ -136,9 +136,17 @@ async def _run_demo(devices: int, serve: bool, state: str) -> int:
             ok = all(r.get("status") == "done" for r in (gpv, spv, add))
             print(NEXT_STEPS)
             if serve:
-                print("\nserving; Ctrl-C to stop")
+                print(f"\nconsole:      {console_url(proxier)}")
+                print("serving; Ctrl-C to stop", flush=True)
                 await asyncio.Event().wait()
             return 0 if ok else 1
+
+
+def console_url(proxier: Proxier) -> str:
+    """The lab console's address with the API token in the fragment (never sent to a
+    server, never logged; the page keeps it for its API calls). Printed for the user only."""
+    base = proxier.local_api.urls[0].removesuffix("/api/")
+    return f"{base}/console/#token={proxier.local_api.token}"
 
 
 def main(args: argparse.Namespace) -> int:

@@ -17,10 +17,7 @@ def started_line(proxier: Proxier) -> str:
     device(s)` ("proxier started" is what scripts and tests wait for)."""
     cfg = proxier.config
     cr = cfg.connection_request
-    if cfg.api.enable:
-        api = f"http://{format_host(cfg.api.bind)}:{proxier.local_api.port}/api/"
-    else:
-        api = "off"
+    api = " and ".join(proxier.local_api.urls) or "off"
     return (
         f"proxier started: version {__version__}, ACS {redact_url(cfg.acs.url)}, "
         f"Connection Requests on {format_host(cr.bind)}:{proxier.connreq.port} (URLs http://"

@@ -6,6 +6,7 @@ reloads on SIGHUP and refuses a second instance on the same state dir."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -24,7 +25,8 @@ def one_line_failure(proc: subprocess.CompletedProcess[str], key: str) -> str:
     """Issue 11: one line naming the key, non-zero exit, no traceback."""
     assert proc.returncode != 0, proc
     assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    # INFO log lines written before the failure (e.g. the serial number) are not failures.
+    lines = [x for x in proc.stderr.splitlines() if x.strip() and not re.match(r"\d{4}-", x)]
     assert len(lines) == 1, proc.stderr
     assert key in lines[0], proc.stderr
     return lines[0]

@@ -83,6 +83,11 @@ class DataModelBackend(Protocol):
         """Return Status."""
         ...
 
+    def ensure_can_reboot(self, reset: bool) -> None:
+        """Raise the CwmpFaultError for a Reboot (or, with `reset`, a FactoryReset) this
+        device cannot carry out at all, while the session that asks is still open."""
+        ...
+
     async def reboot(self, command_key: str) -> None:
         """Reboot the device. Called by the engine after the session that asked ends."""
         ...

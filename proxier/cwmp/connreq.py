@@ -36,6 +36,10 @@ CredentialsSource = Callable[[], tuple[str, str]]
 ConnectionRequestCallback = Callable[[], bool | Awaitable[bool]]
 
 
+RATE_LIMITED = "Service Unavailable (rate limited)"
+_OUTCOMES = {200: "accepted", 401: "unauthorized", 503: "refused"}
+
+
 @dataclass
 class _Device:
     token: str
@@ -87,6 +91,8 @@ class ConnectionRequestServer:
         self.clock = clock
         self._devices: dict[str, _Device] = {}
         self._runner: web.AppRunner | None = None
+        #: Told each answer's outcome: accepted, refused, unauthorized, rate_limited (metrics).
+        self.on_result: Callable[[str], None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -165,6 +171,18 @@ class ConnectionRequestServer:
         return len(device.accepted) >= self.rate_limit
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        response = await self._answer(request)
+        if self.on_result is not None and response.status != 404:
+            outcome = _OUTCOMES.get(response.status, "refused")
+            if response.status == 401 and "Authorization" not in request.headers:
+                outcome = ""  # the digest challenge, not a refusal
+            if response.status == 503 and response.reason == RATE_LIMITED:
+                outcome = "rate_limited"
+            if outcome:
+                self.on_result(outcome)
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         device = (
             self._devices.get(path[len(PATH_PREFIX) :]) if path.startswith(PATH_PREFIX) else None
@@ -188,7 +206,7 @@ class ConnectionRequestServer:
             return response
         if self._rate_limited(device, now):
             log.warning("connection request for %s… rate-limited", device.token[:6])
-            return web.Response(status=503)
+            return web.Response(status=503, reason=RATE_LIMITED)
         device.accepted.append(now)
         try:
             outcome = device.callback()

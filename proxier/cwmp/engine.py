@@ -270,6 +270,8 @@ class CpeEngine:
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
+        #: Told every ACS request with its answer (operator metrics, values last read).
+        self.on_answer: Callable[[CpeRequest, CpeResponse | Fault], None] | None = None
         #: AutonomousTransferCompletes the running session carries, with their store rows.
         self._session_atcs: list[tuple[int, AutonomousTransferComplete]] = []
         backend.set_listeners(self._on_value_change, self._on_transfer_complete)
@@ -305,6 +307,10 @@ class CpeEngine:
     @property
     def in_session(self) -> bool:
         return self._in_session
+
+    @property
+    def next_periodic_inform(self) -> float | None:
+        return self._next_periodic
 
     @property
     def parameter_key(self) -> str:
@@ -969,13 +975,17 @@ class CpeEngine:
 
     async def execute(self, request: CpeRequest) -> CpeResponse | Fault:
         """Answer one ACS request: a response, or the fault it deserves (never raises)."""
+        answer: CpeResponse | Fault
         try:
-            return await self._dispatch(request)
+            answer = await self._dispatch(request)
         except CwmpFaultError as exc:
-            return exc.fault
+            answer = exc.fault
         except Exception:
             log.exception("%s failed inside the backend", type(request).__name__)
-            return fault(9002)
+            answer = fault(9002)
+        if self.on_answer is not None:
+            self.on_answer(request, answer)
+        return answer
 
     async def _dispatch(self, request: CpeRequest) -> CpeResponse:
         b = self.backend
@@ -1015,6 +1025,7 @@ class CpeEngine:
                     self.store.forget_subtree(name)
                 return DeleteObjectResponse(status)
             case Reboot(key):
+                b.ensure_can_reboot(False)
                 with self.store.transaction():
                     self.store.add_reboot(key)
                     if not self._reset_after_session:
@@ -1022,6 +1033,7 @@ class CpeEngine:
                 self._reboot_after_session = True
                 return RebootResponse()
             case FactoryReset():
+                b.ensure_can_reboot(True)
                 self.store.set_meta(OWED_AFTER_SESSION, "reset")
                 self._reset_after_session = True
                 return FactoryResetResponse()

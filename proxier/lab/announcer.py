@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 from proxier.lab.device import LabDevice, SsdpHooks
-from proxier.lab.scpd import DEVICE_TYPE, SERVICES
+from proxier.lab.scpd import DEVICE_TYPE
 from proxier.upnp import ssdp
 from proxier.upnp.netns import check_multicast_allowed
 
@@ -30,7 +30,7 @@ REPEAT = 2  # UDP is lossy: each NOTIFY goes out twice (UDA §1.2.2 suggests res
 
 def targets(device: LabDevice) -> list[str]:
     """NT values a root device with three services announces (UDA §1.2.2: 3 + k)."""
-    return ["upnp:rootdevice", device.udn, DEVICE_TYPE, *(s.service_type for s in SERVICES)]
+    return ["upnp:rootdevice", device.udn, DEVICE_TYPE, *(s.service_type for s in device.services)]
 
 
 def _version_match(offered: str, wanted: str) -> bool:
@@ -48,7 +48,7 @@ def search_matches(device: LabDevice, st: str) -> list[str]:
         return targets(device)
     if st in ("upnp:rootdevice", device.udn):
         return [st]
-    for offered in [DEVICE_TYPE, *(s.service_type for s in SERVICES)]:
+    for offered in [DEVICE_TYPE, *(s.service_type for s in device.services)]:
         if _version_match(offered, st):
             return [st]
     return []

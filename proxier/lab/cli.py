@@ -44,6 +44,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="allow SSDP on the host's real network (you really mean a real LAN)",
     )
     parser.add_argument(
+        "--services",
+        default="bms,cms,sms",
+        help="DM services each device offers, comma-separated (default bms,cms,sms; "
+        "e.g. 'bms' or 'sms' for a device without ConfigurationManagement, TR-330 §3.1)",
+    )
+    parser.add_argument(
         "--reboot-delay", type=float, default=None, help="seconds a device stays down on Reboot"
     )
 
@@ -79,8 +85,9 @@ def main(args: argparse.Namespace) -> int:
             interface=interface,
             allow_lan_multicast=args.allow_lan_multicast,
             faults=faults,
+            services=args.services.split(","),
         )
-    except ModelError as exc:
+    except (ModelError, ValueError) as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
     try:

@@ -40,7 +40,7 @@ import logging
 import time
 import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,14 @@ from proxier.lab.announcer import Announcer
 from proxier.lab.datamodel import DataModel, ModelError, ModelSpec, load_model_spec
 from proxier.lab.device import Faults, LabDevice, SsdpHooks
 from proxier.lab.publisher import GenaRefused
-from proxier.lab.scpd import SERVICES, DeviceInfo, build_description, build_scpd
+from proxier.lab.scpd import (
+    SERVICES,
+    DeviceInfo,
+    ServiceDef,
+    build_description,
+    build_scpd,
+    services_named,
+)
 from proxier.upnp import soap
 from proxier.upnp.device import UpnpError
 from proxier.upnp.netns import check_multicast_allowed
@@ -137,8 +144,11 @@ class LabServer:
         interface: str | None = None,
         allow_lan_multicast: bool = False,
         faults: Mapping[str, Any] | None = None,
+        services: Iterable[str] = ("bms", "cms", "sms"),
     ) -> None:
         self.count = max(devices, len(config.devices) if config else 0)
+        #: what every device offers (`--services`; ValueError for an unknown or empty list)
+        self.services = services_named(services)
         self.host = host
         self.port = port
         self.config = config or LabConfig()
@@ -176,7 +186,7 @@ class LabServer:
         )
         if cfg.friendly_name:
             model.set_identity({"/UPnP/DM/DeviceInfo/FriendlyName": cfg.friendly_name})
-        device = LabDevice(index, udn, model)
+        device = LabDevice(index, udn, model, services=self.services)
         device.faults.update({**self.default_faults, **cfg.faults})
         return device
 
@@ -359,7 +369,7 @@ class LabServer:
     async def _description(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
         info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-        body = build_description(info, device.base_path, device.config_id)
+        body = build_description(info, device.base_path, device.config_id, device.services)
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
     async def _group_description(self, request: web.Request) -> web.Response:
@@ -371,7 +381,9 @@ class LabServer:
             if not device.available:
                 continue
             info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-            doc = parse_xml(build_description(info, device.base_path, device.config_id))
+            doc = parse_xml(
+                build_description(info, device.base_path, device.config_id, device.services)
+            )
             element = next(c for c in doc if local_name(c) == "device")
             if root is None:
                 root = doc
@@ -394,11 +406,16 @@ class LabServer:
         body = etree.tostring(root, xml_declaration=True, encoding="utf-8")
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
-    async def _scpd(self, request: web.Request) -> web.Response:
-        self._device_for(request)
+    @staticmethod
+    def _service_for(device: LabDevice, request: web.Request) -> ServiceDef:
+        """The service named in the URL, if this device offers it (else 404)."""
         service = _SERVICES.get(request.match_info["svc"])
-        if service is None:
+        if service is None or service not in device.services:
             raise web.HTTPNotFound()
+        return service
+
+    async def _scpd(self, request: web.Request) -> web.Response:
+        service = self._service_for(self._device_for(request), request)
         return web.Response(body=build_scpd(service), content_type="text/xml", charset="utf-8")
 
     async def _log(self, request: web.Request) -> web.Response:
@@ -416,9 +433,7 @@ class LabServer:
 
     async def _control(self, request: web.Request) -> web.StreamResponse:
         device = self._device_for(request)
-        service = _SERVICES.get(request.match_info["svc"])
-        if service is None:
-            raise web.HTTPNotFound()
+        service = self._service_for(device, request)
         if request.content_length is not None and request.content_length > MAX_SOAP_BYTES:
             return _fault(402, "request too large")
         body = await request.content.read(MAX_SOAP_BYTES + 1)
@@ -454,9 +469,7 @@ class LabServer:
 
     async def _subscribe(self, request: web.Request) -> web.StreamResponse:
         device = self._device_for(request)
-        short = request.match_info["svc"].upper()
-        if short.lower() not in _SERVICES:
-            raise web.HTTPNotFound()
+        short = self._service_for(device, request).short
         sid = request.headers.get("SID")
         try:
             if sid is not None:
@@ -484,9 +497,7 @@ class LabServer:
 
     async def _unsubscribe(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
-        short = request.match_info["svc"].upper()
-        if short.lower() not in _SERVICES:
-            raise web.HTTPNotFound()
+        short = self._service_for(device, request).short
         try:
             if "CALLBACK" in request.headers or "NT" in request.headers:
                 raise GenaRefused(400, "UNSUBSCRIBE with CALLBACK/NT")

@@ -235,6 +235,13 @@ class DeviceTracker:
                 events.append(self._event("expired", record))
         return events
 
+    def forget(self, udn: str) -> None:
+        """Drop what is known of `udn`: its next announcement or probe is a new device."""
+        for key in [k for k in self._records if k[0] == udn]:
+            del self._records[key]
+        for udns in self._probe_udns.values():
+            udns.discard(udn)
+
     # -- transitions
 
     def _alive(

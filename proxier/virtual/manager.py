@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import Callable, Iterator
 
 import aiohttp
@@ -32,6 +33,7 @@ from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
 from proxier.upnp.identity import DESCRIPTION, read_identity
+from proxier.upnp.nocms import DescriptionCms
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
 from proxier.virtual.neighbours import mac_of, path_host
@@ -343,6 +345,9 @@ class VirtualDeviceManager:
 
     async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
         dm = reader.hand_over()
+        if isinstance(dm.cms, DescriptionCms):  # BMS/SMS only (TR-330 §3.1): its DeviceId
+            key = device.record.key
+            dm.cms.identify(key.oui, key.product_class, key.serial_number)
         backend = UpnpBackend(
             dm,
             instance_store=device.instances,
@@ -359,6 +364,8 @@ class VirtualDeviceManager:
     def _new_device(self, record: VirtualDeviceRecord) -> VirtualDevice:
         device = VirtualDevice(record, self.shared)
         device.on_returned = self.returned
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_added", device.id, instance=record.instance)
         return device
 
     async def returned(self, device: VirtualDevice) -> None:
@@ -376,6 +383,24 @@ class VirtualDeviceManager:
         if transition.changed:
             self.changed.set()
         device.apply(transition, events)
+
+    async def forget(self, device: VirtualDevice) -> None:
+        """Drop a virtual device with its CWMP state: seen again, it is new ("0 BOOTSTRAP")."""
+        instance = device.record.instance
+        async with self._device_lock(device):
+            await device.close()
+            self.devices.pop(instance, None)
+            self._paths.pop(instance, None)
+            self._fresh.discard(instance)
+            for path in [p for p, owner in self._owners.items() if owner == instance]:
+                del self._owners[path]
+            self.shared.registry.remove(device.record)
+            shutil.rmtree(device.record.state_dir, ignore_errors=True)
+        self._device_locks.pop(instance, None)
+        self.changed.set()
+        log.info("%s: forgotten (instance %d), with its CWMP state", device.id, instance)
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_removed", device.id, instance=instance)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -402,9 +427,6 @@ class _Reader:
         described = next((d for d in result.devices if d.candidate.udn == udn), None)
         if described is None:
             log.info("%s: no usable DM device at %s", udn, location)
-            return None
-        if "CMS" not in described.actions:
-            log.warning("%s: no usable ConfigurationManagement service; skipped", udn)
             return None
         return cls(
             udn, location, described, NetworkDmDevice.from_description(described, manager.soap)

@@ -140,6 +140,10 @@ class VirtualDeviceTable:
     async def delete_object(self, object_name: str, parameter_key: str) -> int:
         raise _err(9005, f"{object_name} is not a writable table")
 
+    def ensure_can_reboot(self, reset: bool) -> None:
+        if not reset:
+            raise _err(9001)
+
     async def reboot(self, command_key: str) -> None:
         raise _err(9001)
 
