@@ -140,9 +140,7 @@ class Daemon:
         except OSError as exc:
             log.error("reload refused, the running config is kept: log.target: %s", exc)
             return
-        old = self.proxier.config
-        pending = await reload.apply(self.proxier, new)
-        applied = [k for k in reload.changed_keys(old, new) if k not in pending]
+        applied, pending = await reload.apply(self.proxier, new)
         log.info("reloaded %s: %s", self.path, ", ".join(applied) or "nothing to change")
         if pending:
             log.warning(

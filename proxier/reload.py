@@ -86,17 +86,30 @@ def changed_keys(old: Config, new: Config) -> list[str]:
     return sorted(k for k in new_flat if new_flat[k] != old_flat[k])
 
 
-async def apply(proxier: Proxier, new: Config) -> list[str]:
-    """Make `new` (less restart-only keys) the running config; returns those pending keys."""
+def _derived(old: Config, new: Config) -> Config:
+    """`new` with what the running proxier derived itself (an unset serial number is the
+    gateway's, proxier/gatewayid.py), so that it does not count as a change."""
+    if new.proxier.serial_number:
+        return new
+    return replace(new, proxier=replace(new.proxier, serial_number=old.proxier.serial_number))
+
+
+async def apply(proxier: Proxier, new: Config) -> tuple[list[str], list[str]]:
+    """Make `new` (less restart-only keys) the running config; returns the keys applied
+    and the changed keys that wait for a restart."""
+    new = _derived(proxier.config, new)
+    applied = changed_keys(proxier.config, new)
     config, pending = effective(proxier.config, new)
+    discovery_changed = discovery_config(config.upnp) != discovery_config(proxier.config.upnp)
     proxier.config = config
     if proxier.manager is not None:  # devices attached from now on use the new config
         proxier.manager.shared.config = config
-    if proxier.discovery is not None:  # before the engines: a device gone with its URL
-        await proxier.discovery.reconfigure(discovery_config(config.upnp))  # starts no session
+    if proxier.discovery is not None and discovery_changed:
+        # Before the engines: a device gone with its removed URL starts no session.
+        await proxier.set_discovery(description_urls=config.upnp.description_urls)
     if proxier.manager is not None:
         for device in proxier.manager:
             device.reconfigure()
     if proxier.own is not None:
         proxier.own.reconfigure(config)
-    return pending
+    return [k for k in applied if k not in pending], pending

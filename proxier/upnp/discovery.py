@@ -535,17 +535,6 @@ class Discovery:
             self._conditions[url] = Condition(_LOG, f"description {redact_url(url)}")
         return self._conditions[url]
 
-    async def reconfigure(self, config: DiscoveryConfig) -> None:
-        """Apply new settings (SIGHUP) keeping what was found; devices behind a removed
-        description URL count as gone. New `interfaces` need a restart (sockets)."""
-        removed = set(self.config.description_urls) - set(config.description_urls)
-        await self._stop_tasks()
-        self.config = replace(config, interfaces=self.config.interfaces)
-        for url in removed:
-            self._conditions.pop(url, None)
-            self._emit(self.tracker.probe_failed(url, self._clock(), limit=1))
-        self._start_tasks()
-
     def _start_tasks(self) -> None:
         if self.config.interfaces:
             self._tasks.append(asyncio.create_task(self._search_loop()))
