@@ -26,7 +26,7 @@ _KEY_VALUE = re.compile(
 )
 #: <Name>…Password</Name><Value …>secret</Value> in a CWMP ParameterValueStruct.
 _CWMP_VALUE = re.compile(
-    r"(?P<head><Name>[^<]*(?:Password|Passphrase|Secret|Key)</Name>\s*<Value[^>]*>)"
+    r"(?P<head><Name>[^<]*(?:Password|Passphrase|Secret|PreSharedKey)</Name>\s*<Value[^>]*>)"
     r"(?P<value>[^<]*)(?=</Value>)",
     re.IGNORECASE,
 )

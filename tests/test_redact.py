@@ -42,3 +42,12 @@ async def test_acs_down_error_is_one_short_line() -> None:
     assert len(repr(error)) > 200
     line = summarise(error)
     assert line == f"ClientConnectorError: cannot connect to 127.0.0.1:{port} (Connection refused)"
+
+
+def test_parameter_key_is_not_a_secret() -> None:
+    """ParameterKey and other *Key names stay readable; PreSharedKey is masked."""
+    text = redact(
+        "<Name>Device.ManagementServer.ParameterKey</Name><Value>k1</Value>"
+        "<Name>Device.WiFi.AccessPoint.1.Security.PreSharedKey</Name><Value>psk</Value>"
+    )
+    assert ">k1<" in text and ">psk<" not in text

@@ -87,7 +87,7 @@ FINISHED = frozenset({DONE, FAULT, ERROR})
 _SECRET_KEYS = frozenset({"password"})
 
 
-_SECRET_NAMES = ("password", "passphrase", "secret")
+_SECRET_NAMES = ("password", "passphrase", "secret", "presharedkey")
 
 
 def _secret_name(name: Any) -> bool:
