@@ -3,9 +3,9 @@
 Applied at once: the ACS URL, credentials, periodic inform and session timeout settings
 (each virtual device's engine takes them; a new URL bootstraps there, values the ACS set
 itself keep precedence), description URLs and probe/search intervals (discovery restarts
-with them through `Proxier.set_discovery`; virtual devices stay), `upnp.return_wait`, and the log settings (by the daemon). Keys that own sockets,
-files or identities keep their old value until a restart; `RESTART_KEYS` lists them and
-the reload says which of them changed.
+with them through `Proxier.set_discovery`; virtual devices stay), `upnp.return_wait`, and
+the log settings (by the daemon). Keys that own sockets, files or identities keep their old
+value until a restart; `RESTART_KEYS` lists them and the reload says which of them changed.
 """
 
 from __future__ import annotations
