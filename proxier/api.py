@@ -33,6 +33,8 @@ from proxier.cwmp.rpc import CpeRequest, CpeResponse, Fault, ParameterValueStruc
 from proxier.gatewayid import effective_serial
 from proxier.localapi import LocalApi
 from proxier.logsafe import get_logger
+from proxier.sessionlog import SessionLog
+from proxier.startup import started_line
 from proxier.upnp.discovery import Discovery, discovery_config
 from proxier.upnp.gena import GenaManager
 from proxier.upnp.netns import check_multicast_allowed
@@ -81,6 +83,7 @@ class Proxier:
         self.activity.on("event", lambda a: self.metrics.event(str(a.detail.get("code", ""))))
         self.local_api = LocalApi(self)
         self._on_session = on_session
+        self.session_log = SessionLog()
         self._session: aiohttp.ClientSession | None = None
         self.connreq = ConnectionRequestServer(
             bind=config.connection_request.bind,
@@ -145,13 +148,7 @@ class Proxier:
                 token=ensure_token(cfg.state.dir) if cfg.api.token else "",
             )
             log.info("local API on %s", " and ".join(self.local_api.urls))
-        log.info(
-            "proxier started: ACS %s, connection requests on %s:%d, %d known virtual device(s)",
-            cfg.acs.url,
-            cfg.connection_request.bind,
-            self.connreq.port,
-            len(self.registry),
-        )
+        log.info("%s", started_line(self))
 
     async def _watch_table(self) -> None:
         """Tell the proxier's own model when the VirtualDevice table changed (§4.3.1)."""
@@ -267,12 +264,7 @@ class Proxier:
             events=list(result.events),
             rpcs=result.rpcs,
         )
-        if result.ok:
-            log.info(
-                "%s: session done, events %s, %d RPC(s)", device.id, result.events, result.rpcs
-            )
-        else:
-            log.warning("%s: session failed: %s", device.id, result.reason)
+        self.session_log.done(device.id, result)
         if self._on_session is not None:
             self._on_session(device, result)
 

@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from proxier import __version__
+
 #: subcommand → (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("proxier.daemon", "run the proxier daemon (TOML config)"),
@@ -24,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="proxier", description="TR-069 CPE Proxier for UPnP DM")
+    parser.add_argument("--version", action="version", version=f"proxier {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         try:

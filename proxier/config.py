@@ -90,6 +90,10 @@ class StateConfig:
 @dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = "info"
+    #: "text" (one line per record) or "json" (one object per line).
+    format: str = "text"
+    #: "stderr" (journald, procd and terminals read it) or "syslog" (/dev/log).
+    target: str = "stderr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,10 +303,18 @@ def from_dict(data: dict[str, Any]) -> Config:
         raise ConfigError("state.dir", "must not be empty")
 
     s = _Section("log", data.get("log", {}))
-    log = LogConfig(level=s.text("level", "info").lower())
+    log = LogConfig(
+        level=s.text("level", "info").lower(),
+        format=s.text("format", "text"),
+        target=s.text("target", "stderr"),
+    )
     s.finish()
     if log.level not in LOG_LEVELS:
         raise ConfigError("log.level", f"must be one of {', '.join(LOG_LEVELS)}")
+    if log.format not in ("text", "json"):
+        raise ConfigError("log.format", 'must be "text" or "json"')
+    if log.target not in ("stderr", "syslog"):
+        raise ConfigError("log.target", 'must be "stderr" or "syslog"')
 
     s = _Section("proxier", data.get("proxier", {}))
     base = ProxierIdentity()

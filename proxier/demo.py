@@ -13,20 +13,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import tempfile
 from typing import Any
 
-from proxier import logsafe
 from proxier.api import Proxier
 from proxier.config import from_dict
 from proxier.lab.server import LabServer
 from proxier.lab.tr064.server import Tr064LabServer
 from proxier.labacs.client import LabAcsClient
 from proxier.labacs.server import LabAcs, LabAcsConfig
+from proxier.logsafe import get_logger
+from proxier.logsetup import setup_logging
 
-log = logging.getLogger("proxier.demo")
+log = get_logger("proxier.demo")
 
 #: The demo's ACS↔CPE Connection Request credentials (loopback only, lab use).
 DEMO_CR = ("demo-cr", "demo-cr-secret")
@@ -59,8 +59,23 @@ async def wait_devices(client: LabAcsClient, count: int, within: float) -> list[
     return devices
 
 
+NEXT_STEPS = """
+== next steps
+  proxier demo --serve                 keep this demo running and explore it
+  proxier status --api URL             the virtual devices (URL: the local API above)
+  proxier labacs devices --url URL     the lab ACS's view (URL: the lab ACS above)
+  docs/lab.md, docs/labacs.md          your own lab devices and lab ACS
+  README.md "Connection Request credentials", then `proxier run --config FILE --check`
+                                       to bridge your own ACS"""
+
+
 async def run_demo(devices: int, serve: bool) -> int:
-    state = tempfile.mkdtemp(prefix="proxier-demo-")
+    """The demo in a temporary state dir that is removed however the demo ends."""
+    with tempfile.TemporaryDirectory(prefix="proxier-demo-") as state:
+        return await _run_demo(devices, serve, state)
+
+
+async def _run_demo(devices: int, serve: bool, state: str) -> int:
     cr_user, cr_pass = DEMO_CR
     acs_config = LabAcsConfig(port=0, cr_username=cr_user, cr_password=cr_pass)
     tr064_user, tr064_pass = DEMO_TR064
@@ -145,6 +160,7 @@ async def run_demo(devices: int, serve: bool) -> int:
                 state_word = "online" if row["online"] else "offline"
                 print(f"  {row['instance']}: {row['id']} ({state_word})")
             ok = all(r.get("status") == "done" for r in (gpv, spv, add, fritz_gpv))
+            print(NEXT_STEPS)
             if serve:
                 print(f"\nconsole:      {console_url(proxier)}")
                 print("serving; Ctrl-C to stop", flush=True)
@@ -160,13 +176,7 @@ def console_url(proxier: Proxier) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logsafe.install()
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    setup_logging(args.log_level)
     if not 1 <= args.devices <= 50:
         print("proxier demo: --devices must be between 1 and 50", file=sys.stderr)
         return 2

@@ -16,8 +16,11 @@ import traceback
 from collections.abc import Mapping
 from typing import Any
 
-#: Longest logged value (characters, before escaping): one peer string cannot fill a line.
+#: Longest value `escape` keeps by default (characters, before escaping).
 MAX_VALUE = 512
+#: The filter's bound on one record argument: generous, so the DEBUG wire traces
+#: (`proxier.wiretap`, up to 8 KiB on one line) stay whole, yet a record stays bounded.
+MAX_ARG = 16 * 1024
 
 # C0 controls (newline, CR, ESC …), DEL, C1 controls (CSI 0x9b, NEL 0x85 …), the Unicode
 # line/paragraph separators and the bidirectional overrides (which reorder what is shown).
@@ -47,8 +50,8 @@ def _safe_arg(arg: object) -> object:
     if arg is None or isinstance(arg, int | float):
         return arg
     if isinstance(arg, bytes):
-        return escape(repr(arg))
-    return escape(arg)
+        return escape(repr(arg), MAX_ARG)
+    return escape(arg, MAX_ARG)
 
 
 def _exception_text(exc: BaseException, depth: int = 0) -> str:
@@ -82,7 +85,7 @@ class PeerSafeFilter(logging.Filter):
             return True
         record._peer_safe = True
         if not isinstance(record.msg, str) or _UNSAFE.search(record.msg):
-            record.msg = escape(record.msg, limit=4 * MAX_VALUE)
+            record.msg = escape(record.msg, MAX_ARG)
         args: Any = record.args
         if isinstance(args, Mapping):
             record.args = {key: _safe_arg(value) for key, value in args.items()}
@@ -105,8 +108,14 @@ def get_logger(name: str) -> logging.Logger:
     return logger
 
 
+def protect(handler: logging.Handler) -> logging.Handler:
+    """Put the filter on `handler`, so records of any logger it prints are escaped."""
+    if _FILTER not in handler.filters:
+        handler.addFilter(_FILTER)
+    return handler
+
+
 def install(logger: logging.Logger | None = None) -> None:
     """Put the filter on every handler of `logger` (default: the root logger)."""
     for handler in (logger or logging.getLogger()).handlers:
-        if _FILTER not in handler.filters:
-            handler.addFilter(_FILTER)
+        protect(handler)

@@ -119,7 +119,7 @@ async def test_acs_fault_string_is_logged_escaped(
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    caplog.set_level(logging.INFO, logger="proxier")
+    caplog.set_level(logging.DEBUG, logger="proxier")
     try:
         async with ConnectionRequestServer(port=0) as crs:
             cpe = make_cpe(tmp_path / "cpe", f"http://127.0.0.1:{runner.addresses[0][1]}/", crs)

@@ -210,6 +210,9 @@ class SessionResult:
     events: tuple[str, ...] = ()
     version: str = FIRST_VERSION
     rpcs: int = 0
+    #: The ACS's requests in the order they were answered, and the session's length (s).
+    rpc_names: tuple[str, ...] = ()
+    duration: float = 0.0
 
 
 @runtime_checkable
@@ -344,6 +347,14 @@ class CpeEngine:
             **autonomous.POLICY_DEFAULTS,
         }
         return defaults.get(leaf, "")
+
+    def reconfigure(self, config: EngineConfig, now: float) -> None:
+        """New configured defaults (SIGHUP): a new ACS URL bootstraps there, intervals
+        reschedule; values the ACS set itself keep precedence (setting())."""
+        self.config = config
+        self._check_bootstrap(now)
+        self._schedule_periodic(now)
+        self._wake()
 
     def acs_settings(self) -> AcsSettings:
         return AcsSettings(self.setting("URL"), self.setting("Username"), self.setting("Password"))
@@ -754,7 +765,7 @@ class CpeEngine:
                 version=inform_version,
                 timeout=self.config.session_timeout,
             )
-            log.info(
+            log.debug(
                 "%s: session to %s (cwmp %s) events %s retry %d",
                 self.config.device_id.serial_number,
                 self.setting("URL"),
@@ -763,7 +774,7 @@ class CpeEngine:
                 inform.retry_count,
             )
             self._session = session
-            result, rpcs = await self._drive(session, transport, inform_list, changed_upto)
+            result, names = await self._drive(session, transport, inform_list, changed_upto)
         except asyncio.CancelledError:
             self._in_session = False
             self._record_failure(self._clock(), "cancelled", version_suspect=False)
@@ -783,13 +794,16 @@ class CpeEngine:
                 # The fallback worked: keep v1.0 for this ACS instead of failing every
                 # other session (until a new ACS URL bootstraps).
                 self.store.set_meta("inform_version", FALLBACK_VERSION)
-            log.info("%s: session done, %d ACS requests", self.config.device_id.serial_number, rpcs)
+            log.debug(
+                "%s: session done, ACS requests %s", self.config.device_id.serial_number, names
+            )
         else:
             suspect = session.version_suspect and session.version == FIRST_VERSION
             self._record_failure(end, result.reason, version_suspect=suspect)
         await self._after_session(end)
+        events = tuple(e.code for e in inform_list)
         return SessionResult(
-            result.ok, result.reason, tuple(e.code for e in inform_list), session.version, rpcs
+            result.ok, result.reason, events, session.version, len(names), names, end - now
         )
 
     def session_not_started(self, now: float, reason: str) -> None:
@@ -815,7 +829,7 @@ class CpeEngine:
             self._next_version = FALLBACK_VERSION
         elif self._next_version == FALLBACK_VERSION and not self.store.get_meta("inform_version"):
             self._next_version = FIRST_VERSION
-        log.warning(
+        log.debug(
             "%s: session failed (%s); retry #%d in %.0f s",
             self.config.device_id.serial_number,
             reason,
@@ -829,14 +843,14 @@ class CpeEngine:
         transport: AcsTransport,
         inform_list: list[ev.PendingEvent],
         changed_upto: int,
-    ) -> tuple[Finished, int]:
+    ) -> tuple[Finished, tuple[str, ...]]:
         action: Post | Execute | Finished = session.start(self._clock())
         informed_done = False
         confirmed_done = 0
-        rpcs = 0
+        names: list[str] = []
         while not isinstance(action, Finished):
             if isinstance(action, Execute):
-                rpcs += 1
+                names.append(type(action.request).__name__)
                 message = await self.execute(action.request)
                 action = session.respond(message, self._clock())
                 continue
@@ -850,7 +864,7 @@ class CpeEngine:
                 elif isinstance(request, AutonomousTransferComplete):
                     self._on_autonomous_delivered(request)
             confirmed_done = len(session.confirmed)
-        return action, rpcs
+        return action, tuple(names)
 
     async def _exchange(
         self, session: CpeSession, transport: AcsTransport, post: Post

@@ -20,9 +20,11 @@ from typing import Protocol
 import aiohttp
 from yarl import URL
 
+from proxier import wiretap
 from proxier.cwmp.cookies import SessionCookieJar
 from proxier.cwmp.transport import AcsReply, TransportError
 from proxier.logsafe import get_logger
+from proxier.redact import summarise
 
 log = get_logger(__name__)
 
@@ -139,8 +141,11 @@ class HttpAcsTransport:
         return (middleware,)
 
     async def post(self, body: bytes) -> AcsReply:
+        wiretap.soap_out(self.settings.url, body)
         try:
-            return await self._post(body)
+            reply = await self._post(body)
+            wiretap.soap_in(self.settings.url, reply.status, reply.body)
+            return reply
         except TransportError:
             raise
         except (TimeoutError, aiohttp.ServerTimeoutError):
@@ -148,7 +153,7 @@ class HttpAcsTransport:
         except aiohttp.ClientSSLError as exc:
             raise TransportError(f"TLS failure with the ACS: {exc}") from None
         except aiohttp.ClientError as exc:
-            raise TransportError(f"HTTP failure with the ACS: {exc!r}") from None
+            raise TransportError(f"HTTP failure with the ACS: {summarise(exc)}") from None
         except (OSError, ValueError) as exc:
             raise TransportError(f"cannot reach the ACS: {exc}") from None
 

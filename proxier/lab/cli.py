@@ -11,9 +11,10 @@ import argparse
 import asyncio
 import signal
 import sys
+from importlib import resources
 
 from proxier.lab.announcer import interface_address
-from proxier.lab.datamodel import ModelError
+from proxier.lab.datamodel import DEFAULT_MODEL, ModelError
 from proxier.lab.server import LabConfig, LabServer, load_config
 from proxier.lab.tr064.server import Tr064LabServer
 from proxier.upnp.netns import MulticastRefused
@@ -29,6 +30,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="HTTP port (default: any free)")
     parser.add_argument("--config", help="TOML/JSON file with [[device]] tables")
     parser.add_argument("--model", help="data model file (default: the shipped lab model)")
+    parser.add_argument(
+        "--print-model",
+        action="store_true",
+        help="print the shipped data model (JSON) and exit: the start of your own --model",
+    )
     parser.add_argument(
         "--interface",
         help="IPv4 address or interface name for SSDP (only inside a network namespace)",
@@ -57,6 +63,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.print_model:
+        shipped = resources.files("proxier").joinpath("data", DEFAULT_MODEL)
+        sys.stdout.write(shipped.read_text("utf-8"))
+        return 0
     interface = None
     if args.interface:
         try:
@@ -73,8 +83,8 @@ def main(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
-    if args.devices < 0 or args.devices > 1000:
-        print("proxier lab: --devices must be between 0 and 1000", file=sys.stderr)
+    if args.devices < 1 or args.devices > 1000:
+        print("proxier lab: --devices must be between 1 and 1000", file=sys.stderr)
         return 2
     faults = {} if args.reboot_delay is None else {"reboot_delay": args.reboot_delay}
     try:

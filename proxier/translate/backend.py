@@ -277,7 +277,7 @@ class UpnpBackend:
             if exc.code == 0:
                 log.warning("device %s: %s failed: %s", self.device.udn, action, exc)
             code = self.tables.errors.cwmp_fault(exc.code, rpc)
-            raise _err(code, f"{action}: UPnP {exc}") from None
+            raise _err(code, f"{action}: {exc}") from None
 
     @property
     def paths(self) -> PathTranslator:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 import aiohttp
 
+from proxier import wiretap
 from proxier.logsafe import get_logger
 from proxier.upnp import cms_xml, soap
 from proxier.upnp.description import DescribedDevice
@@ -86,6 +88,7 @@ class SoapTransport:
         time_limit: float | None = None,
     ) -> Mapping[str, str]:
         headers, body = soap.build_request(service_type, action, arguments)
+        started = time.monotonic()
         try:
             result = await bounded_request(
                 self.session,
@@ -99,10 +102,18 @@ class SoapTransport:
                 peer_check=self.peer_check,
             )
         except HttpFetchError as exc:
+            wiretap.upnp_action(control_url, action, time.monotonic() - started, str(exc))
             raise UpnpError(soap.TRANSPORT_ERROR, f"{action}: {exc}") from None
-        return soap.parse_response(
-            action, result.status, result.body, out, max_bytes=self.max_bytes
-        )
+        took = time.monotonic() - started
+        try:
+            answer = soap.parse_response(
+                action, result.status, result.body, out, max_bytes=self.max_bytes
+            )
+        except UpnpError as exc:
+            wiretap.upnp_action(control_url, action, took, str(exc))
+            raise
+        wiretap.upnp_action(control_url, action, took, f"HTTP {result.status}")
+        return answer
 
 
 # --- value conversions (device output is untrusted: bad values are protocol errors) --------

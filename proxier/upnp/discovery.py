@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import math
 import socket
 import time
@@ -34,6 +35,8 @@ from async_upnp_client.ssdp import get_ssdp_socket
 from lxml import etree
 
 from proxier.logsafe import get_logger
+from proxier.logsetup import Condition
+from proxier.redact import redact_url
 from proxier.tr064.description import SEARCH_TARGETS as TR064_SEARCH_TARGETS
 from proxier.tr064.description import is_tr064_type
 from proxier.upnp import ssdp
@@ -559,6 +562,32 @@ class Discovery:
         self._search_targets: list[tuple[asyncio.DatagramTransport, str]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._expiry: asyncio.TimerHandle | None = None
+        self._conditions: dict[str, Condition] = {}
+
+    def _condition(self, url: str) -> Condition:
+        """An unreachable URL is logged when it fails or changes, then every 10 minutes."""
+        if url not in self._conditions:
+            self._conditions[url] = Condition(_LOG, f"description {redact_url(url)}")
+        return self._conditions[url]
+
+    def _start_tasks(self) -> None:
+        if self.config.interfaces:
+            self._tasks.append(asyncio.create_task(self._search_loop()))
+        if self.config.description_urls:
+            if self._session is None:
+                self._session = aiohttp.ClientSession()
+                self._own_session = True
+            self._tasks.append(asyncio.create_task(self._probe_loop()))
+
+    async def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks.clear()
 
     async def start(self) -> None:
         """Open sockets (after the multicast guard) and start the periodic jobs."""
@@ -572,23 +601,10 @@ class Discovery:
         loop = asyncio.get_running_loop()
         for interface in self.config.interfaces:
             await self._open_interface(loop, interface)
-        if self.config.interfaces:
-            self._tasks.append(asyncio.create_task(self._search_loop()))
-        if self.config.description_urls:
-            if self._session is None:
-                self._session = aiohttp.ClientSession()
-                self._own_session = True
-            self._tasks.append(asyncio.create_task(self._probe_loop()))
+        self._start_tasks()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        self._tasks.clear()
+        await self._stop_tasks()
         for transport in self._transports:
             transport.close()
         self._transports.clear()
@@ -705,8 +721,9 @@ class Discovery:
                 result.body, max_bytes=self.config.max_description_bytes
             )
         except (HttpFetchError, XmlError) as exc:
-            _LOG.info("description %s: %s", url, exc)
+            self._condition(url).report(str(exc), logging.INFO)
             events = self.tracker.probe_failed(url, self._clock(), limit=self.config.probe_failures)
         else:
+            self._condition(url).report(None)
             events = self.tracker.probe_ok(url, devices, self._clock())
         self._emit(events)

@@ -16,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from proxier.redact import redact_url, summarise
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 1024 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -145,7 +147,7 @@ async def bounded_request(
     except TimeoutError:
         raise HttpFetchError(f"{method} {url[:200]} took longer than {time_limit:g} s") from None
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        raise HttpFetchError(f"{method} {url[:200]} failed: {exc!r}"[:400]) from None
+        raise HttpFetchError(f"{method} {redact_url(url)[:200]} failed: {summarise(exc)}") from None
 
 
 async def _request(

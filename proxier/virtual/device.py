@@ -228,6 +228,11 @@ class VirtualDevice:
             connection_request_window=self.shared.config.connection_request.rate_window,
         )
 
+    def reconfigure(self) -> None:
+        """`shared.config` changed (SIGHUP): the running engine takes the new ACS settings."""
+        if self._attached is not None:
+            self._attached.engine.reconfigure(self._engine_config(), self.shared.clock())
+
     async def attach(self, dm: NetworkDmDevice, backend: UpnpBackend) -> None:
         """(Re)build engine and runner over a freshly described device; starts paused."""
         await self.detach()

@@ -10,6 +10,7 @@ going is a "4 VALUE CHANGE" of the proxier itself. This module serves that model
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -189,22 +190,7 @@ class OwnDevice:
         backend = MountedBackend(
             self.model, {VIRTUAL_DEVICE_TABLE: VirtualDeviceTable(registry.parameters)}
         )
-        self.engine = CpeEngine(
-            backend,
-            self.store,
-            EngineConfig(
-                self.device_id,
-                acs.url,
-                acs.username,
-                acs.password,
-                periodic_inform_enable=acs.periodic_inform_enable,
-                periodic_inform_interval=acs.periodic_inform_interval,
-                connection_request_username=cr.username,
-                connection_request_password=cr.password,
-                connection_request_limit=cr.rate_limit,
-                connection_request_window=cr.rate_window,
-            ),
-        )
+        self.engine = CpeEngine(backend, self.store, self._engine_config(config))
         token = self.store.get_meta("own_cr_token")
         self.connreq = connreq
         self.token = connreq.register(
@@ -216,6 +202,25 @@ class OwnDevice:
             self.store.set_meta("own_cr_token", self.token)
         self.engine.set_connection_request_url(connreq.url(self.token))
         self.runner = DeviceRunner(self.engine, transport_factory)
+
+    def _engine_config(self, config: Config) -> EngineConfig:
+        acs, cr = config.acs, config.connection_request
+        return EngineConfig(
+            self.device_id,
+            acs.url,
+            acs.username,
+            acs.password,
+            periodic_inform_enable=acs.periodic_inform_enable,
+            periodic_inform_interval=acs.periodic_inform_interval,
+            connection_request_username=cr.username,
+            connection_request_password=cr.password,
+            connection_request_limit=cr.rate_limit,
+            connection_request_window=cr.rate_window,
+        )
+
+    def reconfigure(self, config: Config) -> None:
+        """A reloaded config (SIGHUP): the engine takes the new ACS settings."""
+        self.engine.reconfigure(self._engine_config(config), time.time())
 
     def runner_connection_request(self) -> bool:
         return self.runner.connection_request()

@@ -40,8 +40,9 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[str]:
-    """`proxier demo --serve --devices 2`: its console URL (with the token in the fragment)."""
+def demo() -> Iterator[tuple[str, int]]:
+    """`proxier demo --serve --devices 2`: its console URL (with the token in the fragment)
+    and how many virtual devices it says reached the lab ACS (DM ones plus other kinds)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "proxier", "demo", "--serve", "--devices", "2"],
         stdout=subprocess.PIPE,
@@ -49,7 +50,7 @@ def demo() -> Iterator[str]:
         text=True,
     )
     try:
-        url = ""
+        url, devices = "", 0
         deadline = time.monotonic() + 90
         assert proc.stdout is not None
         while time.monotonic() < deadline:
@@ -59,8 +60,10 @@ def demo() -> Iterator[str]:
             if line.startswith("console:"):
                 url = line.split()[1]
                 break
+            if line.startswith("== ") and "virtual device(s) registered" in line:
+                devices = int(line.split()[1])
         assert url, f"the demo printed no console URL: {proc.poll()}"
-        yield url
+        yield url, devices
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -150,25 +153,28 @@ def queue_rpc(browser: Any, rpc: str, param: str, value: str = "") -> str:
     return str(wait_for(browser, f"{rpc} answer", lambda: text(browser, "#rpc-answer"), within=40))
 
 
-def test_console_in_chromium(demo: str, browser: Any) -> None:
+def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
     """Issue 11 lab console: devices with state; per-device detail (identity, parameters,
     values last read, pending events); action buttons calling the action endpoints; the lab
     ACS form queueing GPV/SPV/Reboot with the answer shown; the live timeline."""
     from selenium.webdriver.common.by import By
 
-    browser.get(demo)
+    url, count = demo
+    browser.get(url)
     rows = wait_for(
         browser,
-        "two device rows",
+        f"{count} device rows",
         lambda: (
-            (r := browser.find_elements(By.CSS_SELECTOR, "#devices tbody tr")) and len(r) == 2 and r
+            (r := browser.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+            and len(r) == count
+            and r
         ),
     )
     first = rows[0].find_elements(By.TAG_NAME, "td")
     dev_id = first[1].text
     assert first[2].text == "online" and first[3].text == "plain", [c.text for c in first]
     assert "token=" not in browser.current_url  # the token left the address bar
-    assert "2 of 2 device(s) online" in text(browser, "#health")
+    assert f"{count} of {count} device(s) online" in text(browser, "#health")
     shot(browser, "1-devices")
 
     click(browser, "#devices tbody tr:nth-child(1)")

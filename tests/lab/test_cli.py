@@ -95,3 +95,9 @@ async def test_rule13_cli_services_flag_serves_only_bms_or_only_sms() -> None:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
     assert b"XYZ" in await _lab_usage_error("--services", "bms,xyz")
+
+
+async def test_cli_refuses_zero_devices() -> None:
+    """Issue 11: `lab --devices 0` is refused (a lab with nothing to serve is a mistake)."""
+    err = await _lab_usage_error("--devices", "0")
+    assert err.decode().strip() == "proxier lab: --devices must be between 1 and 1000"
