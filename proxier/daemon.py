@@ -125,6 +125,10 @@ class Daemon:
         sdnotify.reloading()
         try:
             await self._apply_new_config()
+        except Exception as exc:  # a failed reload must not end the daemon or log a traceback
+            log.error(
+                "reload of %s failed, the running config is kept: %s", self.path, summarise(exc)
+            )
         finally:
             sdnotify.ready("running")
 

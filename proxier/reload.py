@@ -40,11 +40,15 @@ RESTART_KEYS = (
 
 
 def _flat(config: Config) -> dict[str, Any]:
-    return {
-        f"{section}.{key}": value
-        for section, values in asdict(config).items()
-        for key, value in values.items()
-    }
+    """`section.key` → value; a field that is not a section (e.g. the `[[tr064.login]]`
+    entries) is one key of its own."""
+    flat: dict[str, Any] = {}
+    for section, values in asdict(config).items():
+        if isinstance(values, dict):
+            flat.update((f"{section}.{key}", value) for key, value in values.items())
+        else:
+            flat[section] = values
+    return flat
 
 
 def _needs_restart(key: str) -> bool:

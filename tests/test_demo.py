@@ -43,7 +43,7 @@ def test_demo_serve_interrupted_removes_its_folder(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while "== next steps" not in proc.stdout.readline():
             assert time.monotonic() < deadline and proc.poll() is None
-        assert [p.name[:13] for p in tmp_path.iterdir()] == ["proxier-demo-"]
+        assert "proxier-demo-" in [p.name[:13] for p in tmp_path.iterdir()]
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
     finally:

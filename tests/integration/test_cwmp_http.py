@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from proxier.cwmp.http import HttpSettings
+from proxier.sessionlog import SessionLog
 from tests.cwmp.tlsca import make_pki
 from tests.integration.harness import lab, make_cpe
 
@@ -148,6 +149,7 @@ async def test_basic_over_plain_http_refused_unless_allowed(
     results, informs, _ = await bootstrap(tmp_path / "refused", {"auth": "basic"})
     assert not results[0].ok and "acs.allow_basic_over_http" in results[0].reason
     assert informs == []
+    SessionLog().done("CPE", results[0])  # what the daemon logs for each finished session
     lines = [r for r in caplog.records if "allow_basic_over_http" in r.getMessage()]
     assert len(lines) == 1 and r"\n" not in lines[0].getMessage()
     template = HttpSettings("http://unused/", allow_basic_over_http=True)
