@@ -562,8 +562,11 @@ class DeviceInfo:
     manufacturer: str = "proxier lab"
 
 
-def build_description(info: DeviceInfo, base_path: str, config_id: int) -> bytes:
-    """Root device description (UDA §2.3) with relative URLs under `base_path`, no URLBase."""
+def build_description(
+    info: DeviceInfo, base_path: str, config_id: int, extra: tuple[ServiceDef, ...] = ()
+) -> bytes:
+    """Root device description (UDA §2.3) with relative URLs under `base_path`, no URLBase;
+    `extra` services (DeviceProtection) follow the DM ones."""
     root = etree.Element(
         "root",
         nsmap={None: DEVICE_NS},  # type: ignore[dict-item]
@@ -582,7 +585,7 @@ def build_description(info: DeviceInfo, base_path: str, config_id: int) -> bytes
     _text(device, "serialNumber", info.serial_number)
     _text(device, "UDN", info.udn)
     services = etree.SubElement(device, "serviceList")
-    for svc in SERVICES:
+    for svc in (*SERVICES, *extra):
         s = etree.SubElement(services, "service")
         short = svc.short.lower()
         _text(s, "serviceType", svc.service_type)

@@ -53,8 +53,9 @@ from lxml import etree
 from proxier.lab.announcer import Announcer
 from proxier.lab.datamodel import DataModel, ModelError, ModelSpec, load_model_spec
 from proxier.lab.device import Faults, LabDevice, SsdpHooks
+from proxier.lab.dp import DP, DpSettings, enable_protection, peer_of
 from proxier.lab.publisher import GenaRefused
-from proxier.lab.scpd import SERVICES, DeviceInfo, build_description, build_scpd
+from proxier.lab.scpd import SERVICES, DeviceInfo, ServiceDef, build_description, build_scpd
 from proxier.upnp import soap
 from proxier.upnp.device import UpnpError
 from proxier.upnp.netns import check_multicast_allowed
@@ -137,7 +138,9 @@ class LabServer:
         interface: str | None = None,
         allow_lan_multicast: bool = False,
         faults: Mapping[str, Any] | None = None,
+        dps: DpSettings | None = None,
     ) -> None:
+        self.dps = dps  # DeviceProtection on every device (`proxier lab --dps`)
         self.count = max(devices, len(config.devices) if config else 0)
         self.host = host
         self.port = port
@@ -224,6 +227,9 @@ class LabServer:
         )
         await self._runner.setup()
         await self._add_site(self.port)
+        if self.dps is not None:
+            for device in self.devices:
+                await enable_protection(device, self.dps, self.host, self.port)
         self._session = aiohttp.ClientSession()
         hooks: SsdpHooks = SsdpHooks()
         if self.interface:
@@ -300,6 +306,8 @@ class LabServer:
             await self.remove_host(host)
         for device in self.devices:
             await device.stop()
+            if device.tls is not None:
+                await device.tls.stop()
         if self.announcer is not None:
             await self.announcer.stop()
             self.announcer = None
@@ -359,7 +367,8 @@ class LabServer:
     async def _description(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
         info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-        body = build_description(info, device.base_path, device.config_id)
+        extra = (DP,) if device.protection is not None else ()
+        body = build_description(info, device.base_path, device.config_id, extra)
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
     async def _group_description(self, request: web.Request) -> web.Response:
@@ -394,9 +403,14 @@ class LabServer:
         body = etree.tostring(root, xml_declaration=True, encoding="utf-8")
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
+    def _service(self, device: LabDevice, name: str) -> ServiceDef | None:
+        if name == "dp" and device.protection is not None:
+            return DP
+        return _SERVICES.get(name)
+
     async def _scpd(self, request: web.Request) -> web.Response:
-        self._device_for(request)
-        service = _SERVICES.get(request.match_info["svc"])
+        device = self._device_for(request)
+        service = self._service(device, request.match_info["svc"])
         if service is None:
             raise web.HTTPNotFound()
         return web.Response(body=build_scpd(service), content_type="text/xml", charset="utf-8")
@@ -416,7 +430,7 @@ class LabServer:
 
     async def _control(self, request: web.Request) -> web.StreamResponse:
         device = self._device_for(request)
-        service = _SERVICES.get(request.match_info["svc"])
+        service = self._service(device, request.match_info["svc"])
         if service is None:
             raise web.HTTPNotFound()
         if request.content_length is not None and request.content_length > MAX_SOAP_BYTES:
@@ -431,7 +445,18 @@ class LabServer:
             header = request.headers.get("SOAPACTION", "").strip('"')
             if header and header != f"{service_type}#{action}":
                 raise UpnpError(401, "SOAPACTION header does not match the body")
+            if device.protection is not None:
+                peer = peer_of(
+                    device, request.transport and request.transport.get_extra_info("peername")
+                )
+                if service is DP:
+                    outputs = device.protection.call(action, args, peer)
+                    body = soap.build_response(service_type, action, outputs)
+                    return web.Response(body=body, content_type="text/xml", charset="utf-8")
+                device.protection.check_dm(peer, action)
             result = await device.call(service, action, args)
+            if device.protection is not None and action == "BaselineReset":
+                device.protection.factory_reset()
             body = soap.build_response(service_type, action, result.outputs)
         except UpnpError as exc:
             device.bms.log("Warning", f"{service.short} action failed: {exc}")
