@@ -69,6 +69,33 @@ class UpnpConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DpsLogin:
+    """One `[[dps.login]]` entry: which devices (`match`: UDN, friendly name, DP device
+    identity or "*") get a PKCS5 login with this user Name and password (DP:1 §2.3)."""
+
+    match: str
+    name: str
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DpsConfig:
+    """DeviceProtection (TR-330 §2.3, §4.8): our CP identity and how devices are trusted."""
+
+    certificate: str = ""  # PEM chain (leaf + root); empty: generated under state.dir
+    key: str = ""
+    device_ca: str = ""  # verify device chains against this CA instead of pinning
+    login: tuple[DpsLogin, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    """TR-330 §2.4: "approve" holds a new device back from the ACS until the user says so."""
+
+    mode: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
 class StateConfig:
     dir: str = "/var/lib/proxier"
 
@@ -108,6 +135,8 @@ class Config:
     log: LogConfig = LogConfig()
     proxier: ProxierIdentity = ProxierIdentity()
     api: LocalApiConfig = LocalApiConfig()
+    dps: DpsConfig = DpsConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
 
 # --- validation helpers ----------------------------------------------------------------------
@@ -191,7 +220,8 @@ def _check_oui(key: str, value: str) -> None:
 
 def from_dict(data: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, raising ConfigError on the first problem."""
-    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api"}
+    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api", "dps"}
+    known |= {"privacy"}
     for top in data:
         if top not in known:
             raise ConfigError(top, "unknown section")
@@ -280,7 +310,16 @@ def from_dict(data: dict[str, Any]) -> Config:
     s.finish()
     _check_address("api.bind", api.bind)
 
+    dps = _dps(data.get("dps", {}), upnp)
+    s = _Section("privacy", data.get("privacy", {}))
+    privacy = PrivacyConfig(mode=s.text("mode", "auto"))
+    s.finish()
+    if privacy.mode not in ("approve", "auto"):
+        raise ConfigError("privacy.mode", f'must be "approve" or "auto", got {privacy.mode!r}')
+
     return Config(
+        dps=dps,
+        privacy=privacy,
         acs=acs,
         connection_request=cr,
         upnp=upnp,
@@ -289,6 +328,45 @@ def from_dict(data: dict[str, Any]) -> Config:
         proxier=ident,
         api=api,
     )
+
+
+def _readable(key: str, path: str) -> None:
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+
+
+def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
+    s = _Section("dps", data)
+    logins: list[DpsLogin] = []
+    raw = s._get("login", [], (list,), "an array of tables ([[dps.login]])")
+    for i, entry in enumerate(raw):
+        e = _Section(f"dps.login[{i}]", entry)
+        login = DpsLogin(e.text("match", "*"), e.text("name"), e.text("password"))
+        e.finish()
+        if not login.name:
+            raise ConfigError(e.key("name"), "must not be empty")
+        logins.append(login)
+    dps = DpsConfig(
+        # upnp.client_cert/client_key (documented earlier) are the same identity
+        certificate=s.text("certificate") or upnp.client_cert,
+        key=s.text("key") or upnp.client_key,
+        device_ca=s.text("device_ca"),
+        login=tuple(logins),
+    )
+    s.finish()
+    if bool(dps.certificate) != bool(dps.key):
+        raise ConfigError(
+            "dps.key" if dps.certificate else "dps.certificate", "set both or neither"
+        )
+    for key, value in (("dps.certificate", dps.certificate), ("dps.key", dps.key)):
+        if value:
+            _readable(key, value)
+    if dps.device_ca:
+        _readable("dps.device_ca", dps.device_ca)
+    return dps
 
 
 def load(path: str | Path) -> Config:

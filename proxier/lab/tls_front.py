@@ -191,8 +191,8 @@ class TlsFront:
         up: asyncio.StreamWriter,
         flush: Callable[[], Any],
     ) -> None:
-        while data := await reader.read(_CHUNK):
-            conn.bio_write(data)
+        # The handshake's last flight may already carry application data: drain first.
+        while True:
             while True:
                 try:
                     plain = conn.recv(_CHUNK)
@@ -203,6 +203,10 @@ class TlsFront:
                 up.write(plain)
             await flush()  # alerts (e.g. no_renegotiation) and TLS 1.3 tickets
             await up.drain()
+            data = await reader.read(_CHUNK)
+            if not data:
+                return
+            conn.bio_write(data)
 
     async def _outbound(
         self, conn: SSL.Connection, up: asyncio.StreamReader, flush: Callable[[], Any]
