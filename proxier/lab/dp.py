@@ -503,7 +503,10 @@ async def enable_protection(device: LabDevice, settings: DpSettings, host: str, 
     from proxier.lab.tls_front import TlsFront, server_context
     from proxier.upnp.tls import dp_identity, ensure_identity
 
-    folder = settings.state_dir / device.udn.removeprefix("uuid:")
+    from proxier.dbfile import private_dir
+
+    private_dir(settings.state_dir)
+    folder = private_dir(settings.state_dir / device.udn.removeprefix("uuid:"))
     files = ensure_identity(folder / "identity", device.friendly_name, server=True, hosts=[host])
     device_id = dp_identity(files.leaf_der)
     device.protection = LabProtection(settings, device_id, device.udn, folder / "acl.json")

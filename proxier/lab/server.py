@@ -110,6 +110,11 @@ def load_config(path: str | Path) -> LabConfig:
     return LabConfig(devices, str(doc.get("seed", "proxier-lab")), int(doc.get("max_age", 1800)))
 
 
+def default_udn(seed: str, index: int) -> str:
+    """The UDN of lab device `index` when the config names none (stable per seed)."""
+    return f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{seed}:{index}')}"
+
+
 def _is_local(request: web.Request) -> bool:
     """The client runs on this host: loopback, or the very address the server listens on."""
     remote = request.remote
@@ -163,7 +168,7 @@ class LabServer:
 
     def _make_device(self, index: int) -> LabDevice:
         cfg = self.config.devices[index] if index < len(self.config.devices) else DeviceConfig()
-        udn = cfg.udn or f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{self.config.seed}:{index}')}"
+        udn = cfg.udn or default_udn(self.config.seed, index)
         if not udn.startswith("uuid:"):
             udn = "uuid:" + udn
         serial = cfg.serial_number or f"LAB{uuid.UUID(udn[5:]).hex[:4].upper()}{index:06d}"
