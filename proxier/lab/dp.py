@@ -500,10 +500,9 @@ class LabProtection:
 async def enable_protection(device: LabDevice, settings: DpSettings, host: str, port: int) -> None:
     """Give `device` its DP identity (stable: kept under `settings.state_dir`), its ACL and
     its HTTPS endpoint relaying to the plain server at (host, port)."""
+    from proxier.dbfile import private_dir
     from proxier.lab.tls_front import TlsFront, server_context
     from proxier.upnp.tls import dp_identity, ensure_identity
-
-    from proxier.dbfile import private_dir
 
     private_dir(settings.state_dir)
     folder = private_dir(settings.state_dir / device.udn.removeprefix("uuid:"))

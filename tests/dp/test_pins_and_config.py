@@ -67,7 +67,9 @@ def test_default_privacy_mode_is_auto_and_logins_parse() -> None:
     config = from_dict(
         {
             "acs": {"url": "http://acs.example/"},
-            "dps": {"login": [{"match": "*", "name": "Administrator", "password": "hunter2-secret"}]},
+            "dps": {
+                "login": [{"match": "*", "name": "Administrator", "password": "hunter2-secret"}]
+            },
         }
     )
     assert config.privacy.mode == "auto"
