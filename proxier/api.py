@@ -28,7 +28,7 @@ from proxier.dp.privacy import PrivacyGate
 from proxier.localapi import LocalApi
 from proxier.upnp.client import SoapTransport
 from proxier.upnp.discovery import Discovery, discovery_config
-from proxier.upnp.gena import GenaManager
+from proxier.upnp.gena import PER_PATH, GenaManager
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.manager import VirtualDeviceManager
 from proxier.virtual.own import OwnDevice
@@ -132,10 +132,10 @@ class Proxier:
                 self.own.table_changed()
 
     def _gena_host(self) -> str:
-        """GENA callbacks must reach us from the devices: loopback unless SSDP runs on a LAN."""
-        if self.config.upnp.interfaces:
-            return "0.0.0.0"
-        return "127.0.0.1"
+        """GENA callbacks must reach us from the devices: on the LAN-side local address of
+        the path to each device (never a wildcard, which includes the WAN side), unless
+        `upnp.callback_host` names one address."""
+        return self.config.upnp.callback_host or PER_PATH
 
     def _session_done(self, device: VirtualDevice, result: SessionResult) -> None:
         if result.ok:

@@ -66,6 +66,8 @@ class UpnpConfig:
     return_wait: float = 300.0
     client_cert: str = ""
     client_key: str = ""
+    #: GENA CALLBACK address; empty: the local address of the path to each device
+    callback_host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,8 +274,11 @@ def from_dict(data: dict[str, Any]) -> Config:
         return_wait=s.number("return_wait", 300.0, 0.1, 86400.0),
         client_cert=s.text("client_cert"),
         client_key=s.text("client_key"),
+        callback_host=s.text("callback_host"),
     )
     s.finish()
+    if upnp.callback_host:
+        _check_address("upnp.callback_host", upnp.callback_host)
     for i, url in enumerate(upnp.description_urls):
         _check_url(f"upnp.description_urls[{i}]", url, ("http", "https"))
 
