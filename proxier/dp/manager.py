@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -35,9 +35,11 @@ from proxier.upnp.tls import client_ssl_context, dp_identity
 
 log = logging.getLogger(__name__)
 
-#: Hook for WPS introduction (issue 9): called with (link) when the device has DP and the
-#: proxier is not in its ACL; returns True when an introduction made it a member.
-IntroduceHook = Callable[["DpLink"], "object"]
+#: Hook for WPS introduction (issue 9): awaited with the link when a DP device gave the
+#: proxier no Admin; it may run SendSetupMessage on `link.dp` / `link.transport.inner`
+#: and returns True when the introduction changed the proxier's place in the ACL (roles are
+#: then read again and the login, if configured, follows).
+IntroduceHook = Callable[["DpLink"], Awaitable[bool]]
 
 
 class DpManager:
@@ -204,6 +206,9 @@ class DpLink:
             return
         self.dp = DpClient(self.transport.inner, service)
         await self.refresh()
+        introduce = self.manager.introduce
+        if self.security.state != "admin" and introduce is not None and await introduce(self):
+            await self.refresh()
         if self.security.state != "admin":
             await self.login()
 

@@ -461,7 +461,10 @@ class LabProtection:
 
     def _RemoveIdentity(self, a: dict[str, str], peer: TlsPeer | None) -> dict[str, str]:
         kind, key = self._one(a["Identity"])
-        (self.acl.users if kind == "User" else self.acl.cps).pop(key)  # type: ignore[attr-defined]
+        if kind == "User":
+            del self.acl.users[key]
+        else:
+            del self.acl.cps[key]
         self._save()
         return {}
 
