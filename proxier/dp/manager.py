@@ -64,6 +64,9 @@ class DpManager:
         trust = (Path(config.device_ca),) if config.device_ca else ()
         self.context = client_ssl_context(self.identity.files, trust=trust)
         self.introduce: IntroduceHook | None = None  # issue 9 plugs WPS in here
+        #: called with (udn, reason) when a device's certificate is refused (the virtual
+        #: device manager takes it offline)
+        self.on_refused: Callable[[str, str], None] | None = None
 
     def note_secure_location(self, location: str, secure_location: str) -> None:
         if secure_location:
@@ -142,6 +145,8 @@ class DpLink:
             except Exception as exc:
                 self.security.error = str(exc)
                 log.warning("%s: device certificate refused: %s", udn, exc)
+                if manager.on_refused is not None:
+                    manager.on_refused(udn, str(exc))
                 raise
             self.device_der = der
 

@@ -76,6 +76,8 @@ class VirtualDeviceManager:
         self.dp = dp  # DeviceProtection (issue 8): TLS, pins, roles, login
         self.privacy = privacy  # TR-330 §2.4: pending/denied devices never reach the ACS
         self.last_alive: dict[str, DiscoveryEvent] = {}  # replayed after approve/trust
+        if dp is not None:
+            dp.on_refused = self._certificate_refused
         self.shared = shared
         self.session = session
         self.soap = soap
@@ -288,6 +290,22 @@ class VirtualDeviceManager:
             reader.mac,
         )
         return await self._identify(event, reader, split=True)
+
+    def _certificate_refused(self, udn: str, reason: str) -> None:
+        """A DP device presented a certificate we refuse: offline until `trust` (the reason
+        is in its security state)."""
+        device = self.by_udn(udn)
+        if device is None or not device.online:
+            return
+        log.warning("%s: offline: %s", device.id, reason)
+        task = asyncio.get_running_loop().create_task(self._take_offline(device))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _take_offline(self, device: VirtualDevice) -> None:
+        async with self._device_lock(device):
+            if device.online:
+                self._apply(device, device.lifecycle.expired())
 
     def replay(self, udn: str) -> bool:
         """Handle the last sighting of `udn` again (after approve / trust)."""

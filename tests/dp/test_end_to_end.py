@@ -114,6 +114,16 @@ async def test_retail_login_with_basic_preload_then_rpcs_dp_6_5(tmp_path: Path) 
         (written,) = await r.session(dev_id, [spv("retail", (TZ, "CET-1", "xsd:string"))])
         ok(written)
         assert r.lab.devices[0].model.value("/BBF/Time/LocalTimeZone") == "CET-1"
+        # The device drops the TLS session (the login belonged to it): the proxier logs in
+        # again on the new session and the write still works (issue 8: re-login).
+        tls = r.lab.devices[0].tls
+        assert tls is not None and tls.peers()
+        for peer in tls.peers():
+            peer.close()
+        await asyncio.sleep(0.2)
+        (again,) = await r.session(dev_id, [spv("retail-2", (TZ, "CET-2", "xsd:string"))])
+        ok(again)
+        assert r.lab.devices[0].model.value("/BBF/Time/LocalTimeZone") == "CET-2"
 
 
 async def test_retail_login_without_preload_clear_status_no_storm_dp_6_4(tmp_path: Path) -> None:
@@ -186,3 +196,54 @@ async def test_changed_device_certificate_refused_offline_with_reason_dp_6_1(
             await asyncio.sleep(0.1)
         assert proxier.virtual_devices()[0]["online"]
         assert security(r)["error"] == ""
+
+
+async def test_proxier_never_sends_a_dp_device_action_over_plain_http_dp_6_1(
+    tmp_path: Path,
+) -> None:
+    """DP §6.1: protected actions are reachable only over HTTPS; the proxier's transport for
+    a DP device refuses an http control URL before anything is sent."""
+    from proxier.config import DpsConfig
+    from proxier.dp.manager import DpManager
+    from proxier.upnp.device import UpnpError
+
+    manager = DpManager(DpsConfig(), tmp_path / "state")
+    link = manager.link("uuid:x", "https://127.0.0.1:9/d.xml")
+    assert link is not None
+    try:
+        try:
+            await link.transport.invoke("http://127.0.0.1:9/ctl", "urn:x:service:y:1", "Reboot")
+        except UpnpError as exc:
+            assert exc.code == 606 and "plain HTTP" in exc.description
+        else:
+            raise AssertionError("an http control URL was accepted for a DP device")
+    finally:
+        await manager.close()
+
+
+async def test_certificate_change_while_online_takes_device_offline_dp_6_1(
+    tmp_path: Path,
+) -> None:
+    """A device whose certificate changes while it is online (checked on every response)
+    goes offline with the reason in status; nothing is sent on; `trust` brings it back."""
+    async with dp_rig(tmp_path, {}) as r:
+        proxier = await r.start_proxier()
+        dev_id: str = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        udn = r.lab.devices[0].udn
+        other = ensure_identity(tmp_path / "other", "other")
+        proxier.dp.pins._pins[udn] = dp_identity(other.leaf_der)  # as if the device changed
+        (read,) = await r.session(dev_id, [gpv(TZ)])
+        assert read["status"] == "fault", read
+        for _ in range(50):
+            if not proxier.virtual_devices()[0]["online"]:
+                break
+            await asyncio.sleep(0.1)
+        row = proxier.virtual_devices()[0]
+        assert not row["online"] and "device certificate changed" in row["security"]["error"]
+        assert proxier.trust(dev_id)
+        for _ in range(100):
+            if proxier.virtual_devices()[0]["online"]:
+                break
+            await asyncio.sleep(0.1)
+        assert proxier.virtual_devices()[0]["online"]
