@@ -82,7 +82,11 @@ class Proxier:
         cfg = self.config
         self._session = aiohttp.ClientSession()
         await self.connreq.start()
-        self.gena = GenaManager(self._session, host=self._gena_host())
+        self.gena = GenaManager(
+            self._session,
+            host=self._gena_host(),
+            tls_for=lambda url: self.dp.context if url.startswith("https:") else None,
+        )
         await self.gena.start()
         template = HttpSettings(url=cfg.acs.url, ca_file=cfg.acs.ca_file or None)
         factory = transport_factory(template, ssl_context=acs_ssl_context(cfg))

@@ -26,7 +26,7 @@ import aiohttp
 from proxier.config import DpsConfig, DpsLogin
 from proxier.dp import identity as cp_identity
 from proxier.dp.client import DpClient, dp_service
-from proxier.dp.pins import PinStore
+from proxier.dp.pins import PinStore, check_at_handshake
 from proxier.dp.security import Security
 from proxier.upnp.client import SoapTransport
 from proxier.upnp.description import DescribedDevice, DescribeResult, describe
@@ -61,8 +61,9 @@ class DpManager:
         self.states: dict[str, Security] = {}
         self.links: dict[str, DpLink] = {}
         self._secure: dict[str, str] = {}  # LOCATION → SECURELOCATION
-        trust = (Path(config.device_ca),) if config.device_ca else ()
-        self.context = client_ssl_context(self.identity.files, trust=trust)
+        self.device_roots = (Path(config.device_ca),) if config.device_ca else ()
+        #: presence probes only (no pin check); each device's link has its own checked one
+        self.context = client_ssl_context(self.identity.files, trust=self.device_roots)
         self.introduce: IntroduceHook | None = None  # issue 9 plugs WPS in here
         #: called with (udn, reason) when a device's certificate is refused (the virtual
         #: device manager takes it offline)
@@ -151,7 +152,10 @@ class DpLink:
             self.device_der = der
 
         self.peer_check = peer_check
-        connector = aiohttp.TCPConnector(limit=1, ssl=manager.context, keepalive_timeout=60)
+        # One TLS context per device, checking its certificate inside the handshake.
+        self.context = client_ssl_context(manager.identity.files, trust=manager.device_roots)
+        check_at_handshake(self.context, peer_check)
+        connector = aiohttp.TCPConnector(limit=1, ssl=self.context, keepalive_timeout=60)
         self.session = aiohttp.ClientSession(connector=connector)
         self.transport = ProtectedTransport(self)
         self.dp: DpClient | None = None
@@ -165,7 +169,7 @@ class DpLink:
         result = await describe(
             self.session,
             self.secure_url,
-            ssl_context=self.manager.context,
+            ssl_context=self.context,
             peer_check=self.peer_check,
         )
         if not result.devices and result.skipped:
@@ -283,14 +287,14 @@ class ProtectedTransport(SoapTransport):
         super().__init__(
             link.session,
             timeout=link.manager.action_timeout,
-            ssl_context=link.manager.context,
+            ssl_context=link.context,
             peer_check=link.peer_check,
         )
         self.link = link
         self.inner = SoapTransport(
             link.session,
             timeout=link.manager.action_timeout,
-            ssl_context=link.manager.context,
+            ssl_context=link.context,
             peer_check=link.peer_check,
         )
 

@@ -13,6 +13,7 @@ import datetime
 import json
 import logging
 import os
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,3 +88,19 @@ class PinStore:
                 )
 
         return check
+
+
+def check_at_handshake(context: ssl.SSLContext, check: Callable[[bytes | None], None]) -> None:
+    """Run `check` on the device certificate as soon as the TLS handshake completes, before
+    any request byte is sent: a refused device never sees the request (asyncio wraps every
+    TLS connection in `context.sslobject_class`, so the check lives in its handshake)."""
+
+    class _Checked(ssl.SSLObject):
+        def do_handshake(self) -> None:
+            super().do_handshake()  # SSLWantReadError until the handshake is done
+            try:
+                check(self.getpeercert(binary_form=True))
+            except PinError as exc:
+                raise ssl.SSLCertVerificationError(f"device refused: {exc}") from None
+
+    context.sslobject_class = _Checked

@@ -17,6 +17,7 @@ import logging
 import math
 import re
 import socket
+import ssl
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -412,7 +413,11 @@ class GenaManager:
         request_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         core: GenaCore | None = None,
+        tls_for: Callable[[str], ssl.SSLContext | None] | None = None,
     ) -> None:
+        #: TLS context for an https eventSubURL (a DeviceProtection device known only by its
+        #: secure URL); the CALLBACK itself stays plain HTTP (proxier.dp.manager says why)
+        self._tls_for = tls_for or (lambda url: None)
         self.core = core or GenaCore()
         self._session = session
         self._host = host
@@ -562,6 +567,7 @@ class GenaManager:
                 headers={"SID": sid},
                 time_limit=self._request_timeout,
                 max_bytes=_MAX_ANSWER_BYTES,
+                ssl_context=self._tls_for(event_sub_url),
             )
         except HttpFetchError as exc:
             _LOG.info("UNSUBSCRIBE of %s at %s failed: %s", what, event_sub_url, exc)
@@ -628,6 +634,7 @@ class GenaManager:
                 headers=headers,
                 time_limit=self._request_timeout,
                 max_bytes=_MAX_ANSWER_BYTES,
+                ssl_context=self._tls_for(target.event_sub_url),
             )
         except HttpFetchError as exc:
             _LOG.info("SUBSCRIBE %s: %s", action.key, exc)
