@@ -335,12 +335,23 @@ def from_dict(data: dict[str, Any]) -> Config:
     )
 
 
-def _readable(key: str, path: str) -> None:
+def _readable(key: str, path: str, kind: str) -> None:
+    """The file exists, is readable and holds a PEM `kind` ("certificate" or "key")."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     try:
         with open(path, "rb") as f:
-            f.read(1)
+            data = f.read(1024 * 1024)
     except OSError as exc:
         raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if kind == "key":
+            serialization.load_pem_private_key(data, None)
+        else:
+            x509.load_pem_x509_certificate(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(key, f"{path} is not a PEM {kind} (unencrypted): {exc}"[:300]) from None
 
 
 def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
@@ -366,11 +377,11 @@ def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
         raise ConfigError(
             "dps.key" if dps.certificate else "dps.certificate", "set both or neither"
         )
-    for key, value in (("dps.certificate", dps.certificate), ("dps.key", dps.key)):
-        if value:
-            _readable(key, value)
+    if dps.certificate:
+        _readable("dps.certificate", dps.certificate, "certificate")
+        _readable("dps.key", dps.key, "key")
     if dps.device_ca:
-        _readable("dps.device_ca", dps.device_ca)
+        _readable("dps.device_ca", dps.device_ca, "certificate")
     return dps
 
 

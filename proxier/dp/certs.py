@@ -9,6 +9,7 @@ under state.dir. Private keys are written 0600 in 0700 folders and never committ
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,10 +77,12 @@ def issue(
     cn: str,
     *,
     server: bool = False,
+    hosts: tuple[str, ...] = (),
     days: int = VALIDITY_DAYS,
     not_before: datetime.datetime | None = None,
 ) -> Issued:
-    """A leaf signed by the CA, as out/chain.pem (leaf + CA) and out/key.pem.
+    """A leaf signed by the CA, as out/chain.pem (leaf + CA), out/key.pem and out/ca.pem
+    (the layout of `proxier.upnp.tls.ensure_identity`, so a lab device reuses it).
 
     `days`/`not_before` exist so tests can make an expired certificate."""
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -102,12 +105,21 @@ def issue(
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
         )
-        .sign(signer, hashes.SHA256())
     )
+    if hosts:
+        names: list[x509.GeneralName] = []
+        for host in hosts:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                names.append(x509.DNSName(host))
+        leaf = leaf.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    signed = leaf.sign(signer, hashes.SHA256())
+    _write_private(out / "ca.pem", ca.public_bytes(_PEM))
     chain, key_path = out / "chain.pem", out / "key.pem"
     _save_key(key_path, key)
-    _write_private(chain, leaf.public_bytes(_PEM) + ca.public_bytes(_PEM))
-    return Issued(chain, key_path, dp_identity(leaf.public_bytes(serialization.Encoding.DER)))
+    _write_private(chain, signed.public_bytes(_PEM) + ca.public_bytes(_PEM))
+    return Issued(chain, key_path, dp_identity(signed.public_bytes(serialization.Encoding.DER)))
 
 
 def init(directory: Path) -> dict[str, Path]:

@@ -39,9 +39,18 @@ def main(args: argparse.Namespace) -> int:
     for index in range(max(0, min(args.lab_devices, 100))):
         udn = default_udn("proxier-lab", index)
         folder = private_dir(directory / "lab" / udn.removeprefix("uuid:")) / "identity"
-        files = ensure_identity(folder, f"Lab DM device {index}", server=True, hosts=[args.host])
-        print(f"lab device {index}:       {folder} DP id {dp_identity(files.leaf_der)}")
+        if (folder / "chain.pem").exists():
+            identity = dp_identity(ensure_identity(folder).leaf_der)
+        else:  # CA-signed, so `[dps] device_ca = DIR/ca.pem` verifies it
+            cn = f"Lab DM device {index}"
+            hosts = (args.host,)
+            issued = certs.issue(
+                made["ca"], directory / "ca-key.pem", folder, cn, server=True, hosts=hosts
+            )
+            identity = issued.identity
+        print(f"lab device {index}:       {folder} DP id {identity}")
     print("carrier flow:")
     print(f"  proxier lab --dps --state-dir {directory / 'lab'} --trust-ca {made['ca']}")
     print(f'  [dps] certificate = "{made["certificate"]}"  key = "{made["key"]}"')
+    print(f'  optional: [dps] device_ca = "{made["ca"]}" (verify the lab devices by CA)')
     return 0

@@ -62,8 +62,9 @@ class DpManager:
         self.links: dict[str, DpLink] = {}
         self._secure: dict[str, str] = {}  # LOCATION → SECURELOCATION
         self.device_roots = (Path(config.device_ca),) if config.device_ca else ()
-        #: presence probes only (no pin check); each device's link has its own checked one
-        self.context = client_ssl_context(self.identity.files, trust=self.device_roots)
+        #: presence probes only (no check: a refused device must still be seen, so that
+        #: status can say why); each device's link has its own checked context
+        self.context = client_ssl_context(self.identity.files)
         self.introduce: IntroduceHook | None = None  # issue 9 plugs WPS in here
         #: called with (udn, reason) when a device's certificate is refused (the virtual
         #: device manager takes it offline)

@@ -287,3 +287,38 @@ async def test_certificate_change_while_online_takes_device_offline_dp_6_1(
                 break
             await asyncio.sleep(0.1)
         assert proxier.virtual_devices()[0]["online"]
+
+
+async def test_device_ca_mode_verifies_chains_instead_of_pinning_dp_6_1(tmp_path: Path) -> None:
+    """`[dps] device_ca`: a device whose certificate that CA signed is accepted (no pin is
+    stored); a self-signed one is refused at the handshake and never proxied."""
+    from proxier.cli import main
+
+    assert main(["certs", "init", str(tmp_path / "certs"), "--lab-devices", "1"]) == 0
+    ca = tmp_path / "certs" / "ca.pem"
+    proxier_id = tmp_path / "certs" / "proxier"
+    dps = {
+        "certificate": str(proxier_id / "chain.pem"),
+        "key": str(proxier_id / "key.pem"),
+        "device_ca": str(ca),
+    }
+    settings = DpSettings(state_dir=tmp_path / "certs" / "lab", trust_ca=ca)
+    async with rig(tmp_path, dps=settings) as r:
+        r.description_urls = [d.secure_location for d in r.lab.devices]
+        r.sections = {"dps": dps}
+        await r.start_proxier()
+        dev_id: str = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        assert security(r)["state"] == "admin"
+        assert not (tmp_path / "state" / "dp" / "pins.json").exists(), "verified, not pinned"
+    async with dp_rig(tmp_path / "selfsigned", dps) as r:  # the lab's own self-signed ids
+        proxier = await r.start_proxier()
+        for _ in range(100):
+            rows = proxier.virtual_devices()
+            udn = r.lab.devices[0].udn
+            sec = proxier.dp.status([udn])
+            if sec.get("error"):
+                break
+            await asyncio.sleep(0.1)
+        assert "refused" in str(sec.get("error")), sec
+        assert rows == [] and await r.client.devices() == []

@@ -55,6 +55,7 @@ def test_expired_device_certificate_refused_even_without_pinning(tmp_path: Path)
         ({"dps": {"device_ca": "/nonexistent-ca.pem"}}, "dps.device_ca"),
         ({"dps": {"login": [{"match": "*"}]}}, "dps.login[0].name"),
         ({"privacy": {"mode": "ask"}}, "privacy.mode"),
+        ({"dps": {"certificate": "/etc/hostname", "key": "/etc/hostname"}}, "dps.certificate"),
     ],
 )
 def test_bad_dps_or_privacy_config_names_the_key(section: dict[str, object], key: str) -> None:
