@@ -320,3 +320,65 @@ async def test_renegotiation_refused_dp_6_1(tmp_path: Path) -> None:
         assert outcome.startswith("refused"), outcome
     finally:
         await lab.stop()
+
+
+async def test_send_setup_message_600_until_wps_and_remove_identity_dp_6_4(
+    tmp_path: Path, cp: Cp
+) -> None:
+    """SendSetupMessage answers 600 until WPS introduction exists (issue 9); an Admin CP
+    removes an identity from the ACL with RemoveIdentity."""
+    admin = Cp(ensure_identity(tmp_path / "admin", "admin CP"))
+    lab = await _lab(tmp_path, acl_cps=((admin.identity, "Admin"), (cp.identity, "Basic")))
+    try:
+        device = lab.devices[0]
+        base = _secure_base(lab)
+        with pytest.raises(UpnpError) as err:
+            await cp.call(
+                base,
+                device.udn,
+                "dp",
+                "SendSetupMessage",
+                [("ProtocolType", "WPS"), ("InMessage", "")],
+            )
+        assert err.value.code == 600
+        one = f'<Identity xmlns="{DP_NS}"><CP><ID>{cp.identity}</ID></CP></Identity>'
+        with pytest.raises(UpnpError) as err:  # Basic may not remove identities
+            await cp.call(base, device.udn, "dp", "RemoveIdentity", [("Identity", one)])
+        assert err.value.code == 606
+        await admin.call(base, device.udn, "dp", "RemoveIdentity", [("Identity", one)])
+        roles = await cp.call(base, device.udn, "dp", "GetAssignedRoles")
+        assert roles["RoleList"] == "Public"
+    finally:
+        await lab.stop()
+        await admin.session.close()
+
+
+def test_lab_dps_flags_parse_and_refuse_bad_values(tmp_path: Path) -> None:
+    import argparse
+
+    from proxier.lab.cli import configure, dp_settings
+
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    args = parser.parse_args(
+        [
+            "--dps",
+            "--admin",
+            "Administrator:pw",
+            "--acl-cp",
+            "abc:Basic,Admin",
+            "--action-roles",
+            "GetValues:Basic",
+            "--state-dir",
+            str(tmp_path),
+        ]
+    )
+    settings = dp_settings(args)
+    assert settings is not None
+    assert settings.acl_cps == (("abc", "Basic Admin"),)
+    assert settings.roles_for_dm("GetValues") == frozenset({"Basic"})
+    assert settings.roles_for_dm("Reboot") == frozenset({"Admin"})  # reference §6.6 default
+    assert dp_settings(parser.parse_args([])) is None
+    for bad in (["--dps", "--admin", "nopassword"], ["--dps", "--acl-cp", "noroles"]):
+        with pytest.raises(ValueError):
+            dp_settings(parser.parse_args(bad))
