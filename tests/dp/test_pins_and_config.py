@@ -76,3 +76,18 @@ def test_default_privacy_mode_is_auto_and_logins_parse() -> None:
     assert config.privacy.mode == "auto"
     assert config.dps.login[0].name == "Administrator"
     assert "hunter2" not in repr(config.dps), "passwords never reach logs"
+
+
+def test_dps_key_must_match_certificate(tmp_path: Path) -> None:
+    a = ensure_identity(tmp_path / "a", "a")
+    b = ensure_identity(tmp_path / "b", "b")
+    with pytest.raises(ConfigError) as err:
+        from_dict(
+            {
+                "acs": {"url": "http://acs.example/"},
+                "dps": {"certificate": str(a.chain), "key": str(b.key)},
+            }
+        )
+    assert err.value.key == "dps.key" and "is not the key of" in err.value.problem
+    ok = {"certificate": str(a.chain), "key": str(a.key)}
+    assert from_dict({"acs": {"url": "http://acs.example/"}, "dps": ok}).dps.key == str(a.key)
