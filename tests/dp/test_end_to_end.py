@@ -44,6 +44,19 @@ async def dp_rig(tmp_path: Path, dps: dict[str, Any], **lab: Any) -> AsyncIterat
         yield r
 
 
+def status_text(port: int) -> str:
+    """What `proxier status` prints for the running proxier."""
+    import contextlib
+    import io
+
+    from proxier.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["status", "--api", f"http://127.0.0.1:{port}"]) == 0
+    return out.getvalue()
+
+
 def security(r: Rig) -> dict[str, Any]:
     assert r.proxier is not None
     (device,) = r.proxier.virtual_devices()
@@ -116,12 +129,16 @@ async def test_no_credentials_reads_work_spv_fault_names_role_status_public_issu
     Table 2 fault for 606 (9002) with a fault string naming the missing role; status says
     `public` and which step is missing."""
     async with dp_rig(tmp_path, {}) as r:
-        await r.start_proxier()
+        r.sections["api"] = {"enable": True, "port": 0}
+        proxier = await r.start_proxier()
         dev_id: str = (await r.devices(1))[0]["id"]
         await r.informs(dev_id)
         sec = security(r)
         assert sec["state"] == "public" and sec["roles"] == ["Public"], sec
         assert "Admin" in sec["missing"] and sec["proxier_identity"] in sec["missing"]
+        shown = await asyncio.to_thread(status_text, proxier.local_api.port)
+        assert "public" in shown and "missing: role Admin" in shown
+        assert f"proxier DP identity: {sec['proxier_identity']}" in shown
         read, written = await r.session(dev_id, [gpv(TZ), spv("x", (TZ, "CET-1", "xsd:string"))])
         assert TZ in values(read)
         code, _ = fault(written)
