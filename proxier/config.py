@@ -378,10 +378,14 @@ def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
             "dps.key" if dps.certificate else "dps.certificate", "set both or neither"
         )
     if dps.certificate:
-        cert = _readable("dps.certificate", dps.certificate, "certificate")
-        key = _readable("dps.key", dps.key, "key")
+        legacy = not s.data.get("certificate")  # from upnp.client_cert / client_key
+        cert_key, key_key = (
+            ("upnp.client_cert", "upnp.client_key") if legacy else ("dps.certificate", "dps.key")
+        )
+        cert = _readable(cert_key, dps.certificate, "certificate")
+        key = _readable(key_key, dps.key, "key")
         if cert.public_key().public_numbers() != key.public_key().public_numbers():
-            raise ConfigError("dps.key", f"{dps.key} is not the key of {dps.certificate}")
+            raise ConfigError(key_key, f"{dps.key} is not the key of {dps.certificate}")
     if dps.device_ca:
         _readable("dps.device_ca", dps.device_ca, "certificate")
     return dps

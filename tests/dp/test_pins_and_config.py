@@ -55,6 +55,7 @@ def test_expired_device_certificate_refused_even_without_pinning(tmp_path: Path)
         ({"dps": {"device_ca": "/nonexistent-ca.pem"}}, "dps.device_ca"),
         ({"dps": {"login": [{"match": "*"}]}}, "dps.login[0].name"),
         ({"privacy": {"mode": "ask"}}, "privacy.mode"),
+        ({"upnp": {"client_cert": "/nonexistent.pem", "client_key": "/x"}}, "upnp.client_cert"),
         ({"dps": {"certificate": "/etc/hostname", "key": "/etc/hostname"}}, "dps.certificate"),
     ],
 )
