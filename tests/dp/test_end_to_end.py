@@ -17,6 +17,7 @@ import pytest
 
 from proxier.dp import certs
 from proxier.lab.dp import DpSettings
+from proxier.lab.server import default_udn
 from proxier.upnp.device import ParameterValue, UpnpError
 from proxier.upnp.tls import dp_identity, ensure_identity
 from tests.virtual.rig import Rig, rig
@@ -339,3 +340,24 @@ async def test_device_ca_mode_verifies_chains_instead_of_pinning_dp_6_1(tmp_path
             await asyncio.sleep(0.1)
         assert "refused" in str(sec.get("error")), sec
         assert rows == [] and await r.client.devices() == []
+
+
+async def test_expired_device_certificate_refused_nothing_proxied_dp_6_1(tmp_path: Path) -> None:
+    """A device presenting an expired certificate is refused at the handshake (pinning mode
+    checks validity itself) and never reaches the ACS; status says why."""
+    import datetime
+
+    ca, ca_key = certs.make_ca(tmp_path / "ca")
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
+    udn = default_udn("proxier-lab", 0)
+    folder = tmp_path / "lab" / udn.removeprefix("uuid:") / "identity"
+    certs.issue(ca, ca_key, folder, "expired device", server=True, days=1, not_before=old)
+    async with dp_rig(tmp_path, {}) as r:
+        proxier = await r.start_proxier()
+        for _ in range(100):
+            sec = proxier.dp.status([udn])
+            if sec.get("error"):
+                break
+            await asyncio.sleep(0.1)
+        assert "expired" in str(sec.get("error")), sec
+        assert proxier.virtual_devices() == [] and await r.client.devices() == []
