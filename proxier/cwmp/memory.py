@@ -403,6 +403,9 @@ class MemoryBackend:
         self._save()
         return 0
 
+    def ensure_can_reboot(self, reset: bool) -> None:
+        """The in-memory device always can."""
+
     async def reboot(self, command_key: str) -> None:
         self.reboots += 1
         if self._boot_listener is not None:

@@ -133,8 +133,11 @@ class LabDevice:
         *,
         friendly_name: str = "",
         clock: Callable[[], float] = time.time,
+        services: tuple[ServiceDef, ...] = SERVICES,
     ) -> None:
         self.index = index
+        #: the DM services this device offers (`proxier lab --services`, TR-330 §3.1)
+        self.services = services
         self.udn = udn
         self.model = model
         self.clock = clock
@@ -242,6 +245,7 @@ class LabDevice:
             return
         self.model.boot_time = self.clock()
         self.boot_id += 1
+        self.bms.reboot_logs()
         self.state = "up"
         self.bms.log("Notice", f"boot {self.boot_id}")
         if not self.faults.silent:

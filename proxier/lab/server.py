@@ -40,7 +40,7 @@ import logging
 import time
 import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,9 +55,17 @@ from proxier.lab.datamodel import DataModel, ModelError, ModelSpec, load_model_s
 from proxier.lab.device import Faults, LabDevice, SsdpHooks
 from proxier.lab.dp import DP, DpSettings, enable_protection, peer_of
 from proxier.lab.publisher import GenaRefused
-from proxier.lab.scpd import SERVICES, DeviceInfo, ServiceDef, build_description, build_scpd
+from proxier.lab.scpd import (
+    SERVICES,
+    DeviceInfo,
+    ServiceDef,
+    build_description,
+    build_scpd,
+    services_named,
+)
 from proxier.upnp import soap
 from proxier.upnp.device import UpnpError
+from proxier.upnp.http import read_up_to
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import local_name, parse_xml
 
@@ -65,6 +73,11 @@ _LOG = logging.getLogger(__name__)
 MAX_SOAP_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 32 * 1024 * 1024
 _SERVICES = {s.short.lower(): s for s in SERVICES}
+
+
+def _offered(device: LabDevice) -> tuple[ServiceDef, ...]:
+    """The DM services the device offers, then DeviceProtection when `--dps` gave it one."""
+    return (*device.services, DP) if device.protection is not None else device.services
 
 
 @dataclass(slots=True)
@@ -144,9 +157,12 @@ class LabServer:
         allow_lan_multicast: bool = False,
         faults: Mapping[str, Any] | None = None,
         dps: DpSettings | None = None,
+        services: Iterable[str] = ("bms", "cms", "sms"),
     ) -> None:
         self.dps = dps  # DeviceProtection on every device (`proxier lab --dps`)
         self.count = max(devices, len(config.devices) if config else 0)
+        #: what every device offers (`--services`; ValueError for an unknown or empty list)
+        self.services = services_named(services)
         self.host = host
         self.port = port
         self.config = config or LabConfig()
@@ -184,7 +200,7 @@ class LabServer:
         )
         if cfg.friendly_name:
             model.set_identity({"/UPnP/DM/DeviceInfo/FriendlyName": cfg.friendly_name})
-        device = LabDevice(index, udn, model)
+        device = LabDevice(index, udn, model, services=self.services)
         device.faults.update({**self.default_faults, **cfg.faults})
         return device
 
@@ -372,8 +388,7 @@ class LabServer:
     async def _description(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
         info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-        extra = (DP,) if device.protection is not None else ()
-        body = build_description(info, device.base_path, device.config_id, extra)
+        body = build_description(info, device.base_path, device.config_id, _offered(device))
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
     async def _group_description(self, request: web.Request) -> web.Response:
@@ -385,7 +400,9 @@ class LabServer:
             if not device.available:
                 continue
             info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-            doc = parse_xml(build_description(info, device.base_path, device.config_id))
+            doc = parse_xml(
+                build_description(info, device.base_path, device.config_id, device.services)
+            )
             element = next(c for c in doc if local_name(c) == "device")
             if root is None:
                 root = doc
@@ -408,16 +425,17 @@ class LabServer:
         body = etree.tostring(root, xml_declaration=True, encoding="utf-8")
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
-    def _service(self, device: LabDevice, name: str) -> ServiceDef | None:
-        if name == "dp" and device.protection is not None:
-            return DP
-        return _SERVICES.get(name)
+    @staticmethod
+    def _service_for(device: LabDevice, request: web.Request) -> ServiceDef:
+        """The service named in the URL, if this device offers it (else 404)."""
+        name = request.match_info["svc"]
+        service = DP if name == "dp" else _SERVICES.get(name)
+        if service is None or service not in _offered(device):
+            raise web.HTTPNotFound()
+        return service
 
     async def _scpd(self, request: web.Request) -> web.Response:
-        device = self._device_for(request)
-        service = self._service(device, request.match_info["svc"])
-        if service is None:
-            raise web.HTTPNotFound()
+        service = self._service_for(self._device_for(request), request)
         return web.Response(body=build_scpd(service), content_type="text/xml", charset="utf-8")
 
     async def _log(self, request: web.Request) -> web.Response:
@@ -435,13 +453,11 @@ class LabServer:
 
     async def _control(self, request: web.Request) -> web.StreamResponse:
         device = self._device_for(request)
-        service = self._service(device, request.match_info["svc"])
-        if service is None:
-            raise web.HTTPNotFound()
+        service = self._service_for(device, request)
         if request.content_length is not None and request.content_length > MAX_SOAP_BYTES:
             return _fault(402, "request too large")
-        body = await request.content.read(MAX_SOAP_BYTES + 1)
-        if len(body) > MAX_SOAP_BYTES:
+        body = await read_up_to(request.content, MAX_SOAP_BYTES)
+        if body is None:
             return _fault(402, "request too large")
         try:
             service_type, action, args = soap.parse_request(body, max_bytes=MAX_SOAP_BYTES)
@@ -484,9 +500,7 @@ class LabServer:
 
     async def _subscribe(self, request: web.Request) -> web.StreamResponse:
         device = self._device_for(request)
-        short = request.match_info["svc"].upper()
-        if short.lower() not in _SERVICES:
-            raise web.HTTPNotFound()
+        short = self._service_for(device, request).short
         sid = request.headers.get("SID")
         try:
             if sid is not None:
@@ -514,9 +528,7 @@ class LabServer:
 
     async def _unsubscribe(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
-        short = request.match_info["svc"].upper()
-        if short.lower() not in _SERVICES:
-            raise web.HTTPNotFound()
+        short = self._service_for(device, request).short
         try:
             if "CALLBACK" in request.headers or "NT" in request.headers:
                 raise GenaRefused(400, "UNSUBSCRIBE with CALLBACK/NT")

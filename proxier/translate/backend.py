@@ -82,6 +82,7 @@ from proxier.translate.paths import (
 )
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.device import (
+    BmsApi,
     DmDevice,
     DmEvent,
     NodeAttributes,
@@ -1213,18 +1214,22 @@ class UpnpBackend:
 
     # --- device-level operations --------------------------------------------------------------
 
+    def _bms(self) -> BmsApi:
+        """Reboot/FactoryReset need BMS: without it (an SMS-only device, TR-330 §3.1) 9000."""
+        if self.device.bms is None:
+            raise _err(9000, "the device has no BasicManagement")
+        return self.device.bms
+
+    def ensure_can_reboot(self, reset: bool) -> None:
+        self._bms()
+
     async def reboot(self, command_key: str) -> None:
         """TR-330 Table 1 row 1: the Reboot RPC is BMS::Reboot."""
-        bms = self.device.bms
-        if bms is None:
-            raise _err(9000, "the device has no BasicManagement")
-        await self._call("Reboot", "Reboot", bms.reboot())
+        await self._call("Reboot", "Reboot", self._bms().reboot())
 
     async def factory_reset(self) -> None:
         """The FactoryReset RPC is BMS::BaselineReset (TR-330 Table 1 row 0)."""
-        bms = self.device.bms
-        if bms is None:
-            raise _err(9000, "the device has no BasicManagement")
+        bms = self._bms()
         await self._call("FactoryReset", "BaselineReset", bms.baseline_reset())
 
     async def download(self, request: Download) -> DownloadResponse:

@@ -150,8 +150,15 @@ class Operations:
 
     def resume(self) -> None:
         """Firmware operations restored from the store are checked again (proxier restart,
-        device back from a reboot)."""
+        device back from a reboot); logs get their mark for VendorLogFile.Persistent."""
         self.firmware.device_alive()
+        if self.logs is not None:
+            self.logs.attached()
+
+    def device_rebooted(self) -> None:
+        """TR-330 Table 1 "1 BOOT": what the logs kept decides their Persistent (§4.4.1)."""
+        if self.logs is not None:
+            self.logs.device_rebooted()
 
     async def close(self) -> None:
         await self.diagnostics.close()

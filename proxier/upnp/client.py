@@ -43,6 +43,7 @@ from proxier.upnp.device import (
     UpnpError,
 )
 from proxier.upnp.http import HttpFetchError, PeerCheck, bounded_request
+from proxier.upnp.nocms import DescriptionCms
 from proxier.upnp.results import EUInfo, InterfaceResetResult, SelfTestResult
 
 _LOG = logging.getLogger(__name__)
@@ -620,7 +621,7 @@ class NetworkDmDevice:
     def __init__(
         self,
         udn: str,
-        cms: CmsClient,
+        cms: CmsApi,
         bms: BmsClient | None = None,
         sms: SmsClient | None = None,
         *,
@@ -651,20 +652,22 @@ class NetworkDmDevice:
                 service.service_type,
                 actions=described.actions[kind],
             )
-        cms = clients["CMS"]
+        cms = clients.get("CMS")
         bms = clients.get("BMS")
         sms = clients.get("SMS")
-        assert isinstance(cms, CmsClient)
+        assert cms is None or isinstance(cms, CmsClient)
         assert bms is None or isinstance(bms, BmsClient)
         assert sms is None or isinstance(sms, SmsClient)
-        return cls(candidate.udn, cms, bms, sms, description=described)
+        # TR-330 §3.1: a device with only BMS or only SMS is proxied too (`upnp.nocms`).
+        api = cms if cms is not None else DescriptionCms(described, sms)
+        return cls(candidate.udn, api, bms, sms, description=described)
 
     @property
     def udn(self) -> str:
         return self._udn
 
     @property
-    def cms(self) -> CmsClient:
+    def cms(self) -> CmsApi:
         return self._cms
 
     @property
@@ -680,7 +683,8 @@ class NetworkDmDevice:
         return self._closed
 
     def _service(self, kind: str) -> _ServiceClient | None:
-        return {"CMS": self._cms, "BMS": self._bms, "SMS": self._sms}.get(kind)
+        cms = self._cms if isinstance(self._cms, _ServiceClient) else None  # none: `nocms`
+        return {"CMS": cms, "BMS": self._bms, "SMS": self._sms}.get(kind)
 
     async def read_evented(self, kind: str) -> dict[str, str]:
         """Read the evented variables of service `kind` ("CMS"/"BMS"/"SMS") with actions.

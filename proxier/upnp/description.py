@@ -624,11 +624,15 @@ async def _describe_candidate(
         problems.extend(f"{kind} SCPD: {p}" for p in scpd.problems)
         scpds[kind] = scpd
         actions[kind] = usable
-    if "CMS" not in scpds:
-        return "no ConfigurationManagement service (TR-330 §4.1: CMS with common objects)"
-    missing = check_cms_actions(actions["CMS"])
-    if missing:
-        return "; ".join(missing)
+    if not scpds:
+        return "no usable BMS, CMS or SMS service (TR-330 §3.1: at least one)"
+    if "CMS" in scpds:
+        missing = check_cms_actions(actions["CMS"])
+        if missing:
+            return "; ".join(missing)
+    else:
+        offered = "/".join(sorted(scpds))
+        problems.append(f"no ConfigurationManagement: only {offered} proxied (TR-330 §3.1)")
     if "BMS" in actions and "Reboot" not in actions["BMS"]:
         problems.append("BMS lacks Reboot: no reboot mechanism (TR-069 Annex J virtual device)")
     return DescribedDevice(candidate, scpds, actions, tuple(problems))

@@ -139,6 +139,10 @@ class VirtualDeviceTable:
     async def delete_object(self, object_name: str, parameter_key: str) -> int:
         raise _err(9005, f"{object_name} is not a writable table")
 
+    def ensure_can_reboot(self, reset: bool) -> None:
+        if not reset:
+            raise _err(9001)
+
     async def reboot(self, command_key: str) -> None:
         raise _err(9001)
 
@@ -197,6 +201,8 @@ class OwnDevice:
                 periodic_inform_interval=acs.periodic_inform_interval,
                 connection_request_username=cr.username,
                 connection_request_password=cr.password,
+                connection_request_limit=cr.rate_limit,
+                connection_request_window=cr.rate_window,
             ),
         )
         token = self.store.get_meta("own_cr_token")

@@ -99,6 +99,17 @@ class Rig:
             f"no Inform with {code!r} after #{after}: {self.acs.store.informs(dev_id, after=after)}"
         )
 
+    async def transfer_complete(self, dev_id: str, key: str, wait: float = 20.0) -> dict[str, Any]:
+        """The TransferComplete the CPE sent for CommandKey `key` (recorded just after the
+        Inform that announced it)."""
+        for _ in range(int(wait / 0.1)):
+            for request in self.acs.store.cpe_requests(dev_id):
+                body: Any = request["body"]
+                if request["name"] == "TransferComplete" and body["commandKey"] == key:
+                    return dict(body)
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no TransferComplete for {key!r}")
+
     def last_inform_id(self, dev_id: str) -> int:
         informs = self.acs.store.informs(dev_id)
         return int(informs[-1]["id"]) if informs else 0
