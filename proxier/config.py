@@ -108,7 +108,7 @@ class DpsConfig:
 class PrivacyConfig:
     """TR-330 §2.4: "approve" holds a new device back from the ACS until the user says so."""
 
-    mode: str = "auto"
+    mode: str = "approve"  # README: nothing reaches the operator before the user says so
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +374,7 @@ def from_dict(data: dict[str, Any]) -> Config:
 
     dps = _dps(data.get("dps", {}), upnp)
     s = _Section("privacy", data.get("privacy", {}))
-    privacy = PrivacyConfig(mode=s.text("mode", "auto"))
+    privacy = PrivacyConfig(mode=s.text("mode", "approve"))
     s.finish()
     if privacy.mode not in ("approve", "auto"):
         raise ConfigError("privacy.mode", f'must be "approve" or "auto", got {privacy.mode!r}')

@@ -100,7 +100,7 @@ async def run_demo(devices: int, serve: bool) -> int:
                 "api": {"port": 0, "console": serve, "lab_acs": acs.base_url if serve else ""},
                 "tr064": {"login": [{"match": "*", "user": tr064_user, "password": tr064_pass}]},
                 "dps": {"certificate": str(made["certificate"]), "key": str(made["key"])},
-                "privacy": {"mode": "auto"},  # the demo proxies at once (README: default)
+                "privacy": {"mode": "auto"},  # the demo proxies at once (default: approve, README)
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:

@@ -31,10 +31,11 @@ async def listed(proxier: Proxier) -> list[dict[str, Any]]:
 async def test_approve_mode_nothing_reaches_acs_before_approval_then_bootstrap_tr330_2_4(
     tmp_path: Path,
 ) -> None:
-    """A new device is listed as pending and sends nothing to the ACS; approving it (local
-    API) brings its 0 BOOTSTRAP; forget removes it and all its state."""
+    """By default (an empty [privacy]: mode approve) a new device is listed as pending and
+    sends nothing to the ACS; approving it (local API) brings its 0 BOOTSTRAP; forget
+    removes it and all its state."""
     async with rig(tmp_path) as r:
-        r.sections = {"privacy": {"mode": "approve"}, "api": {"enable": True, "port": 0}}
+        r.sections = {"privacy": {}, "api": {"enable": True, "port": 0}}  # the default mode
         proxier = await r.start_proxier()
         udn = r.lab.devices[0].udn
         for _ in range(50):
