@@ -30,6 +30,9 @@ def agent_settings(args: argparse.Namespace, state_dir: str) -> dict[str, object
         # No source yet: the agent adds the devices it learns of below.
         "upnp": {"description_urls": [], "probe_interval": 1.0},
         "state": {"dir": state_dir},
+        # The agent hands over only devices its user already chose: no second approval
+        # (the proxier's default, "approve", holds each new device until approved).
+        "privacy": {"mode": "auto"},
         "api": {"enable": False},
     }
 

@@ -9,6 +9,7 @@ server, one aiohttp session, one event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +20,7 @@ from typing import Any
 import aiohttp
 
 from proxier.config import Config, UpnpConfig
-from proxier.control.actions import DeviceActions
+from proxier.control.actions import DeviceActions, Sighting
 from proxier.control.activity import Activity, ActivityLog, Kind
 from proxier.control.metrics import Metrics, TimedSoapTransport
 from proxier.control.readings import Readings
@@ -30,13 +31,16 @@ from proxier.cwmp.engine import SessionResult
 from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
 from proxier.cwmp.rpc import CpeRequest, CpeResponse, Fault, ParameterValueStruct
+from proxier.dp.actions import DpActions
+from proxier.dp.manager import DpManager
+from proxier.dp.privacy import PrivacyGate
 from proxier.gatewayid import effective_serial
 from proxier.localapi import LocalApi
 from proxier.logsafe import get_logger
 from proxier.sessionlog import SessionLog
 from proxier.startup import started_line
 from proxier.upnp.discovery import Discovery, discovery_config
-from proxier.upnp.gena import GenaManager
+from proxier.upnp.gena import PER_PATH, GenaManager
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.manager import VirtualDeviceManager
@@ -98,6 +102,15 @@ class Proxier:
         self.own: OwnDevice | None = None
         self._watch: asyncio.Task[None] | None = None
         self.connreq.on_result = self.metrics.connection_request
+        #: DeviceProtection: our CP identity (generated under state.dir unless configured)
+        self.dp = DpManager(
+            config.dps,
+            config.state.dir,
+            action_timeout=config.upnp.action_timeout,
+            soap=functools.partial(TimedSoapTransport, metrics=self.metrics),
+        )
+        self.privacy = PrivacyGate(config.privacy.mode, self.registry.state_dir / "privacy.json")
+        DpActions(self).install()  # approve, deny, trust; security state; pending devices
 
     async def start(self) -> None:
         """Start everything; a failure stops what had started before it is raised."""
@@ -111,7 +124,11 @@ class Proxier:
         cfg = self.config
         self._session = aiohttp.ClientSession()
         await self.connreq.start()
-        self.gena = GenaManager(self._session, host=self._gena_host())
+        self.gena = GenaManager(
+            self._session,
+            host=self._gena_host(),
+            tls_for=lambda url: self.dp.context if url.startswith("https:") else None,
+        )
         await self.gena.start()
         template = HttpSettings(
             url=cfg.acs.url,
@@ -133,7 +150,9 @@ class Proxier:
         soap = TimedSoapTransport(
             self._session, timeout=cfg.upnp.action_timeout, metrics=self.metrics
         )
-        self.manager = VirtualDeviceManager(shared, self._session, soap)
+        self.manager = VirtualDeviceManager(
+            shared, self._session, soap, dp=self.dp, privacy=self.privacy
+        )
         self.manager.restore()
         if cfg.proxier.cwmp:
             self.own = OwnDevice(cfg, self.registry, self.connreq, shared.transport_factory)
@@ -160,15 +179,18 @@ class Proxier:
                 self.own.table_changed()
 
     def _gena_host(self) -> str:
-        """GENA callbacks must reach us from the devices: loopback unless SSDP runs on a LAN."""
-        if self.config.upnp.interfaces:
-            return "0.0.0.0"
-        return "127.0.0.1"
+        """GENA callbacks must reach us from the devices: on the LAN-side local address of
+        the path to each device (never a wildcard, which includes the WAN side), unless
+        `upnp.callback_host` names one address."""
+        return self.config.upnp.callback_host or PER_PATH
 
     async def _start_discovery(self, upnp: UpnpConfig) -> None:
         assert self.manager is not None and self._session is not None
         self.discovery = Discovery(
-            discovery_config(upnp), self.manager.on_discovery, session=self._session
+            discovery_config(upnp),
+            self.manager.on_discovery,
+            session=self._session,
+            probe_ssl=self.dp.context,  # https description URLs: DP devices
         )
         self.manager.forget_path = self.discovery.tracker.forget
         await self.discovery.start()
@@ -234,16 +256,31 @@ class Proxier:
                 return device
         return None
 
-    async def forget(self, device: VirtualDevice) -> None:
-        """Drop a virtual device and its CWMP state; if still there it is discovered anew."""
-        assert self.manager is not None
-        await self.manager.forget(device)
-        self.readings.forget(device.id)
-        if self.discovery is not None:
-            for udn in device.record.udns:
+    def target(self, wanted: str) -> VirtualDevice | Sighting | None:
+        """What a device action names: a virtual device (DeviceId or instance), or a device
+        the privacy gate holds back (its UDN: it has no DeviceId yet)."""
+        device = self.device(wanted)
+        if device is not None:
+            return device
+        return next((s for s in self.actions.sightings() if s.udn == wanted), None)
+
+    async def forget(self, device: VirtualDevice | Sighting) -> None:
+        """Drop a virtual device and all its state: CWMP state, readings, DP pin and
+        security state, privacy decision. If still there it is discovered anew."""
+        udns = device.udns if isinstance(device, Sighting) else device.record.udns
+        if isinstance(device, VirtualDevice):
+            assert self.manager is not None
+            await self.manager.forget(device)
+            self.readings.forget(device.id)
+        for udn in udns:
+            self.dp.forget(udn)
+            self.privacy.forget(udn)
+            if self.discovery is not None:
                 self.discovery.tracker.forget(udn)
 
-    async def _forget_action(self, device: VirtualDevice, body: dict[str, Any]) -> dict[str, Any]:
+    async def _forget_action(
+        self, device: VirtualDevice | Sighting, body: dict[str, Any]
+    ) -> dict[str, Any]:
         await self.forget(device)
         return {"forgotten": True}
 
@@ -278,6 +315,7 @@ class Proxier:
             await self.discovery.stop()
         if self.manager is not None:
             await self.manager.close()
+        await self.dp.close()
         if self.gena is not None:
             await self.gena.stop()
         await self.connreq.stop()

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "status": ("proxier.status", "show the virtual devices of a running proxier"),
     "inform": ("proxier.control.inform_cli", "start a session of one virtual device now"),
     "devices": ("proxier.control.devices_cli", "approve/deny/forget/trust/introduce a device"),
+    "certs": ("proxier.dp.certs_cli", "development certificates for DeviceProtection"),
 }
 
 

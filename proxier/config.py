@@ -74,12 +74,41 @@ class UpnpConfig:
     return_wait: float = 300.0
     client_cert: str = ""
     client_key: str = ""
+    #: GENA CALLBACK address; empty: the local address of the path to each device
+    callback_host: str = ""
     #: Admission of new LAN identities (`proxier.virtual.admission`): at most this many
     #: virtual devices, this many new ones a minute (token bucket), and offline ones are
     #: forgotten after this many days.
     max_devices: int = 128
     max_new_devices_per_minute: int = 32
     prune_offline_days: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DpsLogin:
+    """One `[[dps.login]]` entry: which devices (`match`: UDN, friendly name, DP device
+    identity or "*") get a PKCS5 login with this user Name and password (DP:1 §2.3)."""
+
+    match: str
+    name: str
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DpsConfig:
+    """DeviceProtection (TR-330 §2.3, §4.8): our CP identity and how devices are trusted."""
+
+    certificate: str = ""  # PEM chain (leaf + root); empty: generated under state.dir
+    key: str = ""
+    device_ca: str = ""  # verify device chains against this CA instead of pinning
+    login: tuple[DpsLogin, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    """TR-330 §2.4: "approve" holds a new device back from the ACS until the user says so."""
+
+    mode: str = "approve"  # README: nothing reaches the operator before the user says so
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +179,8 @@ class Config:
     log: LogConfig = LogConfig()
     proxier: ProxierIdentity = ProxierIdentity()
     api: LocalApiConfig = LocalApiConfig()
+    dps: DpsConfig = DpsConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     tr064_logins: tuple[Tr064Login, ...] = ()
 
 
@@ -235,6 +266,7 @@ def _check_oui(key: str, value: str) -> None:
 def from_dict(data: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, raising ConfigError on the first problem."""
     known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api", "tr064"}
+    known |= {"dps", "privacy"}
     for top in data:
         if top not in known:
             raise ConfigError(top, "unknown section")
@@ -288,11 +320,14 @@ def from_dict(data: dict[str, Any]) -> Config:
         return_wait=s.number("return_wait", 300.0, 0.1, 86400.0),
         client_cert=s.text("client_cert"),
         client_key=s.text("client_key"),
+        callback_host=s.text("callback_host"),
         max_devices=s.integer("max_devices", 128, 1, 100_000),
         max_new_devices_per_minute=s.integer("max_new_devices_per_minute", 32, 1, 100_000),
         prune_offline_days=s.number("prune_offline_days", 30.0, 0.001, 36500.0),
     )
     s.finish()
+    if upnp.callback_host:
+        _check_address("upnp.callback_host", upnp.callback_host)
     for i, url in enumerate(upnp.description_urls):
         _check_url(f"upnp.description_urls[{i}]", url, ("http", "https"))
 
@@ -349,7 +384,16 @@ def from_dict(data: dict[str, Any]) -> Config:
             "anyone on the network could control the proxier",
         )
 
+    dps = _dps(data.get("dps", {}), upnp)
+    s = _Section("privacy", data.get("privacy", {}))
+    privacy = PrivacyConfig(mode=s.text("mode", "approve"))
+    s.finish()
+    if privacy.mode not in ("approve", "auto"):
+        raise ConfigError("privacy.mode", f'must be "approve" or "auto", got {privacy.mode!r}')
+
     return Config(
+        dps=dps,
+        privacy=privacy,
         acs=acs,
         connection_request=cr,
         upnp=upnp,
@@ -359,6 +403,62 @@ def from_dict(data: dict[str, Any]) -> Config:
         api=api,
         tr064_logins=_tr064_logins(data.get("tr064", {})),
     )
+
+
+def _readable(key: str, path: str, kind: str) -> Any:
+    """The file exists, is readable and holds a PEM `kind` ("certificate" or "key"): the
+    loaded object, for the caller's further checks."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1024 * 1024)
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if kind == "key":
+            return serialization.load_pem_private_key(data, None)
+        return x509.load_pem_x509_certificate(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(key, f"{path} is not a PEM {kind} (unencrypted): {exc}"[:300]) from None
+
+
+def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
+    s = _Section("dps", data)
+    logins: list[DpsLogin] = []
+    raw = s._get("login", [], (list,), "an array of tables ([[dps.login]])")
+    for i, entry in enumerate(raw):
+        e = _Section(f"dps.login[{i}]", entry)
+        login = DpsLogin(e.text("match", "*"), e.text("name"), e.text("password"))
+        e.finish()
+        if not login.name:
+            raise ConfigError(e.key("name"), "must not be empty")
+        logins.append(login)
+    dps = DpsConfig(
+        # upnp.client_cert/client_key (documented earlier) are the same identity
+        certificate=s.text("certificate") or upnp.client_cert,
+        key=s.text("key") or upnp.client_key,
+        device_ca=s.text("device_ca"),
+        login=tuple(logins),
+    )
+    s.finish()
+    if bool(dps.certificate) != bool(dps.key):
+        raise ConfigError(
+            "dps.key" if dps.certificate else "dps.certificate", "set both or neither"
+        )
+    if dps.certificate:
+        legacy = not s.data.get("certificate")  # from upnp.client_cert / client_key
+        cert_key, key_key = (
+            ("upnp.client_cert", "upnp.client_key") if legacy else ("dps.certificate", "dps.key")
+        )
+        cert = _readable(cert_key, dps.certificate, "certificate")
+        key = _readable(key_key, dps.key, "key")
+        if cert.public_key().public_numbers() != key.public_key().public_numbers():
+            raise ConfigError(key_key, f"{dps.key} is not the key of {dps.certificate}")
+    if dps.device_ca:
+        _readable("dps.device_ca", dps.device_ca, "certificate")
+    return dps
 
 
 def _tr064_logins(data: object) -> tuple[Tr064Login, ...]:

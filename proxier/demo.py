@@ -3,9 +3,11 @@
 It shows the main job end to end: three lab devices are discovered through description URLs
 (no multicast), each becomes a Virtual CWMP Device that bootstraps to the lab ACS, and the ACS
 then runs GetParameterValues, SetParameterValues and AddObject against one of them, each
-delivered by a Connection Request. A FRITZ!-style TR-064 lab device (issue 10) joins them
-and answers a GetParameterValues of its Wi-Fi and DHCP settings. Everything logs to stderr;
-a summary goes to stdout.
+delivered by a Connection Request. One more lab device runs DeviceProtection (`--dps`,
+carrier flow: a development CA signed the proxier's certificate and the device trusts that
+CA), reached over mutual TLS at its SECURELOCATION; the demo shows its role (Admin). A
+FRITZ!-style TR-064 lab device (issue 10) joins them and answers a GetParameterValues of its
+Wi-Fi and DHCP settings. Everything logs to stderr; a summary goes to stdout.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import asyncio
 import json
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from proxier.api import Proxier
 from proxier.config import from_dict
-from proxier.lab.server import LabServer
+from proxier.dp import certs
+from proxier.lab.dp import DpSettings
+from proxier.lab.server import LabConfig, LabServer
 from proxier.lab.tr064.server import Tr064LabServer
 from proxier.labacs.client import LabAcsClient
 from proxier.labacs.server import LabAcs, LabAcsConfig
@@ -78,25 +83,40 @@ async def run_demo(devices: int, serve: bool) -> int:
 async def _run_demo(devices: int, serve: bool, state: str) -> int:
     cr_user, cr_pass = DEMO_CR
     acs_config = LabAcsConfig(port=0, cr_username=cr_user, cr_password=cr_pass)
+    made = certs.init(Path(state) / "certs")  # carrier flow: dev CA + CA-signed proxier id
+    dps = DpSettings(state_dir=Path(state) / "lab-dp", trust_ca=made["ca"])
     tr064_user, tr064_pass = DEMO_TR064
     async with (
         LabAcs(acs_config) as acs,
         LabServer(devices) as lab,
+        LabServer(1, dps=dps, config=LabConfig(seed="proxier-lab-dp")) as dp_lab,
         Tr064LabServer(1, user=tr064_user, password=tr064_pass) as tr064,
     ):
         print(f"lab ACS:      {acs.base_url}")
         for url in lab.description_urls:
             print(f"lab device:   {url}")
+        secure = [d.secure_location for d in dp_lab.devices]
+        for url in secure:
+            print(f"lab DP device: {url} (DeviceProtection, mutual TLS)")
+        devices += len(secure)
         for url in tr064.description_urls:
             print(f"TR-064 lab:   {url}")
         config = from_dict(
             {
                 "acs": {"url": acs.url, "periodic_inform_interval": 3600},
                 "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
-                "upnp": {"description_urls": [*lab.description_urls, *tr064.description_urls]},
+                "upnp": {
+                    "description_urls": [
+                        *lab.description_urls,
+                        *secure,
+                        *tr064.description_urls,
+                    ]
+                },
                 "state": {"dir": state},
                 "api": {"port": 0, "console": serve, "lab_acs": acs.base_url if serve else ""},
                 "tr064": {"login": [{"match": "*", "user": tr064_user, "password": tr064_pass}]},
+                "dps": {"certificate": str(made["certificate"]), "key": str(made["key"])},
+                "privacy": {"mode": "auto"},  # the demo proxies at once (default: approve, README)
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
@@ -158,7 +178,13 @@ async def _run_demo(devices: int, serve: bool, state: str) -> int:
             print(f"\n== proxier VirtualDevice table: {len(table)} row(s)")
             for row in table:
                 state_word = "online" if row["online"] else "offline"
-                print(f"  {row['instance']}: {row['id']} ({state_word})")
+                sec = proxier.dp.status(row["udns"])
+                roles = " ".join(sec.get("roles", [])) or "-"
+                print(
+                    f"  {row['instance']}: {row['id']} ({state_word}) "
+                    f"security {sec['state']} roles {roles}"
+                )
+            print(f"proxier DP identity: {proxier.dp.identity.identity}")
             ok = all(r.get("status") == "done" for r in (gpv, spv, add, fritz_gpv))
             print(NEXT_STEPS)
             if serve:

@@ -17,9 +17,16 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from proxier import __version__
-from proxier.control.actions import ACTIONS, ActionUnavailable, InformRefused, inform_now
+from proxier.control.actions import (
+    ACTIONS,
+    ActionUnavailable,
+    InformRefused,
+    Sighting,
+    Target,
+    inform_now,
+)
 from proxier.control.token import authorized
-from proxier.control.view import detail, summary
+from proxier.control.view import detail, held_back, summary
 from proxier.httpserver import server_runner
 from proxier.logsafe import get_logger
 
@@ -151,6 +158,17 @@ class LocalApi:
             content_type="application/json",
         )
 
+    def _target(self, request: web.Request) -> Target:
+        """A virtual device, or a device held back by the privacy gate (by its UDN)."""
+        target = self.proxier.target(request.match_info["id"])
+        return target if target is not None else self._find(request)
+
+    def _held_back(self, sighting: Sighting) -> dict[str, Any]:
+        actions = self.proxier.actions
+        return held_back(
+            sighting, actions.security_state(sighting), actions.security_detail(sighting)
+        )
+
     def _secrets(self, request: web.Request) -> bool:
         return request.query.get("secrets", "") in ("1", "true")
 
@@ -164,26 +182,43 @@ class LocalApi:
                 "online": sum(1 for d in devices if d.online),
                 "console": self.proxier.config.api.console,
                 "lab_acs": bool(self.proxier.config.api.lab_acs),
+                "dp_identity": self.proxier.dp.identity.identity,
             }
         )
 
     async def _devices(self, request: web.Request) -> web.Response:
         p = self.proxier
         secrets = self._secrets(request)
+        a = p.actions
         return web.json_response(
             [
-                summary(d, p.activity, p.actions.security_state(d), secrets=secrets)
+                summary(
+                    d,
+                    p.activity,
+                    a.security_state(d),
+                    secrets=secrets,
+                    security_detail=a.security_detail(d),
+                )
                 for d in p.devices()
             ]
+            + [self._held_back(s) for s in a.sightings()]
         )
 
     async def _device(self, request: web.Request) -> web.Response:
-        device = self._find(request)
+        target = self._target(request)
         p = self.proxier
-        state = p.actions.security_state(device)
-        out = detail(device, p.activity, state, secrets=self._secrets(request))
+        if isinstance(target, Sighting):
+            out = self._held_back(target)
+        else:
+            out = detail(
+                target,
+                p.activity,
+                p.actions.security_state(target),
+                secrets=self._secrets(request),
+                security_detail=p.actions.security_detail(target),
+            )
+            out["parameters_last_read"] = p.readings.of(target.id)
         out["actions"] = p.actions.available()
-        out["parameters_last_read"] = p.readings.of(device.id)
         return web.json_response(out)
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
@@ -223,14 +258,14 @@ class LocalApi:
         action = request.match_info["action"]
         if action not in ACTIONS:
             return error(404, f"no device action {action!r}", actions=list(ACTIONS))
-        device = self._find(request)
+        device = self._target(request)
         body = await self._body(request)
         try:
             result = await self.proxier.actions.run(action, device, body)
         except ActionUnavailable:
             return error(
                 501,
-                f"action {action!r} is not provided by this proxier (needs Device Protection)",
+                f"action {action!r} is not provided by this proxier",
                 available=self.proxier.actions.available(),
             )
         log.info("%s: %s by the operator", device.id, action)

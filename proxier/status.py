@@ -34,6 +34,8 @@ def render(devices: list[dict[str, Any]], now: float) -> str:
     lines = []
     for d in devices:
         state = "online" if d["online"] else "offline"
+        if d.get("privacy") == "pending":
+            state = "pending"
         if d.get("reason"):
             state += f" ({d['reason']})"
         last = d.get("last_session")
@@ -47,12 +49,30 @@ def render(devices: list[dict[str, Any]], now: float) -> str:
             f"    manufacturer   {d['manufacturer']}  location {d['location']}",
             f"    state          {state}",
             f"    security       {d['security']}",
+            *_security_lines(d.get("security_detail") or {}),
             f"    last session   {session}",
             f"    next periodic  {_when(d.get('next_periodic_inform'), now)}",
             f"    pending events {', '.join(d['pending_events']) or 'none'}",
             f"    CR URL         {d['connection_request_url'] or '-'}",
         ]
+    identity = next(
+        (i for d in devices if (i := (d.get("security_detail") or {}).get("proxier_identity"))),
+        "",
+    )
+    if identity:
+        lines.append(f"proxier DP identity: {identity}")
     return "\n".join(lines)
+
+
+def _security_lines(detail: dict[str, Any]) -> list[str]:
+    """Device Protection: roles held, the login, which step would give Admin, a refusal."""
+    out = []
+    for key in ("roles", "login", "missing", "error"):
+        value = detail.get(key)
+        if value:
+            shown = " ".join(value) if isinstance(value, list) else value
+            out.append(f"      {key}: {shown}")
+    return out
 
 
 def main(args: argparse.Namespace) -> int:

@@ -1,13 +1,15 @@
 """Operator actions on one virtual device: `POST /api/devices/{id}/{action}`.
 
 The action names are a contract shared by the API, `proxier devices ACTION ID` and the lab
-console. Features plug their handlers in at run time (Device Protection brings approve, deny,
-trust and introduce); an action nobody provides answers 501 with a JSON error that says so.
+console. Features plug their handlers in at run time (Device Protection, `proxier.dp.actions`,
+brings approve, deny and trust; introduce waits for WPS, issue 9); an action nobody provides
+answers 501 with a JSON error that says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from proxier.cwmp import events as ev
@@ -15,10 +17,33 @@ from proxier.virtual.device import VirtualDevice
 
 ACTIONS = ("approve", "deny", "forget", "trust", "introduce")
 
-#: A handler gets the device and the request's JSON body; returns the JSON answer.
-Handler = Callable[[VirtualDevice, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A device seen on the LAN that is not a virtual device: the privacy gate holds it back
+    until the user decides (TR-330 §2.4). Listed and acted on by its UDN."""
+
+    udn: str
+    location: str
+    privacy: str = "pending"
+
+    @property
+    def id(self) -> str:
+        return self.udn
+
+    @property
+    def udns(self) -> tuple[str, ...]:
+        return (self.udn,)
+
+
+#: What an action acts on: a virtual device, or a device held back (approve, deny, forget).
+Target = VirtualDevice | Sighting
+#: A handler gets the target and the request's JSON body; returns the JSON answer.
+Handler = Callable[[Target, dict[str, Any]], Awaitable[dict[str, Any]]]
 #: Names a device's security state for status/API ("plain" until a feature says otherwise).
-SecurityState = Callable[[VirtualDevice], str]
+SecurityState = Callable[[Target], str]
+#: What status/API show beside the state (roles, what is missing, a refusal); {} for none.
+SecurityDetail = Callable[[Target], dict[str, Any]]
 
 
 class ActionUnavailable(LookupError):
@@ -26,11 +51,15 @@ class ActionUnavailable(LookupError):
 
 
 class DeviceActions:
-    """The action table of one Proxier, and the security-state provider."""
+    """The action table of one Proxier, the security-state providers and the devices held
+    back; a feature replaces the defaults (Device Protection: `proxier.dp.actions`)."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
         self.security_state: SecurityState = lambda device: "plain"
+        self.security_detail: SecurityDetail = lambda device: {}
+        #: devices held back from the ACS (listed by the API beside the virtual devices)
+        self.sightings: Callable[[], list[Sighting]] = list
 
     def register(self, action: str, handler: Handler) -> None:
         if action not in ACTIONS:
@@ -40,7 +69,7 @@ class DeviceActions:
     def available(self) -> list[str]:
         return [a for a in ACTIONS if a in self._handlers]
 
-    async def run(self, action: str, device: VirtualDevice, body: dict[str, Any]) -> dict[str, Any]:
+    async def run(self, action: str, device: Target, body: dict[str, Any]) -> dict[str, Any]:
         handler = self._handlers.get(action)
         if handler is None:
             raise ActionUnavailable(action)

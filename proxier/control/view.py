@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from proxier.control.actions import Sighting
 from proxier.control.activity import ActivityLog
 from proxier.virtual.device import VirtualDevice
 from proxier.virtual.registry import VirtualDeviceRecord
@@ -58,7 +59,12 @@ def identity(rec: VirtualDeviceRecord) -> dict[str, Any]:
 
 
 def summary(
-    device: VirtualDevice, activity: ActivityLog, security: str, *, secrets: bool = False
+    device: VirtualDevice,
+    activity: ActivityLog,
+    security: str,
+    *,
+    secrets: bool = False,
+    security_detail: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     engine = device.engine
     last = activity.last_session.get(device.id)
@@ -70,6 +76,7 @@ def summary(
             device.id, "" if device.online else "not discovered since start"
         ),
         "security": security,
+        "security_detail": security_detail or {},
         "last_session": None if last is None else last.as_dict(),
         "next_periodic_inform": engine.next_periodic_inform if engine is not None else None,
         "pending_events": [e.code for e in device.store.events()],
@@ -78,10 +85,15 @@ def summary(
 
 
 def detail(
-    device: VirtualDevice, activity: ActivityLog, security: str, *, secrets: bool = False
+    device: VirtualDevice,
+    activity: ActivityLog,
+    security: str,
+    *,
+    secrets: bool = False,
+    security_detail: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary plus what the console shows on a device page."""
-    out = summary(device, activity, security, secrets=secrets)
+    out = summary(device, activity, security, secrets=secrets, security_detail=security_detail)
     engine = device.engine
     values = {
         "Device.ManagementServer." + leaf: engine.setting(leaf) if engine is not None else ""
@@ -95,3 +107,32 @@ def detail(
     out["sessions"] = [a.as_dict() for a in activity.recent(kinds=("session",), device=device.id)]
     out["events"] = [a.as_dict() for a in activity.recent(kinds=("event",), device=device.id)]
     return out
+
+
+def held_back(sighting: Sighting, security: str, security_detail: dict[str, Any]) -> dict[str, Any]:
+    """A device the privacy gate holds back, in the shape of a detailed summary: no DeviceId
+    yet (named by its UDN, instance 0), nothing sent to the ACS (TR-330 §2.4)."""
+    return {
+        "instance": 0,
+        "id": sighting.udn,
+        "manufacturer": "",
+        "oui": "",
+        "product_class": "",
+        "serial_number": "",
+        "udns": [sighting.udn],
+        "location": sighting.location,
+        "online": False,
+        "privacy": sighting.privacy,
+        "reason": "held back until approved (privacy.mode = approve): nothing sent to the ACS",
+        "security": security,
+        "security_detail": security_detail,
+        "last_session": None,
+        "next_periodic_inform": None,
+        "pending_events": [],
+        "connection_request_url": "",
+        "parameters": {},
+        "parameters_last_read": {},
+        "values_last_read": {},
+        "sessions": [],
+        "events": [],
+    }

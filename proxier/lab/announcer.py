@@ -41,6 +41,8 @@ class Announced(Protocol):
     def boot_id(self) -> int | None: ...
     @property
     def config_id(self) -> int | None: ...
+    @property
+    def secure_location(self) -> str: ...
 
 
 def _types(device: Announced) -> Sequence[str]:
@@ -185,6 +187,7 @@ class Announcer(SsdpHooks):
                 nt,
                 device.udn,
                 location=device.description_url,
+                secure_location=device.secure_location,
                 max_age=self.max_age,
                 boot_id=device.boot_id,
                 next_boot_id=next_boot_id,
@@ -221,6 +224,7 @@ class Announcer(SsdpHooks):
                         st,
                         device.udn,
                         location=device.description_url,
+                        secure_location=device.secure_location,
                         max_age=self.max_age,
                         boot_id=device.boot_id,
                         config_id=device.config_id,

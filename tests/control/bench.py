@@ -53,6 +53,7 @@ def config_dict(state: Path, lab: LabServer, acs: LabAcs, **api: Any) -> dict[st
             "action_timeout": 3.0,
         },
         "state": {"dir": str(state)},
+        "privacy": {"mode": "auto"},  # proxied at once (default: approve)
         "api": {"port": free_port(), **api},
     }
 

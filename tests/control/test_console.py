@@ -154,13 +154,16 @@ def queue_rpc(browser: Any, rpc: str, param: str, value: str = "") -> str:
 
 
 def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
-    """Issue 11 lab console: devices with state; per-device detail (identity, parameters,
-    values last read, pending events); action buttons calling the action endpoints; the lab
+    """Issue 11 lab console: devices with state and security (issue 8); per-device detail
+    (identity, parameters, values last read, pending events); action buttons calling the
+    action endpoints (approve provided by Device Protection, issue 8); the lab
     ACS form queueing GPV/SPV/Reboot with the answer shown; the live timeline."""
     from selenium.webdriver.common.by import By
 
     url, count = demo
     browser.get(url)
+    # every virtual device the demo reported: its DM lab devices, its DeviceProtection lab
+    # device and its TR-064 one
     rows = wait_for(
         browser,
         f"{count} device rows",
@@ -170,14 +173,19 @@ def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
             and r
         ),
     )
-    first = rows[0].find_elements(By.TAG_NAME, "td")
-    dev_id = first[1].text
-    assert first[2].text == "online" and first[3].text == "plain", [c.text for c in first]
+    cells = [[c.text for c in row.find_elements(By.TAG_NAME, "td")] for row in rows]
+    # a plain UPnP DM lab device (not the TR-064 one, not the DP one) is looked at first
+    index = next(i for i, c in enumerate(cells) if "-LabDM-" in c[1] and c[3] == "plain")
+    first = cells[index]
+    dev_id = first[1]
+    assert first[2] == "online", first
+    # issue 8 carrier flow: the DP device's security state is admin
+    assert [c[3] for c in cells].count("admin") == 1, cells
     assert "token=" not in browser.current_url  # the token left the address bar
     assert f"{count} of {count} device(s) online" in text(browser, "#health")
     shot(browser, "1-devices")
 
-    click(browser, "#devices tbody tr:nth-child(1)")
+    click(browser, f"#devices tbody tr:nth-child({index + 1})")
     wait_for(
         browser, "detail of the first device", lambda: text(browser, "#detail-title") == dev_id
     )
@@ -188,15 +196,20 @@ def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
     assert text(browser, "#pending") == "none"
     shot(browser, "2-detail")
 
+    # issue 8: approve is provided (the demo runs privacy.mode = auto, so the device is
+    # already proxied and stays so); introduce waits for WPS (issue 9) and says so
     click(browser, "button[data-action=approve]")
+    wait_for(browser, "approve answer", lambda: text(browser, "#action-result") == "approve: done")
+    click(browser, "button[data-action=introduce]")
     wait_for(
         browser,
-        "approve answer",
+        "introduce answer",
         lambda: (
-            "approve: action 'approve' is not provided by this proxier"
+            "introduce: action 'introduce' is not provided by this proxier"
             in text(browser, "#action-result")
         ),
     )
+    assert text(browser, "#detail-title") == dev_id and "online" in text(browser, "#identity")
 
     answer = queue_rpc(browser, "GetParameterValues", "Device.DeviceInfo.SoftwareVersion")
     assert (
@@ -216,7 +229,7 @@ def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
     )
     assert "SetParameterValuesResponse" in answer and '"status": 0' in answer
 
-    click(browser, "#devices tbody tr:nth-child(2)")
+    click(browser, f"#devices tbody tr:nth-child({2 if index == 0 else 1})")
     second = wait_for(
         browser,
         "detail of the second device",
@@ -244,3 +257,67 @@ def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
     answer = queue_rpc(browser, "Reboot", "")
     assert "RebootResponse" in answer  # (the device's return takes a probe interval: not waited)
     shot(browser, "4-reboot-and-timeline")
+
+
+async def test_console_approve_makes_a_pending_device_proxied_tr330_2_4(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Issue 8 privacy (TR-330 §2.4) in the console: with the default `approve` mode a new
+    device shows as pending (nothing at the ACS); the person selects it and presses Approve;
+    it becomes an online virtual device and reaches the ACS with "0 BOOTSTRAP"."""
+    import asyncio
+
+    from proxier.demo import console_url
+    from tests.virtual.rig import rig
+
+    async with rig(tmp_path) as r:
+        r.sections = {"privacy": {}, "api": {"enable": True, "port": 0, "console": True}}
+        proxier = await r.start_proxier()
+        udn = r.lab.devices[0].udn
+
+        def pending_then_approve() -> str:
+            from selenium.webdriver.common.by import By
+
+            browser.get(console_url(proxier))
+            row = wait_for(
+                browser,
+                "the pending device row",
+                lambda: (
+                    (rows := browser.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+                    and [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")]
+                ),
+            )
+            assert row[1] == udn and row[2] == "pending", row
+            click(browser, "#devices tbody tr:nth-child(1)")
+            wait_for(browser, "pending detail", lambda: text(browser, "#detail-title") == udn)
+            assert "nothing sent to the ACS" in text(browser, "#identity")
+            shot(browser, "approve-1-pending")
+            click(browser, "button[data-action=approve]")
+            wait_for(
+                browser,
+                "approve answer",
+                lambda: "approve: done" in text(browser, "#action-result"),
+            )
+            online = wait_for(
+                browser,
+                "the approved device online",
+                lambda: (
+                    (rows := browser.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+                    and (cells := [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")])
+                    and cells[2] == "online"
+                    and cells
+                ),
+            )
+            # the detail follows the device to its DeviceId (same UDN)
+            wait_for(browser, "detail follows", lambda: text(browser, "#detail-title") == online[1])
+            assert "approve: done" in text(browser, "#action-result")
+            assert "online" in text(browser, "#identity") and udn in text(browser, "#identity")
+            shot(browser, "approve-2-online")
+            return str(online[1])
+
+        await asyncio.sleep(1.0)  # probe rounds: the device is seen, held back
+        assert await r.client.devices() == []
+        dev_id = await asyncio.to_thread(pending_then_approve)
+        assert dev_id != udn and "-LabDM-" in dev_id
+        inform = (await r.informs(dev_id))[0]
+        assert "0 BOOTSTRAP" in [e[0] for e in inform["events"]]

@@ -12,6 +12,8 @@ const token = (() => {
 })();
 
 let selected = null;
+let selectedUdns = [];  // to follow a device whose id changes (a pending one, once approved)
+let missing = 0;
 let lastSeq = 0;
 let labAcs = false;
 let available = [];
@@ -51,6 +53,11 @@ function sessionText(s) {
   return when(s.time) + " " + (s.ok ? "ok" : "failed: " + s.reason);
 }
 
+function stateWord(d) {
+  if (d.privacy === "pending") return "pending";  // held back: nothing sent to the ACS
+  return d.online ? "online" : "offline";
+}
+
 function renderDevices(devices) {
   const key = JSON.stringify([selected, devices]);
   if (key === shownDevices) return;  // unchanged: keep the rows (and what the user points at)
@@ -63,11 +70,12 @@ function renderDevices(devices) {
     row.dataset.id = d.id;
     if (d.id === selected) row.className = "selected";
     row.append(el("td", String(d.instance)), el("td", d.id));
-    const state = el("td", d.online ? "online" : "offline", d.online ? "online" : "offline");
+    const word = stateWord(d);
+    const state = el("td", word, word);
     if (d.reason) state.title = d.reason;
     row.append(state, el("td", d.security), el("td", sessionText(d.last_session)),
                el("td", d.pending_events.join(", ") || "none"));
-    row.addEventListener("click", () => { selected = d.id; refresh(); });
+    row.addEventListener("click", () => { selected = d.id; selectedUdns = d.udns; refresh(); });
     body.append(row);
   }
 }
@@ -99,7 +107,7 @@ function renderDetail(d) {
   const facts = [
     ["Instance", d.instance], ["Manufacturer", d.manufacturer], ["OUI", d.oui],
     ["Product class", d.product_class], ["Serial number", d.serial_number],
-    ["State", (d.online ? "online" : "offline") + (d.reason ? " (" + d.reason + ")" : "")],
+    ["State", stateWord(d) + (d.reason ? " (" + d.reason + ")" : "")],
     ["Security", d.security], ["Location", d.location], ["UDNs", d.udns.join(" ")],
     ["Last session", sessionText(d.last_session)],
     ["Next periodic inform", when(d.next_periodic_inform)],
@@ -118,7 +126,7 @@ function renderDetail(d) {
   for (const b of document.querySelectorAll("button[data-action]")) {
     const ok = available.includes(b.dataset.action);
     b.classList.toggle("unavailable", !ok);
-    b.title = ok ? "" : "needs Device Protection";
+    b.title = ok ? "" : "not provided by this proxier";
   }
   $("lab-acs").hidden = !labAcs;
 }
@@ -149,15 +157,27 @@ async function pollTimeline() {
   while (list.children.length > 300) list.lastChild.remove();
 }
 
+// Is the selected device listed? An approved pending device comes back under its DeviceId
+// (same UDN): the selection follows it. Gone for a few refreshes (denied, forgotten): closed.
+function follow(devices) {
+  if (!selected || devices.some(d => d.id === selected)) return true;
+  const same = devices.find(d => d.udns.some(u => selectedUdns.includes(u)));
+  if (same) selected = same.id;
+  return Boolean(same);
+}
+
 async function refresh() {
   try {
     const {status, data} = await api("GET", "/api/devices");
     if (status !== 200) return;
     problem("");
+    const present = follow(data);
     renderDevices(data);
-    if (selected) {
+    if (selected && !present && ++missing > 5) { selected = null; $("detail").hidden = true; }
+    if (selected && present) {
+      missing = 0;
       const r = await api("GET", "/api/devices/" + encodeURIComponent(selected));
-      if (r.status === 200) renderDetail(r.data);
+      if (r.status === 200) { renderDetail(r.data); selectedUdns = r.data.udns; }
       else { selected = null; $("detail").hidden = true; }
     }
     await pollTimeline();

@@ -134,6 +134,10 @@ class LabTr064Device:
         return None
 
     @property
+    def secure_location(self) -> str:
+        return ""  # no DeviceProtection: answers carry no SECURELOCATION.UPNP.ORG
+
+    @property
     def ssdp_types(self) -> list[str]:
         devices = sorted({s.device for s in SERVICES})
         return [
