@@ -66,9 +66,14 @@ class DhKey:
 
     def __init__(self, private_exponent: int) -> None:
         public = pow(GENERATOR, private_exponent, P_1536)
-        with _ffdh():
-            numbers = dh.DHPrivateNumbers(private_exponent, dh.DHPublicNumbers(public, _PARAMS))
-            self._key: dh.DHPrivateKey | None = numbers.private_key()
+        try:
+            with _ffdh():
+                numbers = dh.DHPrivateNumbers(
+                    private_exponent, dh.DHPublicNumbers(public, _PARAMS)
+                )
+                self._key: dh.DHPrivateKey | None = numbers.private_key()
+        except ValueError as exc:
+            raise CryptoError(f"unusable DH private key: {exc}") from None
         #: The Public Key attribute value: 192 octets big-endian, zero-padded.
         self.public = public.to_bytes(PUBLIC_KEY_LEN, "big")
 

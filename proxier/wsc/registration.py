@@ -59,6 +59,8 @@ class DeviceInfo:
     conn_type_flags: int = 0x01
     config_methods: int = METHOD_DISPLAY | METHOD_PBC | METHOD_KEYPAD
     rf_bands: int = 0x01
+    #: WSC State in M1: 1 = not configured, 2 = configured.
+    wsc_state: int = 1
 
     def attrs(self, config_methods: int | None = None) -> list[Attr]:
         return [
@@ -404,7 +406,7 @@ class Registrar(_Run):
         self.m1 = msg
         self._last = msg.raw
         self.registrar_nonce = self._rng(16)
-        dh = crypto.DhKey(int.from_bytes(self._rng(32), "big") | 1)
+        dh = crypto.DhKey(int.from_bytes(self._rng(32), "big"))
         self._secrets = keys = self._new_secrets(dh)
         self.pk_r = dh.public
         keys.derive(dh.dhkey(self.pk_e), self.enrollee_nonce, self.mac, self.registrar_nonce)
@@ -530,7 +532,7 @@ class Enrollee(_Run):
         self.device = device or DeviceInfo()
         self._m7_settings = list(m7_settings)
         self._expect_uuid = expect_peer_uuid
-        self._dh = crypto.DhKey(int.from_bytes(rng(32), "big") | 1)
+        self._dh = crypto.DhKey(int.from_bytes(rng(32), "big"))
         self.pk_e = self._dh.public
         self.enrollee_nonce = rng(16)
         self.expecting = "M2"
@@ -553,7 +555,7 @@ class Enrollee(_Run):
             (tlv.PUBLIC_KEY, self.pk_e),
         ]
         attrs += self.device.attrs()
-        attrs.append((tlv.WSC_STATE, tlv.u8(1)))
+        attrs.append((tlv.WSC_STATE, tlv.u8(self.device.wsc_state)))
         attrs += self.device.names()
         attrs += [
             (tlv.DEVICE_PASSWORD_ID, tlv.u16(self.password_id)),
