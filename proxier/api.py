@@ -25,11 +25,13 @@ from proxier.cwmp.engine import SessionResult
 from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
 from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.dp.manager import DpManager
+from proxier.dp.privacy import PrivacyGate
 from proxier.gatewayid import effective_serial
 from proxier.localapi import LocalApi
 from proxier.upnp.client import SoapTransport
 from proxier.upnp.discovery import Discovery, discovery_config
-from proxier.upnp.gena import GenaManager
+from proxier.upnp.gena import PER_PATH, GenaManager
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.manager import VirtualDeviceManager
 from proxier.virtual.own import OwnDevice
@@ -66,7 +68,7 @@ class Proxier:
         self.config = config
         self.clock = clock
         self.registry = Registry(config.state.dir)
-        self.local_api = LocalApi(self.virtual_devices, self.parameters)
+        self.local_api = LocalApi(self.virtual_devices, self.parameters, self.device_action)
         self._on_session = on_session
         self._session: aiohttp.ClientSession | None = None
         self.connreq = ConnectionRequestServer(
@@ -79,12 +81,19 @@ class Proxier:
         self.manager: VirtualDeviceManager | None = None
         self.own: OwnDevice | None = None
         self._watch: asyncio.Task[None] | None = None
+        #: DeviceProtection: our CP identity (generated under state.dir unless configured)
+        self.dp = DpManager(config.dps, config.state.dir, action_timeout=config.upnp.action_timeout)
+        self.privacy = PrivacyGate(config.privacy.mode, self.registry.state_dir / "privacy.json")
 
     async def start(self) -> None:
         cfg = self.config
         self._session = aiohttp.ClientSession()
         await self.connreq.start()
-        self.gena = GenaManager(self._session, host=self._gena_host())
+        self.gena = GenaManager(
+            self._session,
+            host=self._gena_host(),
+            tls_for=lambda url: self.dp.context if url.startswith("https:") else None,
+        )
         await self.gena.start()
         template = HttpSettings(url=cfg.acs.url, ca_file=cfg.acs.ca_file or None)
         factory = transport_factory(template, ssl_context=acs_ssl_context(cfg))
@@ -98,7 +107,9 @@ class Proxier:
             on_session=self._session_done,
         )
         soap = SoapTransport(self._session, timeout=cfg.upnp.action_timeout)
-        self.manager = VirtualDeviceManager(shared, self._session, soap)
+        self.manager = VirtualDeviceManager(
+            shared, self._session, soap, dp=self.dp, privacy=self.privacy
+        )
         self.manager.restore()
         if cfg.proxier.cwmp:
             self.own = OwnDevice(cfg, self.registry, self.connreq, shared.transport_factory)
@@ -108,6 +119,7 @@ class Proxier:
             discovery_config(cfg.upnp),
             self.manager.on_discovery,
             session=self._session,
+            probe_ssl=self.dp.context,
         )
         await self.discovery.start()
         if cfg.api.enable:
@@ -131,10 +143,10 @@ class Proxier:
                 self.own.table_changed()
 
     def _gena_host(self) -> str:
-        """GENA callbacks must reach us from the devices: loopback unless SSDP runs on a LAN."""
-        if self.config.upnp.interfaces:
-            return "0.0.0.0"
-        return "127.0.0.1"
+        """GENA callbacks must reach us from the devices: on the LAN-side local address of
+        the path to each device (never a wildcard, which includes the WAN side), unless
+        `upnp.callback_host` names one address."""
+        return self.config.upnp.callback_host or PER_PATH
 
     def _session_done(self, device: VirtualDevice, result: SessionResult) -> None:
         if result.ok:
@@ -155,6 +167,7 @@ class Proxier:
             await self.discovery.stop()
         if self.manager is not None:
             await self.manager.close()
+        await self.dp.close()
         if self.gena is not None:
             await self.gena.stop()
         await self.connreq.stop()
@@ -190,9 +203,67 @@ class Proxier:
                     "location": rec.location,
                     "online": rec.online,
                     "connection_request_url": device.connection_request_url if device else "",
+                    "security": self.dp.status(rec.udns),
                 }
             )
-        return out
+        return out + self.privacy.pending()
+
+    # -- device actions (issue 8; `proxier devices ACTION ID`, POST /api/devices/{id}/{action})
+
+    async def device_action(self, action: str, device_id: str) -> bool:
+        """The local API's `POST /api/devices/{id}/{action}`."""
+        if action == "forget":
+            return await self.forget(device_id)
+        method: Callable[[str], bool] = {
+            "approve": self.approve,
+            "deny": self.deny,
+            "trust": self.trust,
+        }[action]
+        return method(device_id)
+
+    def _udns(self, device_id: str) -> tuple[str, ...]:
+        """A virtual device id (or instance number), or a UDN (pending devices have no id)."""
+        for rec in self.registry:
+            if device_id in (rec.key.id, str(rec.instance), *rec.udns):
+                return rec.udns
+        return (device_id,) if device_id.startswith("uuid:") else ()
+
+    def approve(self, device_id: str) -> bool:
+        """TR-330 §2.4: the user acknowledges a pending device; it is proxied from now on."""
+        udns = self._udns(device_id)
+        for udn in udns:
+            self.privacy.approve(udn)
+            if self.manager is not None:
+                self.manager.replay(udn)
+        return bool(udns)
+
+    def deny(self, device_id: str) -> bool:
+        """Keep the device out for good (survives restarts)."""
+        udns = self._udns(device_id)
+        for udn in udns:
+            self.privacy.deny(udn)
+        return bool(udns)
+
+    def trust(self, device_id: str) -> bool:
+        """Accept the device's new certificate (a changed one was refused)."""
+        udns = self._udns(device_id)
+        for udn in udns:
+            self.dp.trust(udn)
+            if self.manager is not None:
+                self.manager.replay(udn)
+        return bool(udns)
+
+    async def forget(self, device_id: str) -> bool:
+        """Remove the virtual device and all its state (store, pins, privacy decision)."""
+        udns = self._udns(device_id)
+        if self.manager is not None:
+            device = next((d for d in self.manager if d.record.udns == udns), None)
+            if device is not None:
+                await self.manager.forget(device)
+        for udn in udns:
+            self.dp.forget(udn)
+            self.privacy.forget(udn)
+        return bool(udns)
 
     def parameters(self) -> list[ParameterValueStruct]:
         """The proxier's own data model entries that concern proxying (TR-330 §4.3.1)."""

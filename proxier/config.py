@@ -66,6 +66,35 @@ class UpnpConfig:
     return_wait: float = 300.0
     client_cert: str = ""
     client_key: str = ""
+    #: GENA CALLBACK address; empty: the local address of the path to each device
+    callback_host: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DpsLogin:
+    """One `[[dps.login]]` entry: which devices (`match`: UDN, friendly name, DP device
+    identity or "*") get a PKCS5 login with this user Name and password (DP:1 §2.3)."""
+
+    match: str
+    name: str
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DpsConfig:
+    """DeviceProtection (TR-330 §2.3, §4.8): our CP identity and how devices are trusted."""
+
+    certificate: str = ""  # PEM chain (leaf + root); empty: generated under state.dir
+    key: str = ""
+    device_ca: str = ""  # verify device chains against this CA instead of pinning
+    login: tuple[DpsLogin, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    """TR-330 §2.4: "approve" holds a new device back from the ACS until the user says so."""
+
+    mode: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +138,8 @@ class Config:
     log: LogConfig = LogConfig()
     proxier: ProxierIdentity = ProxierIdentity()
     api: LocalApiConfig = LocalApiConfig()
+    dps: DpsConfig = DpsConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
 
 # --- validation helpers ----------------------------------------------------------------------
@@ -192,7 +223,8 @@ def _check_oui(key: str, value: str) -> None:
 
 def from_dict(data: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, raising ConfigError on the first problem."""
-    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api"}
+    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api", "dps"}
+    known |= {"privacy"}
     for top in data:
         if top not in known:
             raise ConfigError(top, "unknown section")
@@ -243,8 +275,11 @@ def from_dict(data: dict[str, Any]) -> Config:
         return_wait=s.number("return_wait", 300.0, 0.1, 86400.0),
         client_cert=s.text("client_cert"),
         client_key=s.text("client_key"),
+        callback_host=s.text("callback_host"),
     )
     s.finish()
+    if upnp.callback_host:
+        _check_address("upnp.callback_host", upnp.callback_host)
     for i, url in enumerate(upnp.description_urls):
         _check_url(f"upnp.description_urls[{i}]", url, ("http", "https"))
 
@@ -281,7 +316,16 @@ def from_dict(data: dict[str, Any]) -> Config:
     s.finish()
     _check_address("api.bind", api.bind)
 
+    dps = _dps(data.get("dps", {}), upnp)
+    s = _Section("privacy", data.get("privacy", {}))
+    privacy = PrivacyConfig(mode=s.text("mode", "auto"))
+    s.finish()
+    if privacy.mode not in ("approve", "auto"):
+        raise ConfigError("privacy.mode", f'must be "approve" or "auto", got {privacy.mode!r}')
+
     return Config(
+        dps=dps,
+        privacy=privacy,
         acs=acs,
         connection_request=cr,
         upnp=upnp,
@@ -290,6 +334,56 @@ def from_dict(data: dict[str, Any]) -> Config:
         proxier=ident,
         api=api,
     )
+
+
+def _readable(key: str, path: str, kind: str) -> None:
+    """The file exists, is readable and holds a PEM `kind` ("certificate" or "key")."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1024 * 1024)
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if kind == "key":
+            serialization.load_pem_private_key(data, None)
+        else:
+            x509.load_pem_x509_certificate(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(key, f"{path} is not a PEM {kind} (unencrypted): {exc}"[:300]) from None
+
+
+def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
+    s = _Section("dps", data)
+    logins: list[DpsLogin] = []
+    raw = s._get("login", [], (list,), "an array of tables ([[dps.login]])")
+    for i, entry in enumerate(raw):
+        e = _Section(f"dps.login[{i}]", entry)
+        login = DpsLogin(e.text("match", "*"), e.text("name"), e.text("password"))
+        e.finish()
+        if not login.name:
+            raise ConfigError(e.key("name"), "must not be empty")
+        logins.append(login)
+    dps = DpsConfig(
+        # upnp.client_cert/client_key (documented earlier) are the same identity
+        certificate=s.text("certificate") or upnp.client_cert,
+        key=s.text("key") or upnp.client_key,
+        device_ca=s.text("device_ca"),
+        login=tuple(logins),
+    )
+    s.finish()
+    if bool(dps.certificate) != bool(dps.key):
+        raise ConfigError(
+            "dps.key" if dps.certificate else "dps.certificate", "set both or neither"
+        )
+    if dps.certificate:
+        _readable("dps.certificate", dps.certificate, "certificate")
+        _readable("dps.key", dps.key, "key")
+    if dps.device_ca:
+        _readable("dps.device_ca", dps.device_ca, "certificate")
+    return dps
 
 
 def load(path: str | Path) -> Config:

@@ -3,7 +3,10 @@
 It shows the main job end to end: three lab devices are discovered through description URLs
 (no multicast), each becomes a Virtual CWMP Device that bootstraps to the lab ACS, and the ACS
 then runs GetParameterValues, SetParameterValues and AddObject against one of them, each
-delivered by a Connection Request. Everything logs to stderr; a summary goes to stdout.
+delivered by a Connection Request. One more lab device runs DeviceProtection (`--dps`,
+carrier flow: a development CA signed the proxier's certificate and the device trusts that
+CA), reached over mutual TLS at its SECURELOCATION; the demo shows its role (Admin).
+Everything logs to stderr; a summary goes to stdout.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import json
 import logging
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from proxier.api import Proxier
 from proxier.config import from_dict
-from proxier.lab.server import LabServer
+from proxier.dp import certs
+from proxier.lab.dp import DpSettings
+from proxier.lab.server import LabConfig, LabServer
 from proxier.labacs.client import LabAcsClient
 from proxier.labacs.server import LabAcs, LabAcsConfig
 
@@ -57,17 +63,29 @@ async def run_demo(devices: int, serve: bool) -> int:
     state = tempfile.mkdtemp(prefix="proxier-demo-")
     cr_user, cr_pass = DEMO_CR
     acs_config = LabAcsConfig(port=0, cr_username=cr_user, cr_password=cr_pass)
-    async with LabAcs(acs_config) as acs, LabServer(devices) as lab:
+    made = certs.init(Path(state) / "certs")  # carrier flow: dev CA + CA-signed proxier id
+    dps = DpSettings(state_dir=Path(state) / "lab-dp", trust_ca=made["ca"])
+    async with (
+        LabAcs(acs_config) as acs,
+        LabServer(devices) as lab,
+        LabServer(1, dps=dps, config=LabConfig(seed="proxier-lab-dp")) as dp_lab,
+    ):
         print(f"lab ACS:      {acs.base_url}")
         for url in lab.description_urls:
             print(f"lab device:   {url}")
+        secure = [d.secure_location for d in dp_lab.devices]
+        for url in secure:
+            print(f"lab DP device: {url} (DeviceProtection, mutual TLS)")
+        devices += len(secure)
         config = from_dict(
             {
                 "acs": {"url": acs.url, "periodic_inform_interval": 3600},
                 "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
-                "upnp": {"description_urls": list(lab.description_urls)},
+                "upnp": {"description_urls": [*lab.description_urls, *secure]},
                 "state": {"dir": state},
                 "api": {"port": 0},
+                "dps": {"certificate": str(made["certificate"]), "key": str(made["key"])},
+                "privacy": {"mode": "auto"},  # the demo proxies at once (README: default)
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
@@ -116,7 +134,13 @@ async def run_demo(devices: int, serve: bool) -> int:
             print(f"\n== proxier VirtualDevice table: {len(table)} row(s)")
             for row in table:
                 state_word = "online" if row["online"] else "offline"
-                print(f"  {row['instance']}: {row['id']} ({state_word})")
+                sec = row.get("security", {})
+                roles = " ".join(sec.get("roles", [])) or "-"
+                print(
+                    f"  {row['instance']}: {row['id']} ({state_word}) "
+                    f"security {sec.get('state', 'plain')} roles {roles}"
+                )
+            print(f"proxier DP identity: {proxier.dp.identity.identity}")
             ok = all(r.get("status") == "done" for r in (gpv, spv, add))
             if serve:
                 print("\nserving; Ctrl-C to stop")

@@ -6,7 +6,7 @@ default and never returns credentials.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -15,12 +15,18 @@ from proxier.cwmp.rpc import ParameterValueStruct
 
 DevicesFn = Callable[[], Sequence[dict[str, Any]]]
 ParamsFn = Callable[[], Sequence[ParameterValueStruct]]
+#: (action, device id) → found; actions: approve, deny, forget, trust (issue 8)
+ActionFn = Callable[[str, str], Awaitable[bool]]
+DEVICE_ACTIONS = ("approve", "deny", "forget", "trust")
 
 
 class LocalApi:
     """`GET /api/virtual-devices` and `GET /api/parameters` on one loopback port."""
 
-    def __init__(self, devices: DevicesFn, parameters: ParamsFn) -> None:
+    def __init__(
+        self, devices: DevicesFn, parameters: ParamsFn, actions: ActionFn | None = None
+    ) -> None:
+        self._actions = actions
         self._devices = devices
         self._parameters = parameters
         self._runner: web.AppRunner | None = None
@@ -30,6 +36,7 @@ class LocalApi:
         app = web.Application(client_max_size=4096)
         app.router.add_get("/api/virtual-devices", self._get_devices)
         app.router.add_get("/api/parameters", self._get_parameters)
+        app.router.add_post("/api/devices/{id}/{action}", self._device_action)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, bind, port)
@@ -43,6 +50,14 @@ class LocalApi:
 
     async def _get_devices(self, request: web.Request) -> web.Response:
         return web.json_response(list(self._devices()))
+
+    async def _device_action(self, request: web.Request) -> web.Response:
+        action, device_id = request.match_info["action"], request.match_info["id"]
+        if self._actions is None or action not in DEVICE_ACTIONS:
+            raise web.HTTPNotFound(text=f"no device action {action[:40]!r}")
+        if not await self._actions(action, device_id):
+            raise web.HTTPNotFound(text=f"no device {device_id[:80]!r}")
+        return web.json_response({"id": device_id, "action": action, "ok": True})
 
     async def _get_parameters(self, request: web.Request) -> web.Response:
         prefix = request.query.get("prefix", "")

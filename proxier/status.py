@@ -36,8 +36,20 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(devices, indent=2))
         return 0
-    print(f"{'#':>3} {'device id':<40} {'online':<7} location")
+    print(f"{'#':>3} {'device id':<40} {'online':<7} {'security':<8} location")
     for d in devices:
-        online = "yes" if d["online"] else "no"
-        print(f"{d['instance']:>3} {d['id']:<40} {online:<7} {d['location']}")
+        online = "pending" if d.get("privacy") == "pending" else "yes" if d["online"] else "no"
+        security = d.get("security") or {}
+        print(
+            f"{d['instance']:>3} {d['id']:<40} {online:<7} "
+            f"{security.get('state', '-'):<8} {d['location']}"
+        )
+        for key in ("roles", "login", "missing", "error"):
+            value = security.get(key)
+            if value:
+                shown = " ".join(value) if isinstance(value, list) else value
+                print(f"    {key}: {shown}")
+    identity = next((d["security"]["proxier_identity"] for d in devices if "security" in d), "")
+    if identity:
+        print(f"proxier DP identity: {identity}")
     return 0

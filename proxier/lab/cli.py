@@ -11,9 +11,11 @@ import argparse
 import asyncio
 import signal
 import sys
+from pathlib import Path
 
 from proxier.lab.announcer import interface_address
 from proxier.lab.datamodel import ModelError
+from proxier.lab.dp import ADMINISTRATOR, DpSettings
 from proxier.lab.server import LabConfig, LabServer, load_config
 from proxier.upnp.netns import MulticastRefused
 
@@ -37,6 +39,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow SSDP on the host's real network (you really mean a real LAN)",
     )
+    dps = parser.add_argument_group("DeviceProtection (DP:1, TR-330 §4.8)")
+    dps.add_argument("--dps", action="store_true", help="give each device DP over mutual TLS")
+    dps.add_argument("--trust-ca", help="CA certificate (PEM) whose CP certificates get Admin")
+    dps.add_argument("--admin", help="NAME:PASSWORD of the Admin user (default name Administrator)")
+    dps.add_argument(
+        "--acl-cp",
+        action="append",
+        default=[],
+        metavar="ID:ROLES",
+        help="preload a CP identity with roles (space or comma separated); repeatable",
+    )
+    dps.add_argument(
+        "--action-roles",
+        action="append",
+        default=[],
+        metavar="ACTION:ROLES",
+        help="roles a DM action needs (default: reference §6.6 project choice); repeatable",
+    )
+    dps.add_argument(
+        "--state-dir",
+        default=str(Path.home() / ".local/state/proxier-lab"),
+        help="where device identities and ACLs persist (default ~/.local/state/proxier-lab)",
+    )
     parser.add_argument(
         "--services",
         default="bms,cms,sms",
@@ -48,6 +73,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def dp_settings(args: argparse.Namespace) -> DpSettings | None:
+    """The lab's DP options, or None without --dps; ValueError names a bad flag."""
+    if not args.dps:
+        return None
+    name, password = ADMINISTRATOR, ""
+    if args.admin:
+        name, sep, password = args.admin.partition(":")
+        if not sep or not name or not password:
+            raise ValueError("--admin must be NAME:PASSWORD")
+    trust = Path(args.trust_ca) if args.trust_ca else None
+    if trust is not None and not trust.is_file():
+        raise ValueError(f"--trust-ca: no such file: {trust}")
+
+    def pairs(flag: str, items: list[str]) -> list[tuple[str, str]]:
+        out = []
+        for item in items:
+            key, sep, roles = item.partition(":")
+            if not sep or not key or not roles.strip():
+                raise ValueError(f"{flag} must be KEY:ROLES, got {item!r}")
+            out.append((key.strip(), " ".join(roles.replace(",", " ").split())))
+        return out
+
+    return DpSettings(
+        state_dir=Path(args.state_dir),
+        trust_ca=trust,
+        admin_password=password,
+        admin_name=name,
+        acl_cps=tuple(pairs("--acl-cp", args.acl_cp)),
+        action_roles={
+            a: frozenset(r.split()) for a, r in pairs("--action-roles", args.action_roles)
+        },
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config) if args.config else LabConfig()
@@ -56,6 +115,11 @@ def main(args: argparse.Namespace) -> int:
         return 2
     if args.devices < 0 or args.devices > 1000:
         print("proxier lab: --devices must be between 0 and 1000", file=sys.stderr)
+        return 2
+    try:
+        dps = dp_settings(args)
+    except ValueError as exc:
+        print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
     faults = {} if args.reboot_delay is None else {"reboot_delay": args.reboot_delay}
     interface = None
@@ -76,6 +140,7 @@ def main(args: argparse.Namespace) -> int:
             allow_lan_multicast=args.allow_lan_multicast,
             faults=faults,
             services=args.services.split(","),
+            dps=dps,
         )
     except (ModelError, ValueError) as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
@@ -96,8 +161,15 @@ async def _serve(lab: LabServer) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with lab:
-        for url in lab.description_urls:
-            print(url)
+        for device in lab.devices:
+            print(device.description_url)
+            if device.protection is not None:
+                # stderr: stdout stays one description URL per line for scripts
+                print(
+                    f"  {device.udn} DP identity {device.protection.device_id} "
+                    f"SECURELOCATION {device.secure_location}",
+                    file=sys.stderr,
+                )
         sys.stdout.flush()
         await stop.wait()
     return 0

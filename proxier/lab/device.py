@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -27,6 +27,10 @@ from proxier.lab.sms import FIRMWARE, Operation, SmsCore
 from proxier.upnp import cms_xml
 from proxier.upnp.device import UpnpError
 from proxier.upnp.http import HttpFetchError, bounded_request
+
+if TYPE_CHECKING:
+    from proxier.lab.dp import LabProtection
+    from proxier.lab.tls_front import TlsFront
 
 _LOG = logging.getLogger(__name__)
 
@@ -153,6 +157,9 @@ class LabDevice:
         self.config_id = 1
         self.state = "up"  # "up", "rebooting", "stopped"
         self.base_url = ""  # "http://host:port", set by the server
+        #: DeviceProtection (`proxier lab --dps`): the DP service and the HTTPS endpoint
+        self.protection: LabProtection | None = None
+        self.tls: TlsFront | None = None
         self.ssdp = SsdpHooks()
         self.session: aiohttp.ClientSession | None = None
         #: every published (service, variables), for in-process observers (tests, LocalDmDevice)
@@ -173,6 +180,15 @@ class LabDevice:
     @property
     def description_url(self) -> str:
         return f"{self.base_url}{self.base_path}/description.xml"
+
+    @property
+    def secure_location(self) -> str:
+        """SECURELOCATION.UPNP.ORG (DP §6.1): the same description path on the TLS port."""
+        if self.tls is None or not self.tls.port:
+            return ""
+        host = urlsplit(self.base_url).hostname or ""
+        netloc = f"[{host}]:{self.tls.port}" if ":" in host else f"{host}:{self.tls.port}"
+        return f"https://{netloc}{self.base_path}/description.xml"
 
     @property
     def available(self) -> bool:

@@ -53,6 +53,7 @@ from lxml import etree
 from proxier.lab.announcer import Announcer
 from proxier.lab.datamodel import DataModel, ModelError, ModelSpec, load_model_spec
 from proxier.lab.device import Faults, LabDevice, SsdpHooks
+from proxier.lab.dp import DP, DpSettings, enable_protection, peer_of
 from proxier.lab.publisher import GenaRefused
 from proxier.lab.scpd import (
     SERVICES,
@@ -116,6 +117,11 @@ def load_config(path: str | Path) -> LabConfig:
     return LabConfig(devices, str(doc.get("seed", "proxier-lab")), int(doc.get("max_age", 1800)))
 
 
+def default_udn(seed: str, index: int) -> str:
+    """The UDN of lab device `index` when the config names none (stable per seed)."""
+    return f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{seed}:{index}')}"
+
+
 def _is_local(request: web.Request) -> bool:
     """The client runs on this host: loopback, or the very address the server listens on."""
     remote = request.remote
@@ -145,7 +151,9 @@ class LabServer:
         allow_lan_multicast: bool = False,
         faults: Mapping[str, Any] | None = None,
         services: Iterable[str] = ("bms", "cms", "sms"),
+        dps: DpSettings | None = None,
     ) -> None:
+        self.dps = dps  # DeviceProtection on every device (`proxier lab --dps`)
         self.count = max(devices, len(config.devices) if config else 0)
         #: what every device offers (`--services`; ValueError for an unknown or empty list)
         self.services = services_named(services)
@@ -170,7 +178,7 @@ class LabServer:
 
     def _make_device(self, index: int) -> LabDevice:
         cfg = self.config.devices[index] if index < len(self.config.devices) else DeviceConfig()
-        udn = cfg.udn or f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{self.config.seed}:{index}')}"
+        udn = cfg.udn or default_udn(self.config.seed, index)
         if not udn.startswith("uuid:"):
             udn = "uuid:" + udn
         serial = cfg.serial_number or f"LAB{uuid.UUID(udn[5:]).hex[:4].upper()}{index:06d}"
@@ -234,6 +242,9 @@ class LabServer:
         )
         await self._runner.setup()
         await self._add_site(self.port)
+        if self.dps is not None:
+            for device in self.devices:
+                await enable_protection(device, self.dps, self.host, self.port)
         self._session = aiohttp.ClientSession()
         hooks: SsdpHooks = SsdpHooks()
         if self.interface:
@@ -310,6 +321,8 @@ class LabServer:
             await self.remove_host(host)
         for device in self.devices:
             await device.stop()
+            if device.tls is not None:
+                await device.tls.stop()
         if self.announcer is not None:
             await self.announcer.stop()
             self.announcer = None
@@ -369,7 +382,8 @@ class LabServer:
     async def _description(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
         info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-        body = build_description(info, device.base_path, device.config_id, device.services)
+        extra = (DP,) if device.protection is not None else ()
+        body = build_description(info, device.base_path, device.config_id, device.services, extra)
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
     async def _group_description(self, request: web.Request) -> web.Response:
@@ -408,8 +422,12 @@ class LabServer:
 
     @staticmethod
     def _service_for(device: LabDevice, request: web.Request) -> ServiceDef:
-        """The service named in the URL, if this device offers it (else 404)."""
-        service = _SERVICES.get(request.match_info["svc"])
+        """The service named in the URL, if this device offers it (else 404); "dp" is
+        DeviceProtection on a protected device."""
+        name = request.match_info["svc"]
+        if name == "dp" and device.protection is not None:
+            return DP
+        service = _SERVICES.get(name)
         if service is None or service not in device.services:
             raise web.HTTPNotFound()
         return service
@@ -446,7 +464,18 @@ class LabServer:
             header = request.headers.get("SOAPACTION", "").strip('"')
             if header and header != f"{service_type}#{action}":
                 raise UpnpError(401, "SOAPACTION header does not match the body")
+            if device.protection is not None:
+                peer = peer_of(
+                    device, request.transport and request.transport.get_extra_info("peername")
+                )
+                if service is DP:
+                    outputs = device.protection.call(action, args, peer)
+                    body = soap.build_response(service_type, action, outputs)
+                    return web.Response(body=body, content_type="text/xml", charset="utf-8")
+                device.protection.check_dm(peer, action)
             result = await device.call(service, action, args)
+            if device.protection is not None and action == "BaselineReset":
+                device.protection.factory_reset()
             body = soap.build_response(service_type, action, result.outputs)
         except UpnpError as exc:
             device.bms.log("Warning", f"{service.short} action failed: {exc}")

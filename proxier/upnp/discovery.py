@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import math
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -507,8 +508,12 @@ class Discovery:
         *,
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.monotonic,
+        probe_ssl: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config
+        #: TLS context for https description URLs (DeviceProtection devices: our client
+        #: certificate; the probe only asks "still there?", pins are checked when describing)
+        self._probe_ssl = probe_ssl
         self.tracker = DeviceTracker()
         self._on_event = on_event
         self._session = session
@@ -643,6 +648,7 @@ class Discovery:
                 time_limit=self.config.fetch_timeout,
                 max_bytes=self.config.max_description_bytes,
                 max_redirects=3,
+                ssl_context=self._probe_ssl if url.startswith("https:") else None,
             )
             if result.status != 200:
                 raise HttpFetchError(f"GET {url} answered HTTP {result.status}")

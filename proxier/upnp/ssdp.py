@@ -268,6 +268,8 @@ def build_notify(
             headers.append(("BOOTID.UPNP.ORG", str(boot_id)))
         if config_id is not None:
             headers.append(("CONFIGID.UPNP.ORG", str(config_id)))
+        if secure_location:  # DP §6.1: pupnp's DP branch keeps it in byebye too
+            headers.append(("SECURELOCATION.UPNP.ORG", secure_location))
         if announcement:
             headers.append(("ANNOUNCEMENT.DM.UPNP.ORG", announcement))
         return _packet("NOTIFY * HTTP/1.1", headers)

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 
 import aiohttp
 
+from proxier.dp.manager import DpManager
+from proxier.dp.privacy import PrivacyGate
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
@@ -69,7 +71,14 @@ class VirtualDeviceManager:
         *,
         tables: Tables | None = None,
         neighbours: Callable[[str], str | None] | None = None,
+        dp: DpManager | None = None,
+        privacy: PrivacyGate | None = None,
     ) -> None:
+        self.dp = dp  # DeviceProtection (issue 8): TLS, pins, roles, login
+        self.privacy = privacy  # TR-330 §2.4: pending/denied devices never reach the ACS
+        self.last_alive: dict[str, DiscoveryEvent] = {}  # replayed after approve/trust
+        if dp is not None:
+            dp.on_refused = self._certificate_refused
         self.shared = shared
         self.session = session
         self.soap = soap
@@ -131,6 +140,14 @@ class VirtualDeviceManager:
         return None if instance is None else self.devices.get(instance)
 
     async def handle(self, event: DiscoveryEvent) -> None:
+        if event.kind == "alive":
+            self.last_alive[event.udn] = event
+        if self.dp is not None:
+            self.dp.note_secure_location(event.location, event.secure_location)
+        known = self.by_udn(event.udn) is not None
+        if self.privacy is not None and event.kind in ("alive", "update"):
+            if not self.privacy.admit(event.udn, event.location, known=known):
+                return
         device = self._owner(event.udn, event.via)
         if event.kind in ("byebye", "expired"):
             device = device or self.by_udn(event.udn)
@@ -275,6 +292,43 @@ class VirtualDeviceManager:
         )
         return await self._identify(event, reader, split=True)
 
+    def _certificate_refused(self, udn: str, reason: str) -> None:
+        """A DP device presented a certificate we refuse: offline until `trust` (the reason
+        is in its security state)."""
+        device = self.by_udn(udn)
+        if device is None or not device.online:
+            return
+        log.warning("%s: offline: %s", device.id, reason)
+        task = asyncio.get_running_loop().create_task(self._take_offline(device))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _take_offline(self, device: VirtualDevice) -> None:
+        async with self._device_lock(device):
+            if device.online:
+                self._apply(device, device.lifecycle.expired())
+
+    def replay(self, udn: str) -> bool:
+        """Handle the last sighting of `udn` again (after approve / trust)."""
+        event = self.last_alive.get(udn)
+        if event is not None:
+            self._owners.pop((event.udn, event.via), None)
+            self.on_discovery(event)
+        return event is not None
+
+    async def forget(self, device: VirtualDevice) -> None:
+        """Remove a virtual device and all its state (`proxier devices forget`)."""
+        import shutil
+
+        self.devices.pop(device.record.instance, None)
+        for key in [k for k, v in self._owners.items() if v == device.record.instance]:
+            del self._owners[key]
+        self._paths.pop(device.record.instance, None)
+        await device.close()
+        self.shared.registry.remove(device.record)
+        shutil.rmtree(device.record.state_dir, ignore_errors=True)
+        self.changed.set()
+
     def _mac(self, via: str, location: str) -> str | None:
         return self._neighbours(path_host(via, location))
 
@@ -402,14 +456,19 @@ class _Reader:
 
     @classmethod
     async def read(cls, manager: VirtualDeviceManager, udn: str, location: str) -> _Reader | None:
-        result = await describe(manager.session, location)
+        link = manager.dp.link(udn, location) if manager.dp is not None else None
+        result = await (link.describe() if link else describe(manager.session, location))
         described = next((d for d in result.devices if d.candidate.udn == udn), None)
         if described is None:
             log.info("%s: no usable DM device at %s", udn, location)
             return None
-        return cls(
-            udn, location, described, NetworkDmDevice.from_description(described, manager.soap)
-        )
+        transport = manager.soap
+        if link is not None:  # DP: TLS only, roles and login first (proxier.dp.manager)
+            described = await link.attach(described)
+            if described is None:
+                return None
+            transport = link.transport
+        return cls(udn, location, described, NetworkDmDevice.from_description(described, transport))
 
     def hand_over(self) -> NetworkDmDevice:
         """The DM client now belongs to a virtual device: `close` leaves it open."""

@@ -68,9 +68,7 @@ class DhKey:
         public = pow(GENERATOR, private_exponent, P_1536)
         try:
             with _ffdh():
-                numbers = dh.DHPrivateNumbers(
-                    private_exponent, dh.DHPublicNumbers(public, _PARAMS)
-                )
+                numbers = dh.DHPrivateNumbers(private_exponent, dh.DHPublicNumbers(public, _PARAMS))
                 self._key: dh.DHPrivateKey | None = numbers.private_key()
         except ValueError as exc:
             raise CryptoError(f"unusable DH private key: {exc}") from None

@@ -27,6 +27,7 @@ class Rig:
         self.own_cwmp = False
         self.acs_url = acs.url  # [acs] url of the proxier's config (an operator may change it)
         self.upnp: dict[str, Any] = {}  # extra [upnp] keys
+        self.sections: dict[str, Any] = {}  # extra top-level sections ([dps], [privacy])
         self.acs = acs
         self.lab = lab
         self.state = state
@@ -53,6 +54,7 @@ class Rig:
                 "state": {"dir": str(self.state)},
                 "api": {"enable": False},
                 "proxier": {"cwmp": self.own_cwmp},
+                **self.sections,
             }
         )
 

@@ -1,0 +1,40 @@
+"""`proxier devices approve|deny|forget|trust ID`: act on a device through the local API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from urllib.parse import quote
+
+import aiohttp
+
+from proxier.localapi import DEVICE_ACTIONS
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=DEVICE_ACTIONS)
+    parser.add_argument("id", help="virtual device id, instance number, or UDN (pending)")
+    parser.add_argument(
+        "--api", default="http://127.0.0.1:7549", help="local API base URL of the proxier"
+    )
+
+
+async def _post(base: str, device_id: str, action: str) -> tuple[int, str]:
+    url = f"{base.rstrip('/')}/api/devices/{quote(device_id, safe='')}/{action}"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        async with session.post(url) as response:
+            return response.status, await response.text()
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        status, text = asyncio.run(_post(args.api, args.id, args.action))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        print(f"proxier: cannot reach the local API at {args.api}: {exc}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"proxier devices {args.action}: {text}", file=sys.stderr)
+        return 1
+    print(f"{args.action}: {args.id}")
+    return 0
