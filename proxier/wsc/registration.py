@@ -434,6 +434,15 @@ class Registrar(_Run):
         ]
         return tlv.encode(attrs)
 
+    def m2d_again(self) -> bytes:
+        """M2D once more while M2 is due because the device said "not ready": asks
+        whether it is ready now (M2D is outside the chain, so this changes nothing)."""
+        if self.ended or self.expecting != "M2":
+            return b""
+        self.expecting = "M2D reply"
+        self.peer_ready = None
+        return self.m2d()
+
     def m2(self) -> bytes:
         """M2: the Registrar's key and nonce, authenticated against M1. Only valid
         while M2 is due (after M1, or after an M2D the device NACKed); else b""."""

@@ -1,0 +1,258 @@
+"""WPS introduction, the control point's side (issue 9; dp-wps.md §1, §6).
+
+`introduce()` runs one WSC registration as Registrar over DeviceProtection
+SendSetupMessage: empty InMessage → M1, M2D → WSC_ACK (ready) or WSC_NACK (the user must
+press the button), then M2 … M8 → WSC_Done. While the device is not ready it waits at most
+the walk time (120 s), asking again with M2D (outside the Authenticator chain, so harmless)
+each time SetupReady may have changed. PBC overlap (two distinct PBC devices within the
+walk time) fails with Configuration Error 12. The caller gives the transport as `send`.
+
+`Introducer` is the `DpManager.introduce` hook: it decides when a run may happen (once per
+device on its own; again only on operator request or after a long back-off: never a loop),
+and keeps the status text the API and `proxier status` show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from proxier.upnp.device import UpnpError
+from proxier.wsc.pbc import WALK_TIME, PbcSessions
+from proxier.wsc.registration import (
+    MULTIPLE_PBC_SESSIONS,
+    PASSWORD_ID_PBC,
+    PASSWORD_ID_PIN,
+    PBC_PASSWORD,
+    DeviceInfo,
+    Registrar,
+)
+
+if TYPE_CHECKING:
+    from proxier.config import DpsConfig, DpsPin
+    from proxier.dp.manager import DpLink
+
+log = logging.getLogger(__name__)
+
+#: One SendSetupMessage: InMessage octets → OutMessage octets (UpnpError as the device says).
+Send = Callable[[bytes], Awaitable[bytes]]
+#: How long to wait between readiness checks while the user has not pressed yet.
+POLL_INTERVAL = 2.0
+#: A failed or timed-out run is retried on its own only after this long.
+RETRY_BACKOFF = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    status: str
+    config_error: int = 0
+
+
+def _clock_text(wall: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(wall))
+
+
+async def introduce(
+    send: Send,
+    *,
+    cp_identity: str,
+    device_identity: str,
+    pin: str | None = None,
+    sessions: PbcSessions | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
+    on_status: Callable[[str], None] = lambda status: None,
+    ready: asyncio.Event | None = None,
+    walk_time: float = WALK_TIME,
+    poll: float = POLL_INTERVAL,
+) -> Result:
+    """One introduction run; PIN mode when `pin` is given, else PBC. `ready` (optional) is
+    set by whoever sees SetupReady=1 (a GENA event), cutting the wait short."""
+    pbc = pin is None
+    registrar = Registrar(
+        uuid_r=uuid.UUID(cp_identity).bytes,
+        password=PBC_PASSWORD if pbc else (pin or "").encode(),
+        password_id=PASSWORD_ID_PBC if pbc else PASSWORD_ID_PIN,
+        device=DeviceInfo(device_name="proxier", model_name="proxier"),
+        m2d_first=True,
+        expect_peer_uuid=uuid.UUID(device_identity).bytes if device_identity else None,
+    )
+
+    def failed(reason: str, error: int = 0) -> Result:
+        registrar.abort(reason, error)
+        return Result(False, f"failed: {reason}", error)
+
+    try:
+        m1 = await send(b"")
+        if not m1:
+            return failed("the device sent no M1")
+        message = registrar.handle(m1)
+        if registrar.ended or not message:
+            return failed(_why(registrar))
+        if pbc and sessions is not None:
+            if sessions.seen(registrar.uuid_e, clock()) == MULTIPLE_PBC_SESSIONS:
+                await _tell(send, registrar.nack(MULTIPLE_PBC_SESSIONS))
+                return failed(
+                    "PBC overlap: two devices in push-button mode within the walk time "
+                    "(Configuration Error 12); press only one at a time",
+                    MULTIPLE_PBC_SESSIONS,
+                )
+        deadline = clock() + walk_time
+        while True:
+            reply = await send(message)
+            message = registrar.handle(reply) if reply else None
+            if registrar.ended:
+                break
+            if message:
+                continue
+            if registrar.peer_ready is not False:
+                return failed(f"the device did not answer {registrar.expecting}")
+            # Not ready (PBC not pressed): wait for SetupReady, then ask again with M2D.
+            remaining = deadline - clock()
+            if remaining <= 0:
+                await _tell(send, registrar.nack(0))
+                return failed(f"button not pressed within {walk_time:.0f} s")
+            on_status(f"awaiting button press (until {_clock_text(wall() + remaining)})")
+            await _wait(ready, min(poll, remaining))
+            if ready is not None and ready.is_set():
+                ready.clear()
+            message = registrar.m2d_again()
+    except UpnpError as exc:
+        if exc.code == 708:
+            return failed("708 Busy: another control point is introducing this device")
+        return failed(f"device answered {exc.code} {exc.description}"[:200])
+    outcome = registrar.outcome
+    if outcome is not None and outcome.ok:
+        if pbc and sessions is not None:
+            sessions.completed(registrar.uuid_e)
+        return Result(True, "introduced")
+    return failed(_why(registrar), outcome.config_error if outcome else 0)
+
+
+def _why(registrar: Registrar) -> str:
+    outcome = registrar.outcome
+    if outcome is None:
+        return "the run did not end"
+    if outcome.config_error == 18:
+        return "wrong PIN (Configuration Error 18)"
+    return outcome.reason
+
+
+async def _tell(send: Send, nack: bytes) -> None:
+    """End the device's run with our WSC_NACK (best effort: it may be gone already)."""
+    if nack:
+        try:
+            await send(nack)
+        except UpnpError:
+            pass
+
+
+async def _wait(ready: asyncio.Event | None, seconds: float) -> None:
+    if ready is None:
+        await asyncio.sleep(seconds)
+        return
+    try:
+        await asyncio.wait_for(ready.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+def pin_for(pins: tuple[DpsPin, ...], udn: str, friendly_name: str, device_id: str) -> str | None:
+    """The `[[dps.pin]]` entry for a device, matched like `[[dps.login]]`."""
+    keys = {udn, udn.removeprefix("uuid:"), friendly_name, device_id}
+    for entry in pins:
+        if entry.match in keys:
+            return entry.pin
+    return next((e.pin for e in pins if e.match == "*"), None)
+
+
+class Introducer:
+    """The `DpManager.introduce` hook: when to run, in which mode, and the status text."""
+
+    def __init__(
+        self,
+        config: DpsConfig,
+        cp_identity: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        walk_time: float = WALK_TIME,
+        poll: float = POLL_INTERVAL,
+    ) -> None:
+        self.config = config
+        self.cp_identity = cp_identity
+        self.clock = clock
+        self.walk_time = walk_time
+        self.poll = poll
+        self.sessions = PbcSessions(walk_time)
+        self.status: dict[str, str] = {}
+        self._last_run: dict[str, float] = {}
+        self._requested: dict[str, str | None] = {}  # udn → PIN given by the operator
+
+    def request(self, udn: str, pin: str | None = None) -> None:
+        """`proxier devices introduce ID [--pin PIN]`: allow one run now."""
+        self._requested[udn] = pin
+        self._last_run.pop(udn, None)
+
+    def _may_run(self, udn: str) -> bool:
+        if udn in self._requested:
+            return True
+        if self.config.introduction == "none":
+            return False
+        last = self._last_run.get(udn)
+        return last is None or self.clock() - last >= RETRY_BACKOFF
+
+    async def __call__(self, link: DpLink) -> bool:
+        udn = link.udn
+        if link.dp is None or not self._may_run(udn):
+            return False
+        operator_pin = self._requested.pop(udn, None)
+        pin = operator_pin
+        if pin is None and self.config.introduction == "pin":
+            pin = pin_for(self.config.pin, udn, link.friendly_name, link.device_identity)
+            if pin is None:
+                self.status[udn] = "failed: no [[dps.pin]] entry matches this device"
+                self._last_run[udn] = self.clock()
+                return False
+        dp = link.dp
+
+        async def send(message: bytes) -> bytes:
+            out = await dp.transport.invoke(
+                dp.url,
+                dp.type,
+                "SendSetupMessage",
+                (("ProtocolType", "WPS"), ("InMessage", base64.b64encode(message).decode())),
+                ("OutMessage",),
+            )
+            try:
+                return base64.b64decode(out["OutMessage"], validate=True)
+            except (binascii.Error, ValueError):
+                raise UpnpError(0, "OutMessage is not base64") from None
+
+        def on_status(text: str) -> None:
+            self.status[udn] = text
+
+        self.status[udn] = "running"
+        self._last_run[udn] = self.clock()
+        result = await introduce(
+            send,
+            cp_identity=self.cp_identity,
+            device_identity=link.device_identity,
+            pin=pin,
+            sessions=self.sessions,
+            clock=self.clock,
+            on_status=on_status,
+            walk_time=self.walk_time,
+            poll=self.poll,
+        )
+        self.status[udn] = result.status
+        level = logging.INFO if result.ok else logging.WARNING
+        log.log(level, "%s: WPS introduction %s", udn, result.status)
+        return result.ok
