@@ -27,6 +27,7 @@ from proxier.cwmp.limit import limited
 from proxier.cwmp.rpc import ParameterValueStruct
 from proxier.dp.manager import DpManager
 from proxier.dp.privacy import PrivacyGate
+from proxier.dp.wps import Introducer
 from proxier.gatewayid import effective_serial
 from proxier.localapi import LocalApi
 from proxier.upnp.client import SoapTransport
@@ -68,7 +69,9 @@ class Proxier:
         self.config = config
         self.clock = clock
         self.registry = Registry(config.state.dir)
-        self.local_api = LocalApi(self.virtual_devices, self.parameters, self.device_action)
+        self.local_api = LocalApi(
+            self.virtual_devices, self.parameters, self.device_action, introduce=self.introduce
+        )
         self._on_session = on_session
         self._session: aiohttp.ClientSession | None = None
         self.connreq = ConnectionRequestServer(
@@ -83,6 +86,9 @@ class Proxier:
         self._watch: asyncio.Task[None] | None = None
         #: DeviceProtection: our CP identity (generated under state.dir unless configured)
         self.dp = DpManager(config.dps, config.state.dir, action_timeout=config.upnp.action_timeout)
+        #: WPS introduction (issue 9): runs when a DP device gives us no Admin
+        self.introducer = Introducer(config.dps, self.dp.identity.identity)
+        self.dp.introduce = self.introducer
         self.privacy = PrivacyGate(config.privacy.mode, self.registry.state_dir / "privacy.json")
 
     async def start(self) -> None:
@@ -203,12 +209,22 @@ class Proxier:
                     "location": rec.location,
                     "online": rec.online,
                     "connection_request_url": device.connection_request_url if device else "",
-                    "security": self.dp.status(rec.udns),
+                    "security": {
+                        **self.dp.status(rec.udns),
+                        **self.introducer.status_for(rec.udns),
+                    },
                 }
             )
         return out + self.privacy.pending()
 
     # -- device actions (issue 8; `proxier devices ACTION ID`, POST /api/devices/{id}/{action})
+
+    def introduce(self, device_id: str, pin: str | None = None) -> bool:
+        """`proxier devices introduce ID [--pin PIN]`: start a WPS introduction now."""
+        links = [self.dp.links[u] for u in self._udns(device_id) if u in self.dp.links]
+        for link in links:
+            self.introducer.start(link, pin)
+        return bool(links)
 
     async def device_action(self, action: str, device_id: str) -> bool:
         """The local API's `POST /api/devices/{id}/{action}`."""

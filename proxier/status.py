@@ -44,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
             f"{d['instance']:>3} {d['id']:<40} {online:<7} "
             f"{security.get('state', '-'):<8} {d['location']}"
         )
-        for key in ("roles", "login", "missing", "error"):
+        for key in ("roles", "login", "introduction", "missing", "error"):
             value = security.get(key)
             if value:
                 shown = " ".join(value) if isinstance(value, list) else value

@@ -195,6 +195,31 @@ class Introducer:
         self.status: dict[str, str] = {}
         self._last_run: dict[str, float] = {}
         self._requested: dict[str, str | None] = {}  # udn → PIN given by the operator
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def status_for(self, udns: tuple[str, ...] | list[str]) -> dict[str, str]:
+        """The "introduction" entry of a device's security status (empty: never ran)."""
+        for udn in udns:
+            if udn in self.status:
+                return {"introduction": self.status[udn]}
+        return {}
+
+    def start(self, link: DpLink, pin: str | None = None) -> None:
+        """Operator request: one run now, in the background (status shows how it goes);
+        on success the link reads its roles again."""
+        self.request(link.udn, pin)
+        self.status[link.udn] = "requested"
+
+        async def run() -> None:
+            try:
+                if await self(link):
+                    await link.refresh()
+            except UpnpError as exc:
+                self.status[link.udn] = f"failed: {exc}"[:200]
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def request(self, udn: str, pin: str | None = None) -> None:
         """`proxier devices introduce ID [--pin PIN]`: allow one run now."""

@@ -1,0 +1,151 @@
+"""WPS introduction end to end: lab ACS ⇄ proxier ⇄ `proxier lab --dps`, real sockets
+(issue 9 "Done when"). The proxier holds no Admin on the lab device (no CA, no login), so
+`[dps] introduction` makes it run WSC M1…M8 over SendSetupMessage; the lab device plays
+the user through `POST /_lab/<udn>/press` (PBC) or its `--pin`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from proxier.api import Proxier
+from proxier.devices_cli import _post
+from proxier.lab.dp import DpSettings
+from tests.virtual.rig import Rig, rig
+from tests.virtual.tasks import fault, ok, spv
+
+TZ = "Device.Time.LocalTimeZone"
+PIN = "12345670"
+
+
+@asynccontextmanager
+async def wps_rig(
+    tmp_path: Path, dps: dict[str, Any], devices: int = 1, walk_time: float = 20.0, **lab: Any
+) -> AsyncIterator[Rig]:
+    settings = DpSettings(state_dir=tmp_path / "lab", **lab)
+    async with rig(tmp_path, devices, dps=settings) as r:
+        r.description_urls = [d.secure_location for d in r.lab.devices]
+        r.sections = {"dps": dps, "api": {"enable": True, "port": 0}}
+        r.proxier = Proxier(r.config())
+        r.proxier.introducer.walk_time = walk_time  # 120 s in production
+        r.proxier.introducer.poll = 0.2
+        await r.proxier.start()
+        yield r
+
+
+def security(r: Rig, index: int = 0) -> dict[str, Any]:
+    assert r.proxier is not None
+    device = sorted(r.proxier.virtual_devices(), key=lambda d: d["instance"])[index]
+    result: dict[str, Any] = device["security"]
+    return result
+
+
+async def press(r: Rig, index: int = 0) -> None:
+    url = f"{r.lab.base_url}/_lab/{r.lab.devices[index].udn}/press"
+    async with aiohttp.ClientSession() as session, session.post(url) as response:
+        assert response.status == 200
+
+
+async def eventually(what: str, predicate: Callable[[], bool], within: float = 20.0) -> None:
+    for _ in range(int(within / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {within} s: {what}")
+
+
+async def until_waiting(r: Rig, index: int = 0) -> None:
+    """Until the proxier says it awaits the button press (its M2D was NACKed)."""
+    assert r.proxier is not None
+    status = r.proxier.introducer.status
+    udn = r.lab.devices[index].udn
+    await eventually(
+        "awaiting button press", lambda: status.get(udn, "").startswith("awaiting button press")
+    )
+
+
+async def test_issue9_pbc_pressed_within_walk_time_introduced_admin_and_spv_works(
+    tmp_path: Path,
+) -> None:
+    async with wps_rig(tmp_path, {"introduction": "pbc"}) as r:
+        await until_waiting(r)
+        await press(r)
+        dev_id: str = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        sec = security(r)
+        assert sec["state"] == "admin" and "Admin" in sec["roles"], sec
+        assert sec["introduction"] == "introduced"
+        (written,) = await r.session(dev_id, [spv("wps", (TZ, "CET-1", "xsd:string"))])
+        ok(written)
+        assert r.lab.devices[0].model.value("/BBF/Time/LocalTimeZone") == "CET-1"
+
+
+async def test_issue9_never_pressed_times_out_no_new_run_until_operator_asks(
+    tmp_path: Path,
+) -> None:
+    async with wps_rig(tmp_path, {"introduction": "pbc"}, walk_time=1.0) as r:
+        runs: list[str] = []
+        r.lab.devices[0].observers.append(
+            lambda short, values: (
+                runs.append("run") if short == "DP" and values.get("SetupReady") == "0" else None
+            )
+        )
+        dev_id: str = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        sec = security(r)
+        assert sec["state"] == "public", sec
+        assert sec["introduction"] == "failed: button not pressed within 1 s"
+        await asyncio.sleep(2.0)
+        assert len(runs) <= 1  # no loop of runs
+        (written,) = await r.session(dev_id, [spv("x", (TZ, "CET-1", "xsd:string"))])
+        assert fault(written)[0] == 9002  # still no Admin
+        # The operator asks again (`proxier devices introduce ID`), and this time presses.
+        assert r.proxier is not None
+        r.proxier.introducer.walk_time = 20.0
+        api = f"http://127.0.0.1:{r.proxier.local_api.port}"
+        assert (await _post(api, dev_id, "introduce"))[0] == 200
+        await until_waiting(r)
+        await press(r)
+        await eventually("introduced", lambda: security(r).get("introduction") == "introduced")
+        assert security(r)["state"] == "admin"
+
+
+async def test_issue9_pin_mode_from_dps_pin_entry(tmp_path: Path) -> None:
+    dps = {"introduction": "pin", "pin": [{"match": "*", "pin": PIN}]}
+    async with wps_rig(tmp_path, dps, pin=PIN) as r:
+        dev_id: str = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        sec = security(r)
+        assert sec["state"] == "admin" and sec["introduction"] == "introduced", sec
+        acl = r.lab.devices[0].protection.acl  # type: ignore[union-attr]
+        assert r.proxier is not None
+        cp = acl.cps[r.proxier.dp.identity.identity]
+        assert cp.introduced and "Admin" in cp.roles
+
+
+async def test_issue9_wrong_pin_704_nothing_granted(tmp_path: Path) -> None:
+    dps = {"introduction": "pin", "pin": [{"match": "*", "pin": "11111115"}]}
+    async with wps_rig(tmp_path, dps, pin=PIN) as r:
+        dev_id: str = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        sec = security(r)
+        assert sec["state"] == "public", sec
+        assert sec["introduction"].startswith("failed: device answered 704")
+        assert "Config Error 18" in sec["introduction"]
+        acl = r.lab.devices[0].protection.acl  # type: ignore[union-attr]
+        assert r.proxier is not None
+        assert r.proxier.dp.identity.identity not in acl.cps
+
+
+async def test_issue9_two_devices_in_pbc_at_once_is_overlap_error_12(tmp_path: Path) -> None:
+    async with wps_rig(tmp_path, {"introduction": "pbc"}, devices=2, walk_time=3.0) as r:
+        found = await r.devices(2, within=30)
+        assert len(found) == 2
+        texts = sorted(security(r, i).get("introduction", "") for i in range(2))
+        assert any("PBC overlap" in t and "Configuration Error 12" in t for t in texts), texts
