@@ -197,3 +197,30 @@ async def test_issue9_message_without_a_run_or_garbage_is_704(tmp_path: Path, cp
         assert err.value.code == 600
     finally:
         await lab.stop()
+
+
+async def test_issue9_uuids_are_checked_against_the_tls_identities(tmp_path: Path, cp: Cp) -> None:
+    """UUID-R must be the CP's TLS identity (the device refuses with 704, nothing granted);
+    UUID-E must be the device's (the CP stops at M1)."""
+    lab = await _lab(tmp_path, pin=PIN)
+    try:
+        device = lab.devices[0]
+        assert device.protection is not None
+        forged = await introduce(
+            _sender(cp, lab),
+            cp_identity="00000000-0000-5000-8000-000000000000",
+            device_identity=device.protection.device_id,
+            pin=PIN,
+        )
+        assert forged.status.startswith("failed: device answered 704")
+        assert "UUID-R" in forged.status
+        wrong_device = await introduce(
+            _sender(cp, lab),
+            cp_identity=cp.identity,
+            device_identity="00000000-0000-5000-8000-000000000000",
+            pin=PIN,
+        )
+        assert wrong_device.status == "failed: UUID-E is not the TLS peer's identity"
+        assert await _roles(cp, lab) == "Public"
+    finally:
+        await lab.stop()
