@@ -5,7 +5,10 @@ It shows the main job end to end: three lab devices are discovered through descr
 then runs GetParameterValues, SetParameterValues and AddObject against one of them, each
 delivered by a Connection Request. One more lab device runs DeviceProtection (`--dps`,
 carrier flow: a development CA signed the proxier's certificate and the device trusts that
-CA), reached over mutual TLS at its SECURELOCATION; the demo shows its role (Admin).
+CA), reached over mutual TLS at its SECURELOCATION; the demo shows its role (Admin). A last
+one (retail flow, issue 9) trusts nobody: the proxier introduces itself by WPS push button,
+the demo presses the simulated button (`POST /_lab/<udn>/press`) when the device asks, and
+the device grants Admin.
 Everything logs to stderr; a summary goes to stdout.
 """
 
@@ -19,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from proxier.api import Proxier
 from proxier.config import from_dict
@@ -59,16 +64,39 @@ async def wait_devices(client: LabAcsClient, count: int, within: float) -> list[
     return devices
 
 
+async def press_when_asked(lab: LabServer, within: float = 30.0) -> None:
+    """Play the user: when the retail device asks for its WPS button (it NACKed the
+    proxier's M2D), press it through the lab's control surface."""
+    device = lab.devices[0]
+    intro = device.protection.introduction if device.protection else None
+    if intro is None:
+        return
+    for _ in range(int(within / 0.05)):
+        run = intro.run
+        if run is not None and not run.ready and run.m2d_uuid_r:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        print("demo: the WPS device never asked for a button press", file=sys.stderr)
+        return
+    url = f"{lab.base_url}/_lab/{device.udn}/press"
+    print(f"\n== WPS: {device.friendly_name} asks for its button; pressing it (POST {url})")
+    async with aiohttp.ClientSession() as session, session.post(url) as response:
+        response.raise_for_status()
+
+
 async def run_demo(devices: int, serve: bool) -> int:
     state = tempfile.mkdtemp(prefix="proxier-demo-")
     cr_user, cr_pass = DEMO_CR
     acs_config = LabAcsConfig(port=0, cr_username=cr_user, cr_password=cr_pass)
     made = certs.init(Path(state) / "certs")  # carrier flow: dev CA + CA-signed proxier id
     dps = DpSettings(state_dir=Path(state) / "lab-dp", trust_ca=made["ca"])
+    wps = DpSettings(state_dir=Path(state) / "lab-wps")  # retail: WPS push button
     async with (
         LabAcs(acs_config) as acs,
         LabServer(devices) as lab,
         LabServer(1, dps=dps, config=LabConfig(seed="proxier-lab-dp")) as dp_lab,
+        LabServer(1, dps=wps, config=LabConfig(seed="proxier-lab-wps")) as wps_lab,
     ):
         print(f"lab ACS:      {acs.base_url}")
         for url in lab.description_urls:
@@ -76,6 +104,10 @@ async def run_demo(devices: int, serve: bool) -> int:
         secure = [d.secure_location for d in dp_lab.devices]
         for url in secure:
             print(f"lab DP device: {url} (DeviceProtection, mutual TLS)")
+        retail = [d.secure_location for d in wps_lab.devices]
+        for url in retail:
+            print(f"lab DP device: {url} (DeviceProtection, WPS push button)")
+        secure += retail
         devices += len(secure)
         config = from_dict(
             {
@@ -84,13 +116,19 @@ async def run_demo(devices: int, serve: bool) -> int:
                 "upnp": {"description_urls": [*lab.description_urls, *secure]},
                 "state": {"dir": state},
                 "api": {"port": 0},
-                "dps": {"certificate": str(made["certificate"]), "key": str(made["key"])},
+                "dps": {
+                    "certificate": str(made["certificate"]),
+                    "key": str(made["key"]),
+                    "introduction": "pbc",  # a DP device without Admin: WPS (issue 9)
+                },
                 "privacy": {"mode": "auto"},  # the demo proxies at once (README: default)
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
             print(f"proxier:      state in {state}, local API port {proxier.local_api.port}")
+            pressed = asyncio.create_task(press_when_asked(wps_lab))
             found = await wait_devices(client, devices, within=30)
+            await pressed
             print(f"\n== {len(found)} virtual device(s) registered at the lab ACS")
             for dev in found:
                 print(f"  {dev['id']}  CR {dev.get('connectionRequestUrl', '')}")
@@ -136,9 +174,10 @@ async def run_demo(devices: int, serve: bool) -> int:
                 state_word = "online" if row["online"] else "offline"
                 sec = row.get("security", {})
                 roles = " ".join(sec.get("roles", [])) or "-"
+                intro = f", WPS {sec['introduction']}" if "introduction" in sec else ""
                 print(
                     f"  {row['instance']}: {row['id']} ({state_word}) "
-                    f"security {sec.get('state', 'plain')} roles {roles}"
+                    f"security {sec.get('state', 'plain')} roles {roles}{intro}"
                 )
             print(f"proxier DP identity: {proxier.dp.identity.identity}")
             ok = all(r.get("status") == "done" for r in (gpv, spv, add))
