@@ -101,6 +101,7 @@ class Proxier:
             tls_for=lambda url: self.dp.context if url.startswith("https:") else None,
         )
         await self.gena.start()
+        self.introducer.gena = self.gena  # SetupReady events during WPS introduction
         template = HttpSettings(url=cfg.acs.url, ca_file=cfg.acs.ca_file or None)
         factory = transport_factory(template, ssl_context=acs_ssl_context(cfg))
         shared = Shared(

@@ -38,6 +38,8 @@ from proxier.wsc.registration import (
 if TYPE_CHECKING:
     from proxier.config import DpsConfig, DpsPin
     from proxier.dp.manager import DpLink
+    from proxier.upnp.device import DmEvent
+    from proxier.upnp.gena import GenaManager
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +198,9 @@ class Introducer:
         self._last_run: dict[str, float] = {}
         self._requested: dict[str, str | None] = {}  # udn → PIN given by the operator
         self._tasks: set[asyncio.Task[None]] = set()
+        #: when set (the daemon's GENA), a run subscribes to the device's DeviceProtection
+        #: events so that SetupReady=1 (the button press) cuts the wait short
+        self.gena: GenaManager | None = None
 
     def status_for(self, udns: tuple[str, ...] | list[str]) -> dict[str, str]:
         """The "introduction" entry of a device's security status (empty: never ran)."""
@@ -266,17 +271,32 @@ class Introducer:
 
         self.status[udn] = "running"
         self._last_run[udn] = self.clock()
-        result = await introduce(
-            send,
-            cp_identity=self.cp_identity,
-            device_identity=link.device_identity,
-            pin=pin,
-            sessions=self.sessions,
-            clock=self.clock,
-            on_status=on_status,
-            walk_time=self.walk_time,
-            poll=self.poll,
-        )
+        ready = asyncio.Event()
+
+        def on_event(event: DmEvent) -> None:
+            if event.variables.get("SetupReady") == "1":
+                ready.set()
+
+        key = f"{udn}/DP-WPS"
+        gena = self.gena if pin is None and dp.event_url else None
+        if gena is not None:
+            gena.add(key, "DP", dp.event_url, on_event)
+        try:
+            result = await introduce(
+                send,
+                cp_identity=self.cp_identity,
+                device_identity=link.device_identity,
+                pin=pin,
+                sessions=self.sessions,
+                clock=self.clock,
+                on_status=on_status,
+                ready=ready,
+                walk_time=self.walk_time,
+                poll=self.poll,
+            )
+        finally:
+            if gena is not None:
+                await gena.remove(key)
         self.status[udn] = result.status
         level = logging.INFO if result.ok else logging.WARNING
         log.log(level, "%s: WPS introduction %s", udn, result.status)

@@ -26,7 +26,12 @@ PIN = "12345670"
 
 @asynccontextmanager
 async def wps_rig(
-    tmp_path: Path, dps: dict[str, Any], devices: int = 1, walk_time: float = 20.0, **lab: Any
+    tmp_path: Path,
+    dps: dict[str, Any],
+    devices: int = 1,
+    walk_time: float = 20.0,
+    poll: float = 0.2,
+    **lab: Any,
 ) -> AsyncIterator[Rig]:
     settings = DpSettings(state_dir=tmp_path / "lab", **lab)
     async with rig(tmp_path, devices, dps=settings) as r:
@@ -34,7 +39,7 @@ async def wps_rig(
         r.sections = {"dps": dps, "api": {"enable": True, "port": 0}}
         r.proxier = Proxier(r.config())
         r.proxier.introducer.walk_time = walk_time  # 120 s in production
-        r.proxier.introducer.poll = 0.2
+        r.proxier.introducer.poll = poll
         await r.proxier.start()
         yield r
 
@@ -73,8 +78,11 @@ async def until_waiting(r: Rig, index: int = 0) -> None:
 async def test_issue9_pbc_pressed_within_walk_time_introduced_admin_and_spv_works(
     tmp_path: Path,
 ) -> None:
-    async with wps_rig(tmp_path, {"introduction": "pbc"}) as r:
+    """The press is evented (SetupReady=1 over GENA): with M2D re-checks only every 60 s,
+    the event alone must bring the run to Done within seconds."""
+    async with wps_rig(tmp_path, {"introduction": "pbc"}, walk_time=100.0, poll=60.0) as r:
         await until_waiting(r)
+        await asyncio.sleep(1.0)  # past the initial event of the DP subscription
         await press(r)
         dev_id: str = (await r.devices(1))[0]["id"]
         await r.informs(dev_id)
