@@ -354,8 +354,9 @@ def from_dict(data: dict[str, Any]) -> Config:
     )
 
 
-def _readable(key: str, path: str, kind: str) -> None:
-    """The file exists, is readable and holds a PEM `kind` ("certificate" or "key")."""
+def _readable(key: str, path: str, kind: str) -> Any:
+    """The file exists, is readable and holds a PEM `kind` ("certificate" or "key"): the
+    loaded object, for the caller's further checks."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
@@ -366,9 +367,8 @@ def _readable(key: str, path: str, kind: str) -> None:
         raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
     try:
         if kind == "key":
-            serialization.load_pem_private_key(data, None)
-        else:
-            x509.load_pem_x509_certificate(data)
+            return serialization.load_pem_private_key(data, None)
+        return x509.load_pem_x509_certificate(data)
     except (ValueError, TypeError) as exc:
         raise ConfigError(key, f"{path} is not a PEM {kind} (unencrypted): {exc}"[:300]) from None
 
@@ -411,8 +411,14 @@ def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
             "dps.key" if dps.certificate else "dps.certificate", "set both or neither"
         )
     if dps.certificate:
-        _readable("dps.certificate", dps.certificate, "certificate")
-        _readable("dps.key", dps.key, "key")
+        legacy = not s.data.get("certificate")  # from upnp.client_cert / client_key
+        cert_key, key_key = (
+            ("upnp.client_cert", "upnp.client_key") if legacy else ("dps.certificate", "dps.key")
+        )
+        cert = _readable(cert_key, dps.certificate, "certificate")
+        key = _readable(key_key, dps.key, "key")
+        if cert.public_key().public_numbers() != key.public_key().public_numbers():
+            raise ConfigError(key_key, f"{dps.key} is not the key of {dps.certificate}")
     if dps.device_ca:
         _readable("dps.device_ca", dps.device_ca, "certificate")
     return dps

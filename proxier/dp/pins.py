@@ -9,6 +9,7 @@ verification is off for pinning).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -16,6 +17,7 @@ import os
 import ssl
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
@@ -93,14 +95,34 @@ class PinStore:
 def check_at_handshake(context: ssl.SSLContext, check: Callable[[bytes | None], None]) -> None:
     """Run `check` on the device certificate as soon as the TLS handshake completes, before
     any request byte is sent: a refused device never sees the request (asyncio wraps every
-    TLS connection in `context.sslobject_class`, so the check lives in its handshake)."""
+    TLS connection in `context.sslobject_class`, so the check lives in its handshake).
+
+    The same hook resumes the device's last TLS session on a new connection (session
+    tickets), so a reconnect costs no full handshake; the certificate is checked either way.
+    """
+    saved: list[ssl.SSLSession] = []
 
     class _Checked(ssl.SSLObject):
         def do_handshake(self) -> None:
+            if saved and not self.server_side and self.session is None:
+                with contextlib.suppress(ValueError, ssl.SSLError):
+                    self.session = saved[-1]
             super().do_handshake()  # SSLWantReadError until the handshake is done
             try:
                 check(self.getpeercert(binary_form=True))
             except PinError as exc:
+                saved.clear()
                 raise ssl.SSLCertVerificationError(f"device refused: {exc}") from None
+
+        def read(self, len: int = 1024, buffer: Any = None) -> Any:
+            data = super().read(len, buffer) if buffer is not None else super().read(len)
+            session = self.session
+            if (
+                session is not None
+                and session.has_ticket
+                and (not saved or saved[-1] is not session)
+            ):
+                saved[:] = [session]  # TLS 1.3 tickets arrive after the handshake
+            return data
 
     context.sslobject_class = _Checked

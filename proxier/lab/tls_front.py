@@ -77,6 +77,9 @@ def server_context(chain: Path, key: Path) -> SSL.Context:
     context.check_privatekey()
     context.set_options(SSL.OP_NO_RENEGOTIATION | SSL.OP_NO_COMPRESSION)
     context.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT, _verify)
+    # Session resumption with client certificates needs a session id context (OpenSSL
+    # answers internal_error without one); DP allows resumption (roles are re-read anyway).
+    context.set_session_id(b"proxier-lab-dp")
     return context
 
 

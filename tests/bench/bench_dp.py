@@ -4,7 +4,9 @@
 One `proxier lab --dps` device on loopback trusting a development CA; the control point uses
 a CA-signed certificate (carrier flow: Admin) and calls CMS SetValues (Admin-only) N times:
 - reuse: `ProtectedTransport`'s way, one aiohttp session with a single kept-alive connection;
-- handshake: a fresh session (new TCP + TLS handshake) for every action.
+- handshake: a fresh session (new TCP + TLS handshake) for every action;
+- resumed: a fresh connection per action that resumes the TLS session (what a reconnect
+  costs the proxier).
 Bounded: 200 actions each, loopback only.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 import aiohttp
 
 from proxier.dp import certs
+from proxier.dp.pins import check_at_handshake
 from proxier.lab.dp import DpSettings
 from proxier.lab.scpd import CMS
 from proxier.lab.server import LabServer
@@ -68,9 +71,13 @@ async def main() -> int:
             await rate(url, context, True)  # warm-up (and Admin granted on first call)
             reused = await rate(url, context, True)
             fresh = await rate(url, context, False)
+            resuming = client_ssl_context(files)
+            check_at_handshake(resuming, lambda der: None)  # the proxier's per-device hook
+            resumed = await rate(url, resuming, False)
     print(
         f"DP protected action (CMS SetValues over mutual TLS): {reused:.0f}/s with TLS reuse, "
-        f"{fresh:.0f}/s with a new handshake per action ({reused / fresh:.1f}× faster reused)"
+        f"{fresh:.0f}/s with a new handshake per action ({reused / fresh:.1f}× faster reused), "
+        f"{resumed:.0f}/s with a new connection resuming the TLS session"
     )
     return 0 if reused > fresh else 1
 

@@ -17,6 +17,7 @@ import pytest
 
 from proxier.dp import certs
 from proxier.lab.dp import DpSettings
+from proxier.lab.server import default_udn
 from proxier.upnp.device import ParameterValue, UpnpError
 from proxier.upnp.tls import dp_identity, ensure_identity
 from tests.virtual.rig import Rig, rig
@@ -42,6 +43,19 @@ async def dp_rig(tmp_path: Path, dps: dict[str, Any], **lab: Any) -> AsyncIterat
         r.description_urls = [d.secure_location for d in r.lab.devices]
         r.sections = {"dps": dps}
         yield r
+
+
+def status_text(port: int) -> str:
+    """What `proxier status` prints for the running proxier."""
+    import contextlib
+    import io
+
+    from proxier.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["status", "--api", f"http://127.0.0.1:{port}"]) == 0
+    return out.getvalue()
 
 
 def security(r: Rig) -> dict[str, Any]:
@@ -116,12 +130,16 @@ async def test_no_credentials_reads_work_spv_fault_names_role_status_public_issu
     Table 2 fault for 606 (9002) with a fault string naming the missing role; status says
     `public` and which step is missing."""
     async with dp_rig(tmp_path, {}) as r:
-        await r.start_proxier()
+        r.sections["api"] = {"enable": True, "port": 0}
+        proxier = await r.start_proxier()
         dev_id: str = (await r.devices(1))[0]["id"]
         await r.informs(dev_id)
         sec = security(r)
         assert sec["state"] == "public" and sec["roles"] == ["Public"], sec
         assert "Admin" in sec["missing"] and sec["proxier_identity"] in sec["missing"]
+        shown = await asyncio.to_thread(status_text, proxier.local_api.port)
+        assert "public" in shown and "missing: role Admin" in shown
+        assert f"proxier DP identity: {sec['proxier_identity']}" in shown
         read, written = await r.session(dev_id, [gpv(TZ), spv("x", (TZ, "CET-1", "xsd:string"))])
         assert TZ in values(read)
         code, _ = fault(written)
@@ -322,3 +340,24 @@ async def test_device_ca_mode_verifies_chains_instead_of_pinning_dp_6_1(tmp_path
             await asyncio.sleep(0.1)
         assert "refused" in str(sec.get("error")), sec
         assert rows == [] and await r.client.devices() == []
+
+
+async def test_expired_device_certificate_refused_nothing_proxied_dp_6_1(tmp_path: Path) -> None:
+    """A device presenting an expired certificate is refused at the handshake (pinning mode
+    checks validity itself) and never reaches the ACS; status says why."""
+    import datetime
+
+    ca, ca_key = certs.make_ca(tmp_path / "ca")
+    old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
+    udn = default_udn("proxier-lab", 0)
+    folder = tmp_path / "lab" / udn.removeprefix("uuid:") / "identity"
+    certs.issue(ca, ca_key, folder, "expired device", server=True, days=1, not_before=old)
+    async with dp_rig(tmp_path, {}) as r:
+        proxier = await r.start_proxier()
+        for _ in range(100):
+            sec = proxier.dp.status([udn])
+            if sec.get("error"):
+                break
+            await asyncio.sleep(0.1)
+        assert "expired" in str(sec.get("error")), sec
+        assert proxier.virtual_devices() == [] and await r.client.devices() == []

@@ -55,6 +55,7 @@ def test_expired_device_certificate_refused_even_without_pinning(tmp_path: Path)
         ({"dps": {"device_ca": "/nonexistent-ca.pem"}}, "dps.device_ca"),
         ({"dps": {"login": [{"match": "*"}]}}, "dps.login[0].name"),
         ({"privacy": {"mode": "ask"}}, "privacy.mode"),
+        ({"upnp": {"client_cert": "/nonexistent.pem", "client_key": "/x"}}, "upnp.client_cert"),
         ({"dps": {"certificate": "/etc/hostname", "key": "/etc/hostname"}}, "dps.certificate"),
     ],
 )
@@ -76,3 +77,49 @@ def test_default_privacy_mode_is_auto_and_logins_parse() -> None:
     assert config.privacy.mode == "auto"
     assert config.dps.login[0].name == "Administrator"
     assert "hunter2" not in repr(config.dps), "passwords never reach logs"
+
+
+def test_dps_key_must_match_certificate(tmp_path: Path) -> None:
+    a = ensure_identity(tmp_path / "a", "a")
+    b = ensure_identity(tmp_path / "b", "b")
+    with pytest.raises(ConfigError) as err:
+        from_dict(
+            {
+                "acs": {"url": "http://acs.example/"},
+                "dps": {"certificate": str(a.chain), "key": str(b.key)},
+            }
+        )
+    assert err.value.key == "dps.key" and "is not the key of" in err.value.problem
+    ok = {"certificate": str(a.chain), "key": str(a.key)}
+    assert from_dict({"acs": {"url": "http://acs.example/"}, "dps": ok}).dps.key == str(a.key)
+
+
+async def test_reconnect_resumes_the_tls_session_and_still_checks_the_pin(
+    tmp_path: Path,
+) -> None:
+    """Issue 8 'keep-alive and session reuse': a new connection to the same device resumes
+    its TLS session; the device certificate is checked on the resumed session too."""
+    import aiohttp
+
+    from proxier.dp.pins import check_at_handshake
+    from proxier.lab.dp import DpSettings
+    from proxier.lab.server import LabServer
+    from proxier.upnp.tls import client_ssl_context
+
+    cp = ensure_identity(tmp_path / "cp", "cp")
+    seen: list[bytes | None] = []
+    context = client_ssl_context(cp)
+    check_at_handshake(context, seen.append)
+    reused: list[bool] = []
+    async with LabServer(1, dps=DpSettings(state_dir=tmp_path / "lab")) as lab:
+        url = lab.devices[0].secure_location
+        for _ in range(3):
+            async with aiohttp.ClientSession() as session:  # a new connection each time
+                async with session.get(url, ssl=context) as response:
+                    assert response.status == 200
+                    # aiohttp lets go of a small body's connection at once: its protocol stays
+                    transport = response._protocol.transport  # type: ignore[attr-defined]
+                    reused.append(bool(transport.get_extra_info("ssl_object").session_reused))
+                    await response.read()
+    assert reused[1:] == [True, True], reused
+    assert len(seen) == 3 and all(der for der in seen)
