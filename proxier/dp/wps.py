@@ -93,50 +93,54 @@ async def introduce(
         return Result(False, f"failed: {reason}", error)
 
     try:
-        m1 = await send(b"")
-        if not m1:
-            return failed("the device sent no M1")
-        message = registrar.handle(m1)
-        if registrar.ended or not message:
-            return failed(_why(registrar))
-        if pbc and sessions is not None:
-            if sessions.seen(registrar.uuid_e, clock()) == MULTIPLE_PBC_SESSIONS:
-                await _tell(send, registrar.nack(MULTIPLE_PBC_SESSIONS))
-                return failed(
-                    "PBC overlap: two devices in push-button mode within the walk time "
-                    "(Configuration Error 12); press only one at a time",
-                    MULTIPLE_PBC_SESSIONS,
-                )
-        deadline = clock() + walk_time
-        while True:
-            reply = await send(message)
-            message = registrar.handle(reply) if reply else None
-            if registrar.ended:
-                break
-            if message:
-                continue
-            if registrar.peer_ready is not False:
-                return failed(f"the device did not answer {registrar.expecting}")
-            # Not ready (PBC not pressed): wait for SetupReady, then ask again with M2D.
-            remaining = deadline - clock()
-            if remaining <= 0:
-                await _tell(send, registrar.nack(0))
-                return failed(f"button not pressed within {walk_time:.0f} s")
-            on_status(f"awaiting button press (until {_clock_text(wall() + remaining)})")
-            await _wait(ready, min(poll, remaining))
-            if ready is not None and ready.is_set():
-                ready.clear()
-            message = registrar.m2d_again()
-    except UpnpError as exc:
-        if exc.code == 708:
-            return failed("708 Busy: another control point is introducing this device")
-        return failed(f"device answered {exc.code} {exc.description}"[:200])
-    outcome = registrar.outcome
-    if outcome is not None and outcome.ok:
-        if pbc and sessions is not None:
-            sessions.completed(registrar.uuid_e)
-        return Result(True, "introduced")
-    return failed(_why(registrar), outcome.config_error if outcome else 0)
+        try:
+            m1 = await send(b"")
+            if not m1:
+                return failed("the device sent no M1")
+            message = registrar.handle(m1)
+            if registrar.ended or not message:
+                return failed(_why(registrar))
+            if pbc and sessions is not None:
+                if sessions.seen(registrar.uuid_e, clock()) == MULTIPLE_PBC_SESSIONS:
+                    await _tell(send, registrar.nack(MULTIPLE_PBC_SESSIONS))
+                    return failed(
+                        "PBC overlap: two devices in push-button mode within the walk time "
+                        "(Configuration Error 12); press only one at a time",
+                        MULTIPLE_PBC_SESSIONS,
+                    )
+            deadline = clock() + walk_time
+            while True:
+                reply = await send(message)
+                message = registrar.handle(reply) if reply else None
+                if registrar.ended:
+                    break
+                if message:
+                    continue
+                if registrar.peer_ready is not False:
+                    return failed(f"the device did not answer {registrar.expecting}")
+                # Not ready (PBC not pressed): wait for SetupReady, then ask again with M2D.
+                remaining = deadline - clock()
+                if remaining <= 0:
+                    await _tell(send, registrar.nack(0))
+                    return failed(f"button not pressed within {walk_time:.0f} s")
+                on_status(f"awaiting button press (until {_clock_text(wall() + remaining)})")
+                await _wait(ready, min(poll, remaining))
+                if ready is not None and ready.is_set():
+                    ready.clear()
+                message = registrar.m2d_again()
+        except UpnpError as exc:
+            if exc.code == 708:
+                return failed("708 Busy: another control point is introducing this device")
+            return failed(f"device answered {exc.code} {exc.description}"[:200])
+        outcome = registrar.outcome
+        if outcome is not None and outcome.ok:
+            if pbc and sessions is not None:
+                sessions.completed(registrar.uuid_e)
+            return Result(True, "introduced")
+        return failed(_why(registrar), outcome.config_error if outcome else 0)
+    finally:
+        if not registrar.ended:  # cancelled: still forget every secret
+            registrar.abort("introduction cancelled")
 
 
 def _why(registrar: Registrar) -> str:
