@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from proxier.upnp.device import UpnpError
+from proxier.wsc import tlv
 from proxier.wsc.pbc import WALK_TIME, PbcSessions
 from proxier.wsc.registration import (
     MULTIPLE_PBC_SESSIONS,
@@ -101,15 +102,21 @@ async def introduce(
             if registrar.ended or not message:
                 return failed(_why(registrar))
             if pbc and sessions is not None:
-                if sessions.seen(registrar.uuid_e, clock()) == MULTIPLE_PBC_SESSIONS:
-                    await _tell(send, registrar.nack(MULTIPLE_PBC_SESSIONS))
-                    return failed(
-                        "PBC overlap: two devices in push-button mode within the walk time "
-                        "(Configuration Error 12); press only one at a time",
-                        MULTIPLE_PBC_SESSIONS,
-                    )
+                sessions.seen(registrar.uuid_e, clock())
             deadline = clock() + walk_time
             while True:
+                # PBC overlap (dp-wps.md §6): until M2 is out, another PBC device seen within
+                # the walk time means the user cannot know which one is introduced.
+                if pbc and sessions is not None and registrar.expecting in ("M2D reply", "M3"):
+                    if tlv.Message(message).message_type in (tlv.M2D, tlv.M2) and (
+                        sessions.overlap(clock())
+                    ):
+                        await _tell(send, registrar.nack(MULTIPLE_PBC_SESSIONS))
+                        return failed(
+                            "PBC overlap: two devices in push-button mode within the walk "
+                            "time (Configuration Error 12); press only one at a time",
+                            MULTIPLE_PBC_SESSIONS,
+                        )
                 reply = await send(message)
                 message = registrar.handle(reply) if reply else None
                 if registrar.ended:

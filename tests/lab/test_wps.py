@@ -155,7 +155,8 @@ async def test_issue9_two_devices_in_pbc_within_walk_time_is_overlap_error_12(
         await asyncio.sleep(0.5)
         second = await _run(cp, lab, 1, sessions=sessions, walk_time=5.0, poll=0.2)
         assert second.config_error == 12 and "PBC overlap" in second.status
-        first.cancel()
+        # the waiting run sees the overlap at its next check and gives up too
+        assert (await asyncio.wait_for(first, 5)).config_error == 12
     finally:
         await lab.stop()
 
