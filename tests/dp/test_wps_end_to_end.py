@@ -17,6 +17,8 @@ import aiohttp
 from proxier.api import Proxier
 from proxier.devices_cli import _post
 from proxier.lab.dp import DpSettings
+from proxier.upnp.tls import ensure_identity
+from tests.lab.test_dp import Cp
 from tests.virtual.rig import Rig, rig
 from tests.virtual.tasks import fault, ok, spv
 
@@ -159,3 +161,48 @@ async def test_issue9_two_devices_in_pbc_at_once_is_overlap_error_12(tmp_path: P
         # Neither is introduced: the user cannot know which device the proxier would get.
         assert all("PBC overlap" in t and "Configuration Error 12" in t for t in texts), texts
         assert all(security(r, i)["state"] == "public" for i in range(2))
+
+
+async def test_issue9_none_mode_no_run_until_operator_introduces_with_pin(tmp_path: Path) -> None:
+    """`introduction = "none"`: nothing runs by itself; `proxier devices introduce ID --pin`
+    (local API, PIN in the JSON body) runs one in PIN mode."""
+    async with wps_rig(tmp_path, {}, pin=PIN) as r:
+        dev_id: str = (await r.devices(1))[0]["id"]
+        await r.informs(dev_id)
+        assert "introduction" not in security(r) and security(r)["state"] == "public"
+        intro = r.lab.devices[0].protection.introduction  # type: ignore[union-attr]
+        assert intro is not None and intro.run is None  # no SendSetupMessage at all
+        assert r.proxier is not None
+        api = f"http://127.0.0.1:{r.proxier.local_api.port}"
+        assert (await _post(api, dev_id, "introduce", "11111111"))[0] == 400  # bad checksum
+        assert (await _post(api, dev_id, "introduce", PIN))[0] == 200
+        await eventually("introduced", lambda: security(r).get("introduction") == "introduced")
+        assert security(r)["state"] == "admin"
+
+
+async def test_issue9_another_cps_run_in_progress_gives_708_and_status_says_busy(
+    tmp_path: Path,
+) -> None:
+    settings = DpSettings(state_dir=tmp_path / "lab", pin=PIN)
+    async with rig(tmp_path, 1, dps=settings) as r:
+        other = Cp(ensure_identity(tmp_path / "other", "other CP"))
+        try:
+            device = r.lab.devices[0]
+            base = device.secure_location.split("/dev/")[0]
+            await other.call(  # another control point's run: M1 sent, now in progress
+                base,
+                device.udn,
+                "dp",
+                "SendSetupMessage",
+                [("ProtocolType", "WPS"), ("InMessage", "")],
+            )
+            r.description_urls = [device.secure_location]
+            r.sections = {"dps": {"introduction": "pin", "pin": [{"pin": PIN}]}}
+            await r.start_proxier()
+            dev_id: str = (await r.devices(1))[0]["id"]
+            await r.informs(dev_id)
+            sec = security(r)
+            assert sec["introduction"].startswith("failed: 708 Busy"), sec
+            assert sec["state"] == "public"
+        finally:
+            await other.session.close()

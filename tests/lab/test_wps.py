@@ -225,3 +225,19 @@ async def test_issue9_uuids_are_checked_against_the_tls_identities(tmp_path: Pat
         assert await _roles(cp, lab) == "Public"
     finally:
         await lab.stop()
+
+
+def test_issue9_lab_pin_and_intro_roles_flags() -> None:
+    import argparse
+
+    from proxier.lab.cli import configure, dp_settings
+
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    settings = dp_settings(parser.parse_args(["--dps", "--pin", PIN, "--intro-roles", "Basic"]))
+    assert settings is not None
+    assert settings.pin == PIN and settings.intro_roles == ("Basic",)
+    default = dp_settings(parser.parse_args(["--dps"]))
+    assert default is not None and default.pin is None and default.intro_roles == ("Admin",)
+    with pytest.raises(ValueError, match="--pin"):
+        dp_settings(parser.parse_args(["--dps", "--pin", "12345678"]))
