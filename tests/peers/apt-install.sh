@@ -4,7 +4,9 @@
 # nothing (those tests then skip, or fail where PROXIER_REQUIRE_NETNS is set). Idempotent:
 # when everything is present it only reports that. apt may be locked by another install
 # on a shared machine, so a locked apt is retried for a while. Packaged services are never
-# started (RUNLEVEL=1 makes invoke-rc.d refuse): peers run only inside test namespaces.
+# started: without a policy-rc.d one that refuses every start (exit 101, honoured by
+# invoke-rc.d and deb-systemd-invoke) is put in place for the install only, because the
+# peers (hostapd, wpa_supplicant) must run only inside test namespaces.
 set -euo pipefail
 
 what=$1
@@ -30,10 +32,17 @@ fi
 echo "peers: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# proxier tests/peers: no service starts during this install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$log" "$policy"' EXIT
+else
+    trap 'rm -f "$log"' EXIT
+fi
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
     if { apt-get -o DPkg::Lock::Timeout=60 update -qq &&
-        RUNLEVEL=1 apt-get -o DPkg::Lock::Timeout=60 install -y -qq --no-install-recommends \
+        apt-get -o DPkg::Lock::Timeout=60 install -y -qq --no-install-recommends \
             "${missing[@]}"; } >"$log" 2>&1; then
         dpkg-query -W -f='peers: installed ${Package} ${Version}\n' "${missing[@]}"
         exit 0
