@@ -5,6 +5,10 @@ The fixture holds the messages M1…WSC_Done as they travelled, proxier's Regist
 random draws, and the keys hostapd printed. Replaying both roles with the recorded
 randomness must reproduce every message of that side exactly, and our key schedule must
 give hostapd's DHKey, KDK, AuthKey, KeyWrapKey, EMSK, PSK1/2 and hashes.
+
+Recorded with `tests/netns/wsc_registrar.py --record FILE` against `hostapd -dd -K` (setup in
+tests/wsc/peers.py), the dump read with tests/wsc/hostapd_dump.py; the live interop test
+repeats the key check on every run.
 """
 
 from __future__ import annotations
