@@ -17,7 +17,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "labacs": ("proxier.labacs.cli", "run or drive the lab ACS"),
     "demo": ("proxier.demo", "lab devices + proxier + lab ACS on embedded defaults"),
     "status": ("proxier.status", "show the virtual devices of a running proxier"),
-    "devices": ("proxier.devices_cli", "approve, deny, forget or trust a device"),
+    "inform": ("proxier.control.inform_cli", "start a session of one virtual device now"),
+    "devices": ("proxier.control.devices_cli", "approve/deny/forget/trust/introduce a device"),
     "certs": ("proxier.dp.certs_cli", "development certificates for DeviceProtection"),
 }
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW
 from proxier.wsc.crypto import pin_valid
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -39,6 +40,8 @@ class AcsConfig:
     periodic_inform_interval: int = 3600
     session_timeout: int = 60
     max_parallel_sessions: int = 16
+    #: Answer a Basic challenge from an http:// ACS with the password (readable on the wire).
+    allow_basic_over_http: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,10 @@ class ConnectionRequestConfig:
     #: pair per device (the ACS provisions its own with SetParameterValues, as GenieACS does).
     username: str = ""
     password: str = field(default="", repr=False)
+    #: TR-069 §3.2.2 restriction, per device: a token bucket of `rate_limit` requests
+    #: refilled over `rate_window` seconds (an ACS may burst; a flood is held to the rate).
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    rate_window: float = DEFAULT_RATE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,12 @@ class UpnpConfig:
     client_key: str = ""
     #: GENA CALLBACK address; empty: the local address of the path to each device
     callback_host: str = ""
+    #: Admission of new LAN identities (`proxier.virtual.admission`): at most this many
+    #: virtual devices, this many new ones a minute (token bucket), and offline ones are
+    #: forgotten after this many days.
+    max_devices: int = 128
+    max_new_devices_per_minute: int = 32
+    prune_offline_days: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +125,7 @@ class DpsConfig:
 class PrivacyConfig:
     """TR-330 §2.4: "approve" holds a new device back from the ACS until the user says so."""
 
-    mode: str = "auto"
+    mode: str = "approve"  # README: nothing reaches the operator before the user says so
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +153,34 @@ class ProxierIdentity:
 
 @dataclass(frozen=True, slots=True)
 class LocalApiConfig:
-    """Loopback HTTP API for status and embedding tools (`proxier status`)."""
+    """HTTP API for status, control and embedding tools (`proxier status`, docs/api.md)."""
 
     enable: bool = True
     bind: str = "127.0.0.1"
     port: int = 7549
+    #: Also (or, with enable = false, only) serve on this unix socket: its file mode is the auth.
+    socket: str = ""
+    #: TCP clients need `Authorization: Bearer <state.dir>/api-token`; only a loopback bind
+    #: may turn it off.
+    token: bool = True
+    #: Serve the lab console page at /console/.
+    console: bool = False
+    #: REST base URL of a `proxier labacs serve` the console may queue RPCs on (lab only).
+    lab_acs: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Tr064Login:
+    """One `[[tr064.login]]` entry: credentials for the TR-064 devices `match` names (UDN,
+    friendly name, MAC or "*"); `auth` is "digest", "content" or "auto" (issue 10)."""
+
+    match: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    auth: str = "auto"
+
+
+TR064_AUTH = ("digest", "content", "auto")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +194,7 @@ class Config:
     api: LocalApiConfig = LocalApiConfig()
     dps: DpsConfig = DpsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    tr064_logins: tuple[Tr064Login, ...] = ()
 
 
 # --- validation helpers ----------------------------------------------------------------------
@@ -241,8 +278,8 @@ def _check_oui(key: str, value: str) -> None:
 
 def from_dict(data: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, raising ConfigError on the first problem."""
-    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api", "dps"}
-    known |= {"privacy"}
+    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api", "tr064"}
+    known |= {"dps", "privacy"}
     for top in data:
         if top not in known:
             raise ConfigError(top, "unknown section")
@@ -262,6 +299,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         periodic_inform_interval=s.integer("periodic_inform_interval", 3600, 1, 2**31 - 1),
         session_timeout=s.integer("session_timeout", 60, 5, 3600),
         max_parallel_sessions=s.integer("max_parallel_sessions", 16, 1, 1024),
+        allow_basic_over_http=s.flag("allow_basic_over_http", False),
     )
     s.finish()
     _check_url("acs.url", acs.url, ("http", "https"))
@@ -275,6 +313,8 @@ def from_dict(data: dict[str, Any]) -> Config:
         host=s.text("host", "127.0.0.1"),
         username=s.text("username"),
         password=s.text("password"),
+        rate_limit=s.integer("rate_limit", DEFAULT_RATE_LIMIT, 1, 100_000),
+        rate_window=s.number("rate_window", DEFAULT_RATE_WINDOW, 1.0, 86400.0),
     )
     s.finish()
     _check_address("connection_request.bind", cr.bind)
@@ -294,6 +334,9 @@ def from_dict(data: dict[str, Any]) -> Config:
         client_cert=s.text("client_cert"),
         client_key=s.text("client_key"),
         callback_host=s.text("callback_host"),
+        max_devices=s.integer("max_devices", 128, 1, 100_000),
+        max_new_devices_per_minute=s.integer("max_new_devices_per_minute", 32, 1, 100_000),
+        prune_offline_days=s.number("prune_offline_days", 30.0, 0.001, 36500.0),
     )
     s.finish()
     if upnp.callback_host:
@@ -330,13 +373,25 @@ def from_dict(data: dict[str, Any]) -> Config:
         enable=s.flag("enable", True),
         bind=s.text("bind", "127.0.0.1"),
         port=s.integer("port", 7549, 0, 65535),
+        socket=s.text("socket"),
+        token=s.flag("token", True),
+        console=s.flag("console", False),
+        lab_acs=s.text("lab_acs"),
     )
     s.finish()
+    if api.lab_acs:
+        _check_url("api.lab_acs", api.lab_acs, ("http", "https"))
     _check_address("api.bind", api.bind)
+    if api.enable and not api.token and not ipaddress.ip_address(api.bind).is_loopback:
+        raise ConfigError(
+            "api.token",
+            f"must be true when api.bind ({api.bind}) is not a loopback address: "
+            "anyone on the network could control the proxier",
+        )
 
     dps = _dps(data.get("dps", {}), upnp)
     s = _Section("privacy", data.get("privacy", {}))
-    privacy = PrivacyConfig(mode=s.text("mode", "auto"))
+    privacy = PrivacyConfig(mode=s.text("mode", "approve"))
     s.finish()
     if privacy.mode not in ("approve", "auto"):
         raise ConfigError("privacy.mode", f'must be "approve" or "auto", got {privacy.mode!r}')
@@ -351,6 +406,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         log=log,
         proxier=ident,
         api=api,
+        tr064_logins=_tr064_logins(data.get("tr064", {})),
     )
 
 
@@ -422,6 +478,29 @@ def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
     if dps.device_ca:
         _readable("dps.device_ca", dps.device_ca, "certificate")
     return dps
+
+
+def _tr064_logins(data: object) -> tuple[Tr064Login, ...]:
+    """`[[tr064.login]]` entries, in order (the first whose `match` fits a device wins)."""
+    s = _Section("tr064", data)
+    entries = s._get("login", [], (list,), "a list of tables ([[tr064.login]])")
+    s.finish()
+    logins = []
+    for i, entry in enumerate(entries):
+        e = _Section(f"tr064.login[{i}]", entry)
+        login = Tr064Login(
+            match=e.text("match", "*"),
+            user=e.text("user"),
+            password=e.text("password"),
+            auth=e.text("auth", "auto").lower(),
+        )
+        e.finish()
+        if login.auth not in TR064_AUTH:
+            raise ConfigError(e.key("auth"), f"must be one of {', '.join(TR064_AUTH)}")
+        if not login.match:
+            raise ConfigError(e.key("match"), 'must not be empty ("*" matches every device)')
+        logins.append(login)
+    return tuple(logins)
 
 
 def load(path: str | Path) -> Config:

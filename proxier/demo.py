@@ -5,11 +5,12 @@ It shows the main job end to end: three lab devices are discovered through descr
 then runs GetParameterValues, SetParameterValues and AddObject against one of them, each
 delivered by a Connection Request. One more lab device runs DeviceProtection (`--dps`,
 carrier flow: a development CA signed the proxier's certificate and the device trusts that
-CA), reached over mutual TLS at its SECURELOCATION; the demo shows its role (Admin). A last
-one (retail flow, issue 9) trusts nobody: the proxier introduces itself by WPS push button,
-the demo presses the simulated button (`POST /_lab/<udn>/press`) when the device asks, and
-the device grants Admin.
-Everything logs to stderr; a summary goes to stdout.
+CA), reached over mutual TLS at its SECURELOCATION; the demo shows its role (Admin). A
+FRITZ!-style TR-064 lab device (issue 10) joins them and answers a GetParameterValues of its
+Wi-Fi and DHCP settings. A last DP device (retail flow, issue 9) trusts nobody: the proxier
+introduces itself by WPS push button, the demo presses the simulated button
+(`POST /_lab/<udn>/press`) when the device asks, and the device grants Admin. Everything logs
+to stderr; a summary goes to stdout.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from proxier.config import from_dict
 from proxier.dp import certs
 from proxier.lab.dp import DpSettings
 from proxier.lab.server import LabConfig, LabServer
+from proxier.lab.tr064.server import Tr064LabServer
 from proxier.labacs.client import LabAcsClient
 from proxier.labacs.server import LabAcs, LabAcsConfig
 
@@ -37,6 +39,8 @@ log = logging.getLogger("proxier.demo")
 
 #: The demo's ACS↔CPE Connection Request credentials (loopback only, lab use).
 DEMO_CR = ("demo-cr", "demo-cr-secret")
+#: The TR-064 lab device's login (loopback only, lab use).
+DEMO_TR064 = ("admin", "demo-tr064-secret")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -92,11 +96,13 @@ async def run_demo(devices: int, serve: bool) -> int:
     made = certs.init(Path(state) / "certs")  # carrier flow: dev CA + CA-signed proxier id
     dps = DpSettings(state_dir=Path(state) / "lab-dp", trust_ca=made["ca"])
     wps = DpSettings(state_dir=Path(state) / "lab-wps")  # retail: WPS push button
+    tr064_user, tr064_pass = DEMO_TR064
     async with (
         LabAcs(acs_config) as acs,
         LabServer(devices) as lab,
         LabServer(1, dps=dps, config=LabConfig(seed="proxier-lab-dp")) as dp_lab,
         LabServer(1, dps=wps, config=LabConfig(seed="proxier-lab-wps")) as wps_lab,
+        Tr064LabServer(1, user=tr064_user, password=tr064_pass) as tr064,
     ):
         print(f"lab ACS:      {acs.base_url}")
         for url in lab.description_urls:
@@ -109,33 +115,43 @@ async def run_demo(devices: int, serve: bool) -> int:
             print(f"lab DP device: {url} (DeviceProtection, WPS push button)")
         secure += retail
         devices += len(secure)
+        for url in tr064.description_urls:
+            print(f"TR-064 lab:   {url}")
         config = from_dict(
             {
                 "acs": {"url": acs.url, "periodic_inform_interval": 3600},
                 "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
-                "upnp": {"description_urls": [*lab.description_urls, *secure]},
+                "upnp": {
+                    "description_urls": [
+                        *lab.description_urls,
+                        *secure,
+                        *tr064.description_urls,
+                    ]
+                },
                 "state": {"dir": state},
-                "api": {"port": 0},
+                "api": {"port": 0, "console": serve, "lab_acs": acs.base_url if serve else ""},
+                "tr064": {"login": [{"match": "*", "user": tr064_user, "password": tr064_pass}]},
                 "dps": {
                     "certificate": str(made["certificate"]),
                     "key": str(made["key"]),
                     "introduction": "pbc",  # a DP device without Admin: WPS (issue 9)
                 },
-                "privacy": {"mode": "auto"},  # the demo proxies at once (README: default)
+                "privacy": {"mode": "auto"},  # the demo proxies at once (default: approve, README)
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
             print(f"proxier:      state in {state}, local API port {proxier.local_api.port}")
             pressed = asyncio.create_task(press_when_asked(wps_lab))
-            found = await wait_devices(client, devices, within=30)
+            found = await wait_devices(client, devices + 1, within=30)
             await pressed
             print(f"\n== {len(found)} virtual device(s) registered at the lab ACS")
             for dev in found:
                 print(f"  {dev['id']}  CR {dev.get('connectionRequestUrl', '')}")
-            if len(found) < devices:
+            if len(found) < devices + 1:
                 print("demo: not every lab device appeared at the ACS", file=sys.stderr)
                 return 1
-            first = found[0]["id"]
+            fritz = [d["id"] for d in found if d["id"].endswith(tr064.devices[0].mac)]
+            first = next(d["id"] for d in found if d["id"] not in fritz)
             gpv = await client.run_task(
                 first,
                 {
@@ -168,23 +184,44 @@ async def run_demo(devices: int, serve: bool) -> int:
                 },
             )
             _show("AddObject Device.NAT.PortMapping.", add)
+            fritz_gpv = await client.run_task(
+                fritz[0],
+                {
+                    "name": "GetParameterValues",
+                    "parameterNames": [
+                        "Device.DeviceInfo.ModelName",
+                        "Device.WiFi.SSID.",
+                        "Device.DHCPv4.Server.Pool.1.MinAddress",
+                    ],
+                },
+            )
+            _show(f"GetParameterValues on the TR-064 device {fritz[0]}", fritz_gpv)
             table = proxier.virtual_devices()
             print(f"\n== proxier VirtualDevice table: {len(table)} row(s)")
             for row in table:
                 state_word = "online" if row["online"] else "offline"
-                sec = row.get("security", {})
+                sec = proxier.dp.status(row["udns"])
                 roles = " ".join(sec.get("roles", [])) or "-"
-                intro = f", WPS {sec['introduction']}" if "introduction" in sec else ""
+                wps_text = proxier.introducer.status_for(row["udns"]).get("introduction")
+                intro = f", WPS {wps_text}" if wps_text else ""
                 print(
                     f"  {row['instance']}: {row['id']} ({state_word}) "
-                    f"security {sec.get('state', 'plain')} roles {roles}{intro}"
+                    f"security {sec['state']} roles {roles}{intro}"
                 )
             print(f"proxier DP identity: {proxier.dp.identity.identity}")
-            ok = all(r.get("status") == "done" for r in (gpv, spv, add))
+            ok = all(r.get("status") == "done" for r in (gpv, spv, add, fritz_gpv))
             if serve:
-                print("\nserving; Ctrl-C to stop")
+                print(f"\nconsole:      {console_url(proxier)}")
+                print("serving; Ctrl-C to stop", flush=True)
                 await asyncio.Event().wait()
             return 0 if ok else 1
+
+
+def console_url(proxier: Proxier) -> str:
+    """The lab console's address with the API token in the fragment (never sent to a
+    server, never logged; the page keeps it for its API calls). Printed for the user only."""
+    base = proxier.local_api.urls[0].removesuffix("/api/")
+    return f"{base}/console/#token={proxier.local_api.token}"
 
 
 def main(args: argparse.Namespace) -> int:

@@ -112,3 +112,22 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "key"),
+    [
+        ("connection_request", "rate_limit=0", "connection_request.rate_limit"),
+        ("connection_request", "rate_window=0.5", "connection_request.rate_window"),
+        ("acs", "allow_basic_over_http='yes'", "acs.allow_basic_over_http"),
+        ("upnp", "max_devices=0", "upnp.max_devices"),
+        ("upnp", "max_new_devices_per_minute=-1", "upnp.max_new_devices_per_minute"),
+        ("upnp", "prune_offline_days=0", "upnp.prune_offline_days"),
+    ],
+)
+def test_issue12_limits_validated_by_key(tmp_path: Path, section: str, line: str, key: str) -> None:
+    """Issue 12 items 7, 9, 12: each new safety key is validated, the error naming it."""
+    table = "" if section == "acs" else f"[{section}]\n"
+    with pytest.raises(ConfigError) as exc:
+        load(write(tmp_path, f"[acs]\nurl='http://x/'\n{table}{line}\n"))
+    assert exc.value.key == key

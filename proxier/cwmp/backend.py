@@ -33,6 +33,9 @@ class ValueChange:
     name: str
     value: str
     type: str = "xsd:string"
+    #: The Notification level the backend reports for it (what GetParameterAttributes
+    #: answers), None when the backend leaves it to the ACS-set level (`cwmp.notification`).
+    notification: int | None = None
 
 
 #: Callback a backend calls when values change outside ACS control ("4 VALUE CHANGE").

@@ -32,7 +32,6 @@ import logging
 import math
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +41,9 @@ from urllib.parse import urlsplit
 from proxier.cwmp import autonomous, soap
 from proxier.cwmp import events as ev
 from proxier.cwmp.backend import AutonomousTransferNotifier, DataModelBackend, ValueChange
-from proxier.cwmp.faults import fault
+from proxier.cwmp.faults import fault, refuse_when_full
+from proxier.cwmp.notification import effective_level
+from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, TokenBucket
 from proxier.cwmp.retry import RetryPolicy
 from proxier.cwmp.rpc import (
     UNKNOWN_TIME,
@@ -123,10 +124,6 @@ FORCED_INFORM_FROM_BACKEND = (
 #: Retry and periodic-inform jitter of every engine without its own `rng` (a Random is
 #: 2.5 KiB: one per virtual device adds up on a gateway).
 _RNG = random.Random()
-#: Forced Active Notification (TR-181): always active, whatever the ACS sets.
-FORCED_ACTIVE = frozenset({DI + "SoftwareVersion", DI + "ProvisioningCode"})
-#: Active notification by default, until the ACS sets another value (TR-181).
-DEFAULT_ACTIVE = frozenset({CONNECTION_REQUEST_URL})
 
 #: GetRPCMethodsResponse (A.3.1.1). ScheduleDownload is answered 9000 (TR-330 §4.7.1.1).
 SUPPORTED_METHODS = (
@@ -167,6 +164,8 @@ _MIRRORED = frozenset(
 )
 #: Queued transfers the CPE keeps (GetQueuedTransfers returns at most 16, A.4.1.1).
 MAX_TRANSFERS = 16
+#: Pending ScheduleInform requests kept (issue 12 item 8: bounded like the transfer queue).
+MAX_SCHEDULED_INFORMS = 8
 FIRST_VERSION = "1.2"
 #: Store meta: "reboot"/"reset" the ACS asked for and that has not been carried out yet.
 OWED_AFTER_SESSION = "owed_after_session"
@@ -189,9 +188,10 @@ class EngineConfig:
     connection_request_username: str = ""
     connection_request_password: str = field(default="", repr=False)
     session_timeout: float = 30.0
-    #: §3.2.2 rate limit: at most this many Connection Requests start sessions per window.
-    connection_request_limit: int = 10
-    connection_request_window: float = 60.0
+    #: §3.2.2 rate limit: a token bucket of this many sessions started by Connection
+    #: Requests, refilled over the window (`proxier.cwmp.ratelimit`).
+    connection_request_limit: int = DEFAULT_RATE_LIMIT
+    connection_request_window: float = DEFAULT_RATE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +255,7 @@ class CpeEngine:
         #: Inform namespace: 1.2, or 1.0 once an ACS accepted only that (§3.2.1.1).
         self._next_version = store.get_meta("inform_version") or FIRST_VERSION
         self._cr_pending = False
-        self._cr_accepted: deque[float] = deque()
+        self._cr_bucket = TokenBucket()
         self._last_success_end = -math.inf
         self._acs_set: dict[str, str] = {}
         self._missing_forced: set[str] = set()
@@ -267,6 +267,8 @@ class CpeEngine:
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
+        #: Told every ACS request with its answer (operator metrics, values last read).
+        self.on_answer: Callable[[CpeRequest, CpeResponse | Fault], None] | None = None
         #: AutonomousTransferCompletes the running session carries, with their store rows.
         self._session_atcs: list[tuple[int, AutonomousTransferComplete]] = []
         backend.set_listeners(self._on_value_change, self._on_transfer_complete)
@@ -302,6 +304,10 @@ class CpeEngine:
     @property
     def in_session(self) -> bool:
         return self._in_session
+
+    @property
+    def next_periodic_inform(self) -> float | None:
+        return self._next_periodic
 
     @property
     def parameter_key(self) -> str:
@@ -399,12 +405,9 @@ class CpeEngine:
         if self._cr_pending:
             return True
         now = self._clock() if now is None else now
-        window = self.config.connection_request_window
-        while self._cr_accepted and now - self._cr_accepted[0] >= window:
-            self._cr_accepted.popleft()
-        if len(self._cr_accepted) >= self.config.connection_request_limit:
+        c = self.config
+        if not self._cr_bucket.take(now, c.connection_request_limit, c.connection_request_window):
             return False
-        self._cr_accepted.append(now)
         self._cr_pending = True
         self._raise(ev.CONNECTION_REQUEST)
         self._want_session(now)
@@ -430,14 +433,6 @@ class CpeEngine:
         with self.store.transaction():
             self.store.apply_events(ev.raise_event(self.store.events(), code, command_key))
 
-    def _notification_level(self, name: str) -> int:
-        if name in FORCED_ACTIVE:
-            return 2
-        level = self.store.notification(name)
-        if level is None:
-            return 2 if name in DEFAULT_ACTIVE else 0
-        return level
-
     def _on_value_change(self, changes: Sequence[ValueChange]) -> None:
         """Backend callback: values changed by something other than the ACS (A.3.2.4)."""
         now = self._clock()
@@ -447,7 +442,9 @@ class CpeEngine:
                 if self._acs_set.get(change.name) == change.value:
                     continue  # the echo of the ACS's own SetParameterValues never notifies
                 self._acs_set.pop(change.name, None)
-                level = self._notification_level(change.name)
+                level = effective_level(
+                    change.name, self.store.notification(change.name), change.notification
+                )
                 if level == 0:
                     continue
                 self.store.record_value_change(change.name, change.value, change.type)
@@ -955,13 +952,17 @@ class CpeEngine:
 
     async def execute(self, request: CpeRequest) -> CpeResponse | Fault:
         """Answer one ACS request: a response, or the fault it deserves (never raises)."""
+        answer: CpeResponse | Fault
         try:
-            return await self._dispatch(request)
+            answer = await self._dispatch(request)
         except CwmpFaultError as exc:
-            return exc.fault
+            answer = exc.fault
         except Exception:
             log.exception("%s failed inside the backend", type(request).__name__)
-            return fault(9002)
+            answer = fault(9002)
+        if self.on_answer is not None:
+            self.on_answer(request, answer)
+        return answer
 
     async def _dispatch(self, request: CpeRequest) -> CpeResponse:
         b = self.backend
@@ -1018,6 +1019,8 @@ class CpeEngine:
             case ScheduleInform(delay, key):
                 if delay <= 0:
                     raise CwmpFaultError(9003, "Invalid arguments: DelaySeconds must be > 0")
+                used = len(self.store.scheduled_informs())
+                refuse_when_full(used, MAX_SCHEDULED_INFORMS, "ScheduleInform queue")
                 self.store.add_scheduled_inform(now + delay, key)
                 return ScheduleInformResponse()
             case GetQueuedTransfers():
@@ -1083,8 +1086,8 @@ class CpeEngine:
         parts = urlsplit(request.url)
         if parts.username is not None or parts.password is not None:
             raise CwmpFaultError(9003, "Invalid arguments: userinfo in the file URL")
-        if len([t for t in self.store.transfers() if t.state != COMPLETED]) >= MAX_TRANSFERS:
-            raise CwmpFaultError(9004, "Resources exceeded: transfer queue full")
+        pending = [t for t in self.store.transfers() if t.state != COMPLETED]
+        refuse_when_full(len(pending), MAX_TRANSFERS, "transfer queue")
         is_download = isinstance(request, Download)
         self._session_transfers.add(request.command_key)
         common = {

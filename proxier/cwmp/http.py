@@ -45,6 +45,9 @@ class HttpSettings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_redirects: int = 5
     user_agent: str = "proxier/0.1 (TR-069 CPE Proxier)"
+    #: Send the password in Basic to an http:// ACS (`acs.allow_basic_over_http`); off by
+    #: default because anyone on the path reads it (TR-069 §3.4.4 expects TLS for Basic).
+    allow_basic_over_http: bool = False
 
 
 class AcsLocation(Protocol):
@@ -160,6 +163,7 @@ class HttpAcsTransport:
                 headers["Content-Type"] = SOAP_CONTENT_TYPE
                 headers["SOAPAction"] = ""
             if self._basic:
+                self._check_basic_allowed()
                 token = f"{self.settings.username}:{self.settings.password}".encode()
                 headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
             async with client.post(
@@ -197,6 +201,17 @@ class HttpAcsTransport:
                     continue
                 raise TransportError("the ACS refused our credentials (HTTP 401)")
             return AcsReply(status=status, body=payload, content_type=content_type)
+
+    def _check_basic_allowed(self) -> None:
+        """Refuse to put the password in Basic on plain HTTP (a redirect may lead there too);
+        the error names the fix and is the session failure's one log line."""
+        if self._url.scheme == "https" or self.settings.allow_basic_over_http:
+            return
+        message = (
+            "the ACS asked for Basic authentication over plain HTTP: password not sent "
+            "(use an https:// acs.url, or set acs.allow_basic_over_http = true)"
+        )
+        raise TransportError(message)
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self.settings.max_body_bytes

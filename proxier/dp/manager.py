@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -115,8 +116,8 @@ class DpManager:
         if link is not None:
             link.close_soon()
 
-    def status(self, udns: Sequence[str]) -> dict[str, object]:
-        """The API/status "security" field of a virtual device."""
+    def status(self, udns: Sequence[str]) -> dict[str, Any]:
+        """The API/status `security_detail` of a device (its `state` is `security`)."""
         for udn in udns:
             if udn in self.states:
                 return {**self.states[udn].as_json(), "proxier_identity": self.identity.identity}

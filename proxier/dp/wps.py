@@ -22,10 +22,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from proxier.upnp.device import UpnpError
 from proxier.wsc import tlv
+from proxier.wsc.crypto import pin_valid
 from proxier.wsc.pbc import WALK_TIME, PbcSessions
 from proxier.wsc.registration import (
     MULTIPLE_PBC_SESSIONS,
@@ -37,7 +38,9 @@ from proxier.wsc.registration import (
 )
 
 if TYPE_CHECKING:
+    from proxier.api import Proxier
     from proxier.config import DpsConfig, DpsPin
+    from proxier.control.actions import Target
     from proxier.dp.manager import DpLink
     from proxier.upnp.device import DmEvent
     from proxier.upnp.gena import GenaManager
@@ -183,8 +186,8 @@ def pin_for(pins: tuple[DpsPin, ...], udn: str, friendly_name: str, device_id: s
     keys = {udn, udn.removeprefix("uuid:"), friendly_name, device_id}
     for entry in pins:
         if entry.match in keys:
-            return entry.pin
-    return next((e.pin for e in pins if e.match == "*"), None)
+            return str(entry.pin)
+    return next((str(e.pin) for e in pins if e.match == "*"), None)
 
 
 class Introducer:
@@ -312,3 +315,34 @@ class Introducer:
         level = logging.INFO if result.ok else logging.WARNING
         log.log(level, "%s: WPS introduction %s", udn, result.status)
         return result.ok
+
+
+def install(proxier: Proxier) -> Introducer:
+    """Plug WPS introduction into a Proxier: the DpManager hook, the operator action
+    `introduce` (`proxier devices introduce ID [--pin PIN]`, body {"pin": …}) and the
+    "introduction" entry of each device's security detail."""
+    introducer = Introducer(proxier.config.dps, proxier.dp.identity.identity)
+    proxier.dp.introduce = introducer
+    actions = proxier.actions
+
+    def udns(target: Target) -> tuple[str, ...]:
+        return tuple(target.udns) if hasattr(target, "udns") else target.record.udns
+
+    async def introduce_action(target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        pin = body.get("pin")
+        if pin is not None and not (isinstance(pin, str) and pin_valid(pin)):
+            raise ValueError("pin must be 8 digits with a valid WPS checksum digit")
+        links = [proxier.dp.links[u] for u in udns(target) if u in proxier.dp.links]
+        if not links:
+            raise ValueError("not a DeviceProtection device the proxier is connected to")
+        for link in links:
+            introducer.start(link, pin)
+        return {"introduction": "requested"}
+
+    actions.register("introduce", introduce_action)
+    detail = actions.security_detail
+    actions.security_detail = lambda target: {
+        **detail(target),
+        **introducer.status_for(udns(target)),
+    }
+    return introducer

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from proxier.lab.announcer import interface_address
 from proxier.lab.datamodel import ModelError
+from proxier.lab.device import LabDevice
 from proxier.lab.dp import ADMINISTRATOR, DpSettings
 from proxier.lab.server import LabConfig, LabServer, load_config
+from proxier.lab.tr064.server import Tr064LabServer
 from proxier.upnp.netns import MulticastRefused
 from proxier.wsc.crypto import pin_valid
 
@@ -81,6 +83,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reboot-delay", type=float, default=None, help="seconds a device stays down on Reboot"
     )
+    parser.add_argument(
+        "--tr064", action="store_true", help="run FRITZ!-style TR-064 devices instead"
+    )
+    parser.add_argument("--user", default="admin", help="TR-064 login user (with --tr064)")
+    parser.add_argument(
+        "--password", default=None, help="TR-064 login password (none: no login, as §4.1)"
+    )
 
 
 def dp_settings(args: argparse.Namespace) -> DpSettings | None:
@@ -122,6 +131,17 @@ def dp_settings(args: argparse.Namespace) -> DpSettings | None:
 
 
 def main(args: argparse.Namespace) -> int:
+    interface = None
+    if args.interface:
+        try:
+            interface = interface_address(args.interface)
+        except ValueError as exc:
+            print(f"proxier lab: {exc}", file=sys.stderr)
+            return 2
+    if args.tr064:
+        from proxier.lab.tr064.cli import main as tr064_main  # here: it imports serve()
+
+        return tr064_main(args, interface)
     try:
         config = load_config(args.config) if args.config else LabConfig()
     except ModelError as exc:
@@ -136,13 +156,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
     faults = {} if args.reboot_delay is None else {"reboot_delay": args.reboot_delay}
-    interface = None
-    if args.interface:
-        try:
-            interface = interface_address(args.interface)
-        except ValueError as exc:
-            print(f"proxier lab: {exc}", file=sys.stderr)
-            return 2
     try:
         lab = LabServer(
             args.devices,
@@ -153,14 +166,14 @@ def main(args: argparse.Namespace) -> int:
             interface=interface,
             allow_lan_multicast=args.allow_lan_multicast,
             faults=faults,
-            services=args.services.split(","),
             dps=dps,
+            services=args.services.split(","),
         )
     except (ModelError, ValueError) as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(_serve(lab))
+        return asyncio.run(serve(lab))
     except (MulticastRefused, ModelError) as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
@@ -169,7 +182,8 @@ def main(args: argparse.Namespace) -> int:
         return 1
 
 
-async def _serve(lab: LabServer) -> int:
+async def serve(lab: LabServer | Tr064LabServer) -> int:
+    """Run until SIGINT/SIGTERM, printing each device's description URL first."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -177,7 +191,7 @@ async def _serve(lab: LabServer) -> int:
     async with lab:
         for device in lab.devices:
             print(device.description_url)
-            if device.protection is not None:
+            if isinstance(device, LabDevice) and device.protection is not None:
                 # stderr: stdout stays one description URL per line for scripts
                 print(
                     f"  {device.udn} DP identity {device.protection.device_id} "

@@ -582,11 +582,9 @@ def build_description(
     base_path: str,
     config_id: int,
     services: tuple[ServiceDef, ...] = SERVICES,
-    extra: tuple[ServiceDef, ...] = (),
 ) -> bytes:
     """Root device description (UDA §2.3) with relative URLs under `base_path`, no URLBase,
-    listing the `services` the device offers; `extra` services (DeviceProtection) follow
-    the DM ones."""
+    listing the `services` the device offers."""
     root = etree.Element(
         "root",
         nsmap={None: DEVICE_NS},  # type: ignore[dict-item]
@@ -606,7 +604,7 @@ def build_description(
     _text(device, "serialNumber", info.serial_number)
     _text(device, "UDN", info.udn)
     service_list = etree.SubElement(device, "serviceList")
-    for svc in (*services, *extra):
+    for svc in services:
         s = etree.SubElement(service_list, "service")
         short = svc.short.lower()
         _text(s, "serviceType", svc.service_type)

@@ -66,6 +66,7 @@ from proxier.lab.scpd import (
 )
 from proxier.upnp import soap
 from proxier.upnp.device import UpnpError
+from proxier.upnp.http import read_up_to
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import local_name, parse_xml
 
@@ -73,6 +74,11 @@ _LOG = logging.getLogger(__name__)
 MAX_SOAP_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 32 * 1024 * 1024
 _SERVICES = {s.short.lower(): s for s in SERVICES}
+
+
+def _offered(device: LabDevice) -> tuple[ServiceDef, ...]:
+    """The DM services the device offers, then DeviceProtection when `--dps` gave it one."""
+    return (*device.services, DP) if device.protection is not None else device.services
 
 
 @dataclass(slots=True)
@@ -151,8 +157,8 @@ class LabServer:
         interface: str | None = None,
         allow_lan_multicast: bool = False,
         faults: Mapping[str, Any] | None = None,
-        services: Iterable[str] = ("bms", "cms", "sms"),
         dps: DpSettings | None = None,
+        services: Iterable[str] = ("bms", "cms", "sms"),
     ) -> None:
         self.dps = dps  # DeviceProtection on every device (`proxier lab --dps`)
         self.count = max(devices, len(config.devices) if config else 0)
@@ -384,8 +390,7 @@ class LabServer:
     async def _description(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
         info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-        extra = (DP,) if device.protection is not None else ()
-        body = build_description(info, device.base_path, device.config_id, device.services, extra)
+        body = build_description(info, device.base_path, device.config_id, _offered(device))
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
     async def _group_description(self, request: web.Request) -> web.Response:
@@ -424,13 +429,10 @@ class LabServer:
 
     @staticmethod
     def _service_for(device: LabDevice, request: web.Request) -> ServiceDef:
-        """The service named in the URL, if this device offers it (else 404); "dp" is
-        DeviceProtection on a protected device."""
+        """The service named in the URL, if this device offers it (else 404)."""
         name = request.match_info["svc"]
-        if name == "dp" and device.protection is not None:
-            return DP
-        service = _SERVICES.get(name)
-        if service is None or service not in device.services:
+        service = DP if name == "dp" else _SERVICES.get(name)
+        if service is None or service not in _offered(device):
             raise web.HTTPNotFound()
         return service
 
@@ -456,8 +458,8 @@ class LabServer:
         service = self._service_for(device, request)
         if request.content_length is not None and request.content_length > MAX_SOAP_BYTES:
             return _fault(402, "request too large")
-        body = await request.content.read(MAX_SOAP_BYTES + 1)
-        if len(body) > MAX_SOAP_BYTES:
+        body = await read_up_to(request.content, MAX_SOAP_BYTES)
+        if body is None:
             return _fault(402, "request too large")
         try:
             service_type, action, args = soap.parse_request(body, max_bytes=MAX_SOAP_BYTES)
@@ -582,16 +584,6 @@ class LabServer:
             raise web.HTTPMethodNotAllowed(request.method, ["GET", "POST"])
         return web.json_response(device.faults.to_json())
 
-    async def _ctl_press(self, request: web.Request) -> web.Response:
-        """The user presses the device's WPS button (issue 9): valid for the walk time."""
-        device = self._ctl_device(request)
-        intro = device.protection.introduction if device.protection else None
-        if intro is None:
-            raise web.HTTPConflict(text="the device has no DeviceProtection (run with --dps)")
-        now = time.monotonic()
-        until = intro.press(now)
-        return web.json_response({"pressed": True, "valid_for": round(until - now, 1)})
-
     async def _ctl_set(self, request: web.Request) -> web.Response:
         device = self._ctl_device(request)
         try:
@@ -604,6 +596,16 @@ class LabServer:
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         return web.json_response({"version": device.model.version})
+
+    async def _ctl_press(self, request: web.Request) -> web.Response:
+        """The user presses the device's WPS button (issue 9): valid for the walk time."""
+        device = self._ctl_device(request)
+        intro = device.protection.introduction if device.protection else None
+        if intro is None:
+            raise web.HTTPConflict(text="the device has no DeviceProtection (run with --dps)")
+        now = time.monotonic()
+        until = intro.press(now)
+        return web.json_response({"pressed": True, "valid_for": round(until - now, 1)})
 
     async def _ctl_move(self, request: web.Request) -> web.Response:
         device = self._ctl_device(request)

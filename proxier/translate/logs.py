@@ -371,6 +371,9 @@ class VendorLogs:
             info = await bounded(bms.get_log_info(uri), self.timeout)
         except (UpnpError, TimeoutError) as exc:
             raise UploadError(9011, f"GetLogInfo: {exc or 'timeout'}") from None
+        home = getattr(bms, "control_url", "")  # a device on the network: stay on its host
+        if home and urlsplit(info.log_url).hostname != urlsplit(home).hostname:
+            raise UploadError(9011, f"LogURL {info.log_url[:120]!r} is on another host: refused")
         try:
             result = await bounded_request(
                 self.session,
@@ -387,40 +390,7 @@ class VendorLogs:
         return result.body
 
     async def _put(self, request: Upload, data: bytes) -> None:
-        """HTTP PUT to the ACS-given URL with its credentials (never logged)."""
-        status, challenge = await self._put_once(request, data, basic=False)
-        if status == 401 and request.username and challenge.lower().startswith("basic"):
-            status, challenge = await self._put_once(request, data, basic=True)
-        if status in (401, 403):
-            raise UploadError(9012, f"the file server refused the credentials (HTTP {status})")
-        if not 200 <= status < 300:
-            raise UploadError(9011, f"the file server answered HTTP {status}")
-
-    async def _put_once(self, request: Upload, data: bytes, *, basic: bool) -> tuple[int, str]:
-        middlewares: tuple[aiohttp.DigestAuthMiddleware, ...] = ()
-        headers = {"Content-Type": "text/plain"}
-        if request.username:
-            if basic:
-                headers["Authorization"] = aiohttp.encode_basic_auth(
-                    request.username, request.password
-                )
-            else:
-                middlewares = (aiohttp.DigestAuthMiddleware(request.username, request.password),)
-        try:
-            async with asyncio.timeout(self.transfer_timeout):
-                async with self.session.put(
-                    request.url,
-                    data=data,
-                    middlewares=middlewares,
-                    headers=headers,
-                    allow_redirects=False,
-                ) as response:
-                    await response.content.read(64 * 1024)
-                    return response.status, response.headers.get("WWW-Authenticate", "")
-        except TimeoutError:
-            raise UploadError(9011, "the file server did not answer in time") from None
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise UploadError(9011, f"cannot reach the file server: {type(exc).__name__}") from None
+        await put_upload(self.session, request, data, self.transfer_timeout)
 
     def _report(self, tc: TransferComplete) -> None:
         if self.listener is None:
@@ -430,3 +400,48 @@ class VendorLogs:
             self.listener(tc)
         except Exception:
             log.exception("transfer listener failed")
+
+
+async def put_upload(
+    session: aiohttp.ClientSession, request: Upload, data: bytes, transfer_timeout: float
+) -> None:
+    """HTTP PUT to the ACS-given URL with its credentials (never logged)."""
+    status, challenge = await _put_once(session, request, data, transfer_timeout, basic=False)
+    if status == 401 and request.username and challenge.lower().startswith("basic"):
+        status, challenge = await _put_once(session, request, data, transfer_timeout, basic=True)
+    if status in (401, 403):
+        raise UploadError(9012, f"the file server refused the credentials (HTTP {status})")
+    if not 200 <= status < 300:
+        raise UploadError(9011, f"the file server answered HTTP {status}")
+
+
+async def _put_once(
+    session: aiohttp.ClientSession,
+    request: Upload,
+    data: bytes,
+    transfer_timeout: float,
+    *,
+    basic: bool,
+) -> tuple[int, str]:
+    middlewares: tuple[aiohttp.DigestAuthMiddleware, ...] = ()
+    headers = {"Content-Type": "text/plain"}
+    if request.username:
+        if basic:
+            headers["Authorization"] = aiohttp.encode_basic_auth(request.username, request.password)
+        else:
+            middlewares = (aiohttp.DigestAuthMiddleware(request.username, request.password),)
+    try:
+        async with asyncio.timeout(transfer_timeout):
+            async with session.put(
+                request.url,
+                data=data,
+                middlewares=middlewares,
+                headers=headers,
+                allow_redirects=False,
+            ) as response:
+                await response.content.read(64 * 1024)
+                return response.status, response.headers.get("WWW-Authenticate", "")
+    except TimeoutError:
+        raise UploadError(9011, "the file server did not answer in time") from None
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
+        raise UploadError(9011, f"cannot reach the file server: {type(exc).__name__}") from None

@@ -35,8 +35,11 @@ import aiohttp
 from async_upnp_client.ssdp import get_ssdp_socket
 from lxml import etree
 
+from proxier.tr064.description import SEARCH_TARGETS as TR064_SEARCH_TARGETS
+from proxier.tr064.description import is_tr064_type
 from proxier.upnp import ssdp
 from proxier.upnp.http import HttpFetchError, bounded_request
+from proxier.upnp.lanhosts import Network, lan_networks, location_refusal
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
@@ -67,6 +70,16 @@ EventKind = Literal["alive", "byebye", "expired", "update"]
 def is_dm_type(urn: str) -> bool:
     """True for a BMS/CMS/SMS service type or a ManageableDevice type (any version)."""
     return urn.startswith((*DM_SERVICE_PREFIXES, MANAGEABLE_DEVICE))
+
+
+def is_candidate_type(urn: str) -> bool:
+    """A type that makes a device a candidate: UPnP DM, or TR-064 (issue 10)."""
+    return is_dm_type(urn) or is_tr064_type(urn)
+
+
+#: Default M-SEARCH targets: UPnP DM, and the dslforum device types TR-064 devices answer
+#: (FRITZ! sends no NOTIFY, so the periodic search is how they are found).
+SEARCH_TARGETS = DM_SEARCH_TARGETS + TR064_SEARCH_TARGETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +145,10 @@ class _Record:
 class DeviceTracker:
     """Sans-IO DM device tracker: feed messages with `handle`/`datagram`, timers with `now`."""
 
-    def __init__(self, *, max_records: int = 1024) -> None:
+    def __init__(self, *, max_records: int = 1024, lan: Sequence[Network] = ()) -> None:
+        #: Subnets a LOCATION may name besides the sender's own address (`lanhosts`).
+        self.lan: Sequence[Network] = lan
+        self._refused: set[tuple[str, str]] = set()  # (remote, location) already logged
         self._records: dict[tuple[str, str], _Record] = {}
         self._max_records = max_records
         self._probe_failures: dict[str, int] = {}
@@ -164,6 +180,8 @@ class DeviceTracker:
     def handle(self, msg: ssdp.SsdpMessage, now: float, remote: str = "") -> list[DiscoveryEvent]:
         """Apply one parsed SSDP message."""
         if msg.kind == "search":
+            return []
+        if msg.kind != "byebye" and not self._location_ok(msg, remote):
             return []
         if msg.kind == "byebye":
             return self._byebye(msg, remote)
@@ -201,7 +219,8 @@ class DeviceTracker:
         events: list[DiscoveryEvent] = []
         seen: set[str] = set()
         for dev in devices:
-            if not (is_dm_type(dev.device_type) or any(map(is_dm_type, dev.service_types))):
+            types = (dev.device_type, *dev.service_types)
+            if not any(map(is_candidate_type, types)):
                 continue
             seen.add(dev.udn)
             events += self._alive(
@@ -233,6 +252,28 @@ class DeviceTracker:
                 _LOG.info("%s unreachable %d times: %s expired", url, failures, udn)
                 events.append(self._event("expired", record))
         return events
+
+    def _location_ok(self, msg: ssdp.SsdpMessage, remote: str) -> bool:
+        """Issue 12 item 6: never fetch a LOCATION on a host other than the sender or the
+        LAN subnets; such a packet is dropped, logged once per (sender, URL)."""
+        for url in (msg.location, msg.secure_location):
+            reason = location_refusal(url, remote, self.lan) if url else None
+            if reason is None:
+                continue
+            if (remote, url) not in self._refused:
+                if len(self._refused) >= self._max_records:
+                    self._refused.clear()
+                self._refused.add((remote, url))
+                _LOG.warning("ignoring %s from %s: %s (%.200r)", msg.kind, remote, reason, url)
+            return False
+        return True
+
+    def forget(self, udn: str) -> None:
+        """Drop what is known of `udn`: its next announcement or probe is a new device."""
+        for key in [k for k in self._records if k[0] == udn]:
+            del self._records[key]
+        for udns in self._probe_udns.values():
+            udns.discard(udn)
 
     # -- transitions
 
@@ -283,7 +324,7 @@ class DeviceTracker:
         if secure_location:
             record.secure_location = secure_location
         if not record.announced:
-            if not any(is_dm_type(t) for t in record.types):
+            if not any(is_candidate_type(t) for t in record.types):
                 return []  # not (yet) known to be a DM device
             record.announced = True
             changed = True
@@ -436,7 +477,7 @@ class DiscoveryConfig:
 
     interfaces: tuple[str, ...] = ()
     search_interval: float = 60.0
-    search_targets: tuple[str, ...] = DM_SEARCH_TARGETS
+    search_targets: tuple[str, ...] = SEARCH_TARGETS
     mx: int = 2
     description_urls: tuple[str, ...] = ()
     probe_interval: float = 30.0
@@ -528,6 +569,11 @@ class Discovery:
         """Open sockets (after the multicast guard) and start the periodic jobs."""
         if self.config.interfaces:
             check_multicast_allowed(self.config.allow_lan_multicast)
+            self.tracker.lan = lan_networks(self.config.interfaces)
+            _LOG.info(
+                "SSDP LOCATIONs fetched from the sender or %s",
+                ", ".join(map(str, self.tracker.lan)) or "no LAN subnet",
+            )
         loop = asyncio.get_running_loop()
         for interface in self.config.interfaces:
             await self._open_interface(loop, interface)
@@ -576,6 +622,15 @@ class Discovery:
                 dest = (group, ssdp.SSDP_PORT)
             for target in self.config.search_targets:
                 transport.sendto(ssdp.build_msearch(target, mx=self.config.mx, group=group), dest)
+
+    async def listen_unicast(self, address: str, port: int = 0) -> int:
+        """Also take SSDP datagrams sent by unicast to `address` (no multicast group is
+        joined: safe on loopback, where tests announce devices); returns the bound port."""
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _Datagrams(self._datagram), local_addr=(address, port)
+        )
+        self._transports.append(transport)
+        return int(transport.get_extra_info("sockname")[1])
 
     async def probe_now(self) -> None:
         """Fetch every configured description URL once."""

@@ -78,20 +78,29 @@ def _peer_certificate(response: aiohttp.ClientResponse) -> bytes | None:
     return der if isinstance(der, bytes) else None
 
 
-async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    declared = response.content_length
-    if declared is not None and declared > max_bytes:
-        raise HttpFetchError(f"body of {declared} bytes exceeds the limit of {max_bytes}")
+async def read_up_to(content: aiohttp.StreamReader, max_bytes: int) -> bytes | None:
+    """The whole body, read to its end (one `read(n)` returns only what has arrived so far),
+    or None as soon as it grows past `max_bytes`. For client responses and server requests."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = await response.content.read(_READ_CHUNK)
+        chunk = await content.read(_READ_CHUNK)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
         if size > max_bytes:
-            raise HttpFetchError(f"body exceeds the limit of {max_bytes} bytes (stopped reading)")
+            return None
         chunks.append(chunk)
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    declared = response.content_length
+    if declared is not None and declared > max_bytes:
+        raise HttpFetchError(f"body of {declared} bytes exceeds the limit of {max_bytes}")
+    body = await read_up_to(response.content, max_bytes)
+    if body is None:
+        raise HttpFetchError(f"body exceeds the limit of {max_bytes} bytes (stopped reading)")
+    return body
 
 
 async def bounded_request(

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterator
 
 import aiohttp
 
 from proxier.dp.manager import DpManager
 from proxier.dp.privacy import PrivacyGate
+from proxier.tr064.virtual import Tr064Devices, is_tr064_event
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
@@ -35,6 +37,7 @@ from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
 from proxier.upnp.identity import DESCRIPTION, read_identity
 from proxier.upnp.nocms import DescriptionCms
+from proxier.virtual.admission import Admission, AdmissionLimits, remove_record
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
 from proxier.virtual.neighbours import mac_of, path_host
@@ -95,12 +98,23 @@ class VirtualDeviceManager:
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
         me = shared.config.proxier
         self._proxier_info = ProxierIdentity(me.oui, me.product_class, me.serial_number)
+        up = shared.config.upnp
+        self.admission = Admission(
+            AdmissionLimits(up.max_devices, up.max_new_devices_per_minute, up.prune_offline_days)
+        )
+        #: Discovery forgets a kept-out path so its next sighting is tried again (api.py).
+        self.forget_path: Callable[[str], None] = lambda udn: None
+        self.tr064 = Tr064Devices(self)
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
         (a restart sends no spurious "0 BOOTSTRAP": each device's store remembers)."""
-        for record in self.shared.registry:
-            record = self.shared.registry.update(record, online=False)
+        registry = self.shared.registry
+        for record in self.admission.stale(registry, registry, time.time()):
+            log.info("%s: offline too long (upnp.prune_offline_days): pruned", record.key.id)
+            remove_record(registry, record)  # the pruning rule, at start
+        for record in registry:
+            record = registry.update(record, online=False)
             self.devices[record.instance] = self._new_device(record)
 
     def __iter__(self) -> Iterator[VirtualDevice]:
@@ -148,6 +162,9 @@ class VirtualDeviceManager:
         if self.privacy is not None and event.kind in ("alive", "update"):
             if not self.privacy.admit(event.udn, event.location, known=known):
                 return
+        if is_tr064_event(event):
+            await self.tr064.handle(event)  # TR-064 devices (issue 10): proxier.tr064.virtual
+            return
         device = self._owner(event.udn, event.via)
         if event.kind in ("byebye", "expired"):
             device = device or self.by_udn(event.udn)
@@ -316,19 +333,6 @@ class VirtualDeviceManager:
             self.on_discovery(event)
         return event is not None
 
-    async def forget(self, device: VirtualDevice) -> None:
-        """Remove a virtual device and all its state (`proxier devices forget`)."""
-        import shutil
-
-        self.devices.pop(device.record.instance, None)
-        for key in [k for k, v in self._owners.items() if v == device.record.instance]:
-            del self._owners[key]
-        self._paths.pop(device.record.instance, None)
-        await device.close()
-        self.shared.registry.remove(device.record)
-        shutil.rmtree(device.record.state_dir, ignore_errors=True)
-        self.changed.set()
-
     def _mac(self, via: str, location: str) -> str | None:
         return self._neighbours(path_host(via, location))
 
@@ -385,6 +389,9 @@ class VirtualDeviceManager:
             else:
                 device.record = record
             return device, reader
+        if not await self._admit(key.id, event):
+            reader.close()
+            return None
         record, _ = registry.add(key, manufacturer, (event.udn,), event.location)
         device = self._new_device(record)
         with device.store.transaction():
@@ -395,6 +402,25 @@ class VirtualDeviceManager:
         self.changed.set()
         log.info("%s: new virtual device %s (instance %d)", event.udn, key.id, record.instance)
         return device, reader
+
+    async def _admit(self, identity: str, event: DiscoveryEvent) -> bool:
+        """Issue 12 item 7: room and rate for one more virtual device? Offline ones past
+        the pruning age make room first; a device kept out is tried at its next sighting."""
+        registry = self.shared.registry
+        if len(registry) >= self.admission.limits.max_devices:
+            for record in self.admission.stale(registry, registry, time.time()):
+                stale = self.devices.get(record.instance)
+                log.info("%s: offline too long (upnp.prune_offline_days): pruned", record.key.id)
+                if stale is not None:
+                    await self.forget(stale)
+                else:
+                    remove_record(registry, record)
+        if self.admission.admit(
+            identity, event.udn, event.location, len(registry), self.shared.clock()
+        ):
+            return True
+        self.forget_path(event.udn)
+        return False
 
     async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
         dm = reader.hand_over()
@@ -412,11 +438,14 @@ class VirtualDeviceManager:
             state=device.store,
         )
         await device.attach(dm, backend)
+        await self.tr064.mount_twin(device)  # a TR-064 twin's objects (issue 10)
         return True
 
     def _new_device(self, record: VirtualDeviceRecord) -> VirtualDevice:
         device = VirtualDevice(record, self.shared)
         device.on_returned = self.returned
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_added", device.id, instance=record.instance)
         return device
 
     async def returned(self, device: VirtualDevice) -> None:
@@ -434,6 +463,23 @@ class VirtualDeviceManager:
         if transition.changed:
             self.changed.set()
         device.apply(transition, events)
+
+    async def forget(self, device: VirtualDevice) -> None:
+        """Drop a virtual device with its CWMP state: seen again, it is new ("0 BOOTSTRAP")."""
+        instance = device.record.instance
+        async with self._device_lock(device):
+            await device.close()
+            self.devices.pop(instance, None)
+            self._paths.pop(instance, None)
+            self._fresh.discard(instance)
+            for path in [p for p, owner in self._owners.items() if owner == instance]:
+                del self._owners[path]
+            remove_record(self.shared.registry, device.record)
+        self._device_locks.pop(instance, None)
+        self.changed.set()
+        log.info("%s: forgotten (instance %d), with its CWMP state", device.id, instance)
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_removed", device.id, instance=instance)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -201,6 +201,8 @@ class OwnDevice:
                 periodic_inform_interval=acs.periodic_inform_interval,
                 connection_request_username=cr.username,
                 connection_request_password=cr.password,
+                connection_request_limit=cr.rate_limit,
+                connection_request_window=cr.rate_window,
             ),
         )
         token = self.store.get_meta("own_cr_token")

@@ -59,10 +59,18 @@ def status_text(port: int) -> str:
 
 
 def security(r: Rig) -> dict[str, Any]:
+    """The device's `security_detail` as the local API shows it (state, roles, missing…)."""
     assert r.proxier is not None
-    (device,) = r.proxier.virtual_devices()
-    result: dict[str, Any] = device["security"]
-    return result
+    (device,) = r.proxier.devices()
+    return r.proxier.actions.security_detail(device)
+
+
+async def act(r: Rig, action: str, dev_id: str) -> dict[str, Any]:
+    """What `proxier devices ACTION ID` runs (POST /api/devices/{id}/{action})."""
+    assert r.proxier is not None
+    target = r.proxier.target(dev_id)
+    assert target is not None, dev_id
+    return await r.proxier.actions.run(action, target, {})
 
 
 async def test_carrier_flow_admin_then_gpv_spv_addobject_reboot_tr330_4_8_1_1(
@@ -130,7 +138,7 @@ async def test_no_credentials_reads_work_spv_fault_names_role_status_public_issu
     Table 2 fault for 606 (9002) with a fault string naming the missing role; status says
     `public` and which step is missing."""
     async with dp_rig(tmp_path, {}) as r:
-        r.sections["api"] = {"enable": True, "port": 0}
+        r.sections["api"] = {"enable": True, "port": 0, "token": False}  # loopback
         proxier = await r.start_proxier()
         dev_id: str = (await r.devices(1))[0]["id"]
         await r.informs(dev_id)
@@ -237,7 +245,7 @@ async def test_changed_device_certificate_refused_offline_with_reason_dp_6_1(
             await asyncio.sleep(0.1)
         assert "device certificate changed" in sec["error"], sec
         assert not proxier.virtual_devices()[0]["online"]
-        assert proxier.trust(dev_id)
+        assert await act(r, "trust", dev_id) == {"trusted": True}
         for _ in range(100):
             if proxier.virtual_devices()[0]["online"]:
                 break
@@ -298,8 +306,8 @@ async def test_certificate_change_while_online_takes_device_offline_dp_6_1(
                 break
             await asyncio.sleep(0.1)
         row = proxier.virtual_devices()[0]
-        assert not row["online"] and "device certificate changed" in row["security"]["error"]
-        assert proxier.trust(dev_id)
+        assert not row["online"] and "device certificate changed" in security(r)["error"]
+        assert await act(r, "trust", dev_id) == {"trusted": True}
         for _ in range(100):
             if proxier.virtual_devices()[0]["online"]:
                 break

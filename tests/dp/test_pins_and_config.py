@@ -65,7 +65,8 @@ def test_bad_dps_or_privacy_config_names_the_key(section: dict[str, object], key
     assert err.value.key == key
 
 
-def test_default_privacy_mode_is_auto_and_logins_parse() -> None:
+def test_default_privacy_mode_is_approve_and_logins_parse() -> None:
+    """TR-330 §2.4: without a [privacy] mode, nothing is proxied before the user approves."""
     config = from_dict(
         {
             "acs": {"url": "http://acs.example/"},
@@ -74,7 +75,7 @@ def test_default_privacy_mode_is_auto_and_logins_parse() -> None:
             },
         }
     )
-    assert config.privacy.mode == "auto"
+    assert config.privacy.mode == "approve"
     assert config.dps.login[0].name == "Administrator"
     assert "hunter2" not in repr(config.dps), "passwords never reach logs"
 

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from proxier.api import Proxier
-from proxier.devices_cli import _post
+from proxier.control.client import Endpoint, call
 from proxier.lab.dp import DpSettings
 from proxier.upnp.tls import ensure_identity
 from tests.lab.test_dp import Cp
@@ -47,16 +47,26 @@ async def wps_rig(
 
 
 def security(r: Rig, index: int = 0) -> dict[str, Any]:
+    """The device's security detail as the local API shows it (state, roles, introduction)."""
     assert r.proxier is not None
-    device = sorted(r.proxier.virtual_devices(), key=lambda d: d["instance"])[index]
-    result: dict[str, Any] = device["security"]
-    return result
+    device = sorted(r.proxier.devices(), key=lambda d: d.record.instance)[index]
+    return r.proxier.actions.security_detail(device)
 
 
 async def press(r: Rig, index: int = 0) -> None:
     url = f"{r.lab.base_url}/_lab/{r.lab.devices[index].udn}/press"
     async with aiohttp.ClientSession() as session, session.post(url) as response:
         assert response.status == 200
+
+
+async def introduce_via_api(r: Rig, dev_id: str, pin: str | None = None) -> int:
+    """What `proxier devices introduce ID [--pin PIN]` sends: POST …/introduce {"pin": …}."""
+    assert r.proxier is not None
+    api = r.proxier.local_api
+    point = Endpoint(f"http://127.0.0.1:{api.port}", token=api.token)
+    body = {"pin": pin} if pin else {}
+    status, _ = await call(point, "POST", f"/api/devices/{dev_id}/introduce", body)
+    return status
 
 
 async def eventually(what: str, predicate: Callable[[], bool], within: float = 20.0) -> None:
@@ -118,8 +128,7 @@ async def test_issue9_never_pressed_times_out_no_new_run_until_operator_asks(
         # The operator asks again (`proxier devices introduce ID`), and this time presses.
         assert r.proxier is not None
         r.proxier.introducer.walk_time = 20.0
-        api = f"http://127.0.0.1:{r.proxier.local_api.port}"
-        assert (await _post(api, dev_id, "introduce"))[0] == 200
+        assert await introduce_via_api(r, dev_id) == 200
         await until_waiting(r)
         await press(r)
         await eventually("introduced", lambda: security(r).get("introduction") == "introduced")
@@ -172,10 +181,8 @@ async def test_issue9_none_mode_no_run_until_operator_introduces_with_pin(tmp_pa
         assert "introduction" not in security(r) and security(r)["state"] == "public"
         intro = r.lab.devices[0].protection.introduction  # type: ignore[union-attr]
         assert intro is not None and intro.run is None  # no SendSetupMessage at all
-        assert r.proxier is not None
-        api = f"http://127.0.0.1:{r.proxier.local_api.port}"
-        assert (await _post(api, dev_id, "introduce", "11111111"))[0] == 400  # bad checksum
-        assert (await _post(api, dev_id, "introduce", PIN))[0] == 200
+        assert await introduce_via_api(r, dev_id, "11111111") == 400  # bad checksum digit
+        assert await introduce_via_api(r, dev_id, PIN) == 200
         await eventually("introduced", lambda: security(r).get("introduction") == "introduced")
         assert security(r)["state"] == "admin"
 

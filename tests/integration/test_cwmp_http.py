@@ -135,3 +135,23 @@ async def test_redirect_applies_to_the_session_only(tmp_path: Path) -> None:
         finally:
             await cpe.stop()
             await runner.cleanup()
+
+
+async def test_basic_over_plain_http_refused_unless_allowed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 item 9: after a Basic challenge from an http:// lab ACS the CPE does not send
+    the password; the session fails naming `acs.allow_basic_over_http`, in one log line.
+    With the setting on, the same ACS gets its Inform."""
+    for sub in ("refused", "allowed"):
+        (tmp_path / sub).mkdir()
+    results, informs, _ = await bootstrap(tmp_path / "refused", {"auth": "basic"})
+    assert not results[0].ok and "acs.allow_basic_over_http" in results[0].reason
+    assert informs == []
+    lines = [r for r in caplog.records if "allow_basic_over_http" in r.getMessage()]
+    assert len(lines) == 1 and r"\n" not in lines[0].getMessage()
+    template = HttpSettings("http://unused/", allow_basic_over_http=True)
+    results, informs, _ = await bootstrap(
+        tmp_path / "allowed", {"auth": "basic"}, template=template
+    )
+    assert results[0].ok and len(informs) == 1

@@ -31,6 +31,7 @@ async def scenario(url: str) -> None:
                 "connection_request": {"port": 0},
                 "upnp": {"description_urls": [url], "probe_interval": 0.5},
                 "state": {"dir": state},
+                "privacy": {"mode": "auto"},  # proxied at once (default: approve)
                 "api": {"enable": False},
             }
         )

@@ -617,9 +617,9 @@ async def test_value_change_reports_only_real_changes(
     )
     device.model.device_set({"/BBF/Hosts/Host/0/HostName": "laptop2"})
     assert await config_update(backend, events) == [
-        ValueChange("Device.Hosts.Host.1.HostName", "laptop2", "xsd:string")
+        ValueChange("Device.Hosts.Host.1.HostName", "laptop2", "xsd:string", 1)
     ]
-    assert seen == [[ValueChange("Device.Hosts.Host.1.HostName", "laptop2", "xsd:string")]]
+    assert seen == [[ValueChange("Device.Hosts.Host.1.HostName", "laptop2", "xsd:string", 1)]]
     # The ACS's own change raises ConfigurationUpdate too, but is not reported back.
     pv = ParameterValueStruct("Device.NAT.PortMapping.1.Description", "acs")
     await backend.set_parameter_values([pv], "k")
@@ -630,7 +630,7 @@ async def test_value_change_reports_only_real_changes(
         {"/BBF/Hosts/Host/2/HostName": "phone2", "/BBF/Hosts/Host/0/Active": "0"}
     )
     assert await config_update(backend, events) == [
-        ValueChange("Device.Hosts.Host.1.Active", "0", "xsd:boolean")
+        ValueChange("Device.Hosts.Host.1.Active", "0", "xsd:boolean", 1)
     ]
     assert len(seen) == 2
 

@@ -54,6 +54,7 @@ class Rig:
                 "state": {"dir": str(self.state)},
                 "api": {"enable": False},
                 "proxier": {"cwmp": self.own_cwmp},
+                "privacy": {"mode": "auto"},  # rigs proxy at once (default: approve)
                 **self.sections,
             }
         )
