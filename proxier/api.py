@@ -9,6 +9,7 @@ server, one aiohttp session, one event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import time
@@ -100,7 +101,12 @@ class Proxier:
         self._watch: asyncio.Task[None] | None = None
         self.connreq.on_result = self.metrics.connection_request
         #: DeviceProtection: our CP identity (generated under state.dir unless configured)
-        self.dp = DpManager(config.dps, config.state.dir, action_timeout=config.upnp.action_timeout)
+        self.dp = DpManager(
+            config.dps,
+            config.state.dir,
+            action_timeout=config.upnp.action_timeout,
+            soap=functools.partial(TimedSoapTransport, metrics=self.metrics),
+        )
         self.privacy = PrivacyGate(config.privacy.mode, self.registry.state_dir / "privacy.json")
         DpActions(self).install()  # approve, deny, trust; security state; pending devices
         self.introducer = install_wps(self)  # WPS introduction (issue 9): hook + action

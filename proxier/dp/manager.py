@@ -53,8 +53,11 @@ class DpManager:
         *,
         action_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        soap: Callable[..., SoapTransport] = SoapTransport,
     ) -> None:
         self.config = config
+        #: makes each device's SOAP transport (the Proxier's times actions for /metrics)
+        self.soap = soap
         self.identity = cp_identity.load(config.certificate, config.key, state_dir)
         self.pins = PinStore(Path(state_dir) / "dp" / "pins.json")
         self.action_timeout = action_timeout
@@ -293,7 +296,7 @@ class ProtectedTransport(SoapTransport):
             peer_check=link.peer_check,
         )
         self.link = link
-        self.inner = SoapTransport(
+        self.inner = link.manager.soap(
             link.session,
             timeout=link.manager.action_timeout,
             ssl_context=link.context,

@@ -251,3 +251,63 @@ def test_console_in_chromium(demo: str, browser: Any) -> None:
     answer = queue_rpc(browser, "Reboot", "")
     assert "RebootResponse" in answer  # (the device's return takes a probe interval: not waited)
     shot(browser, "4-reboot-and-timeline")
+
+
+async def test_console_approve_makes_a_pending_device_proxied_tr330_2_4(
+    browser: Any, tmp_path: Path
+) -> None:
+    """Issue 8 privacy (TR-330 §2.4) in the console: with the default `approve` mode a new
+    device shows as pending (nothing at the ACS); the person selects it and presses Approve;
+    it becomes an online virtual device and reaches the ACS with "0 BOOTSTRAP"."""
+    import asyncio
+
+    from proxier.demo import console_url
+    from tests.virtual.rig import rig
+
+    async with rig(tmp_path) as r:
+        r.sections = {"privacy": {}, "api": {"enable": True, "port": 0, "console": True}}
+        proxier = await r.start_proxier()
+        udn = r.lab.devices[0].udn
+
+        def pending_then_approve() -> str:
+            from selenium.webdriver.common.by import By
+
+            browser.get(console_url(proxier))
+            row = wait_for(
+                browser,
+                "the pending device row",
+                lambda: (
+                    (rows := browser.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+                    and [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")]
+                ),
+            )
+            assert row[1] == udn and row[2] == "pending", row
+            click(browser, "#devices tbody tr:nth-child(1)")
+            wait_for(browser, "pending detail", lambda: text(browser, "#detail-title") == udn)
+            assert "nothing sent to the ACS" in text(browser, "#identity")
+            shot(browser, "approve-1-pending")
+            click(browser, "button[data-action=approve]")
+            wait_for(
+                browser,
+                "approve answer",
+                lambda: "approve: done" in text(browser, "#action-result"),
+            )
+            online = wait_for(
+                browser,
+                "the approved device online",
+                lambda: (
+                    (rows := browser.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+                    and (cells := [c.text for c in rows[0].find_elements(By.TAG_NAME, "td")])
+                    and cells[2] == "online"
+                    and cells
+                ),
+            )
+            shot(browser, "approve-2-online")
+            return str(online[1])
+
+        await asyncio.sleep(1.0)  # probe rounds: the device is seen, held back
+        assert await r.client.devices() == []
+        dev_id = await asyncio.to_thread(pending_then_approve)
+        assert dev_id != udn and "-LabDM-" in dev_id
+        inform = (await r.informs(dev_id))[0]
+        assert "0 BOOTSTRAP" in [e[0] for e in inform["events"]]

@@ -102,6 +102,12 @@ async def test_carrier_flow_admin_then_gpv_spv_addobject_reboot_tr330_4_8_1_1(
         assert r.lab.devices[0].model.value("/BBF/Time/LocalTimeZone") == "CET-1"
         assert ok(added)["instanceNumber"] >= 1
         assert rebooted["status"] == "done", rebooted
+        # the protected actions are timed in /metrics like every other UPnP action
+        assert r.proxier is not None
+        timed = r.proxier.metrics.registry.get_sample_value(
+            "proxier_upnp_action_seconds_count", {"action": "SetValues", "result": "ok"}
+        )
+        assert timed is not None and timed >= 1
 
 
 async def test_events_from_a_dp_device_known_by_its_secure_url_arrive_issue8(
