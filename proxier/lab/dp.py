@@ -552,6 +552,21 @@ async def enable_protection(device: LabDevice, settings: DpSettings, host: str, 
 
     def publish(ready: bool) -> None:
         device.publish("DP", {"SetupReady": "1" if ready else "0"})
+        intro = protection.introduction
+        if not ready and intro is not None:  # a run started: a stalled one must time out
+            schedule_expiry(intro.run_timeout)
+
+    def schedule_expiry(delay: float) -> None:
+        import asyncio
+
+        def check() -> None:
+            intro = protection.introduction
+            if intro is None or intro.run is None:
+                return
+            if not intro.expire(time.monotonic()):
+                schedule_expiry(max(0.1, intro.last_at + intro.run_timeout - time.monotonic()))
+
+        asyncio.get_running_loop().call_later(delay, check)
 
     def prompt() -> None:  # the lab console's "press the button" notice
         _LOG.warning(

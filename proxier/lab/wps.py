@@ -85,6 +85,15 @@ class LabIntroduction:
         self._set_ready(True)
         return now + self.button.walk_time
 
+    def expire(self, now: float) -> bool:
+        """Run timeout: a run nobody moved on for `run_timeout` is dropped and SetupReady
+        goes back to 1 (the lab calls this from a timer). True if one was dropped."""
+        if self.run is None or now - self.last_at < self.run_timeout:
+            return False
+        self._drop_run("run timed out")
+        self._set_ready(True)
+        return True
+
     def _drop_run(self, reason: str) -> None:
         if self.run is not None:
             self.run.abort(reason)

@@ -241,3 +241,26 @@ def test_issue9_lab_pin_and_intro_roles_flags() -> None:
     assert default is not None and default.pin is None and default.intro_roles == ("Admin",)
     with pytest.raises(ValueError, match="--pin"):
         dp_settings(parser.parse_args(["--dps", "--pin", "12345678"]))
+
+
+async def test_issue9_a_stalled_run_times_out_setup_ready_back_and_others_may_start(
+    tmp_path: Path, cp: Cp
+) -> None:
+    lab = await _lab(tmp_path, pin=PIN)
+    other = Cp(ensure_identity(tmp_path / "cp2", "other CP"))
+    try:
+        device = lab.devices[0]
+        intro = device.protection.introduction  # type: ignore[union-attr]
+        assert intro is not None
+        intro.run_timeout = 0.5  # 120 s on a real device
+        ready = asyncio.Event()
+        device.observers.append(
+            lambda short, values: ready.set() if values.get("SetupReady") == "1" else None
+        )
+        assert await _sender(cp, lab)(b"")  # a run starts (SetupReady=0), then nothing
+        await asyncio.wait_for(ready.wait(), 5)  # the timeout events SetupReady=1
+        assert intro.run is None
+        assert await _sender(other, lab)(b"")  # no 708 for the next control point
+    finally:
+        await other.session.close()
+        await lab.stop()
