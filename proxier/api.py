@@ -326,6 +326,7 @@ class Proxier:
             await self.discovery.stop()
         if self.manager is not None:
             await self.manager.close()
+        await self.introducer.close()
         await self.dp.close()
         if self.gena is not None:
             await self.gena.stop()

@@ -89,6 +89,15 @@ async def press_when_asked(lab: LabServer, within: float = 30.0) -> None:
         response.raise_for_status()
 
 
+async def introduced(proxier: Proxier, udn: str, within: float = 15.0) -> None:
+    """Wait until the WPS run after the press has ended (it runs in the background)."""
+    for _ in range(int(within / 0.1)):
+        status = proxier.introducer.status.get(udn, "")
+        if status == "introduced" or status.startswith("failed"):
+            return
+        await asyncio.sleep(0.1)
+
+
 async def run_demo(devices: int, serve: bool) -> int:
     state = tempfile.mkdtemp(prefix="proxier-demo-")
     cr_user, cr_pass = DEMO_CR
@@ -144,6 +153,7 @@ async def run_demo(devices: int, serve: bool) -> int:
             pressed = asyncio.create_task(press_when_asked(wps_lab))
             found = await wait_devices(client, devices + 1, within=30)
             await pressed
+            await introduced(proxier, wps_lab.devices[0].udn)
             print(f"\n== {len(found)} virtual device(s) registered at the lab ACS")
             for dev in found:
                 print(f"  {dev['id']}  CR {dev.get('connectionRequestUrl', '')}")

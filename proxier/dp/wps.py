@@ -210,7 +210,7 @@ class Introducer:
         self.sessions = PbcSessions(walk_time)
         self.status: dict[str, str] = {}
         self._last_run: dict[str, float] = {}
-        self._requested: dict[str, str | None] = {}  # udn → PIN given by the operator
+        self._running: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         #: when set (the daemon's GENA), a run subscribes to the device's DeviceProtection
         #: events so that SetupReady=1 (the button press) cuts the wait short
@@ -224,41 +224,56 @@ class Introducer:
         return {}
 
     def start(self, link: DpLink, pin: str | None = None) -> None:
-        """Operator request: one run now, in the background (status shows how it goes);
-        on success the link reads its roles again."""
-        self.request(link.udn, pin)
-        self.status[link.udn] = "requested"
+        """Operator request (`proxier devices introduce ID [--pin PIN]`): one run now,
+        whatever the mode and the back-off; status shows how it goes."""
+        self._spawn(link, pin)
 
-        async def run() -> None:
-            try:
-                if await self(link):
-                    await link.refresh()
-            except UpnpError as exc:
-                self.status[link.udn] = f"failed: {exc}"[:200]
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def request(self, udn: str, pin: str | None = None) -> None:
-        """`proxier devices introduce ID [--pin PIN]`: allow one run now."""
-        self._requested[udn] = pin
-        self._last_run.pop(udn, None)
+    async def close(self) -> None:
+        """Stop the runs in progress (the proxier stops): each forgets its secrets."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _may_run(self, udn: str) -> bool:
-        if udn in self._requested:
-            return True
         if self.config.introduction == "none":
             return False
         last = self._last_run.get(udn)
         return last is None or self.clock() - last >= RETRY_BACKOFF
 
     async def __call__(self, link: DpLink) -> bool:
+        """The DpManager hook, awaited while the device is attached: the run goes on in the
+        background (the device is proxied meanwhile with what it grants; a button press may
+        take up to the walk time), so it returns False; success reads the roles again."""
+        if link.dp is not None and self._may_run(link.udn):
+            self._spawn(link, None)
+        return False
+
+    def _spawn(self, link: DpLink, pin: str | None) -> None:
         udn = link.udn
-        if link.dp is None or not self._may_run(udn):
+        if udn in self._running:
+            return  # one run per device at a time
+        self._running.add(udn)
+        self._last_run[udn] = self.clock()
+        self.status[udn] = "running"
+
+        async def run() -> None:
+            try:
+                if await self._run(link, pin):
+                    await link.refresh()
+            except UpnpError as exc:
+                self.status[udn] = f"failed: {exc}"[:200]
+            finally:
+                self._running.discard(udn)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, link: DpLink, pin: str | None) -> bool:
+        udn = link.udn
+        if link.dp is None:
+            self.status[udn] = "failed: the device lists no DeviceProtection service"
             return False
-        operator_pin = self._requested.pop(udn, None)
-        pin = operator_pin
         if pin is None and self.config.introduction == "pin":
             pin = pin_for(self.config.pin, udn, link.friendly_name, link.device_identity)
             if pin is None:
@@ -283,8 +298,6 @@ class Introducer:
         def on_status(text: str) -> None:
             self.status[udn] = text
 
-        self.status[udn] = "running"
-        self._last_run[udn] = self.clock()
         ready = asyncio.Event()
 
         def on_event(event: DmEvent) -> None:
