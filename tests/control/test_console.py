@@ -302,6 +302,10 @@ async def test_console_approve_makes_a_pending_device_proxied_tr330_2_4(
                     and cells
                 ),
             )
+            # the detail follows the device to its DeviceId (same UDN)
+            wait_for(browser, "detail follows", lambda: text(browser, "#detail-title") == online[1])
+            assert "approve: done" in text(browser, "#action-result")
+            assert "online" in text(browser, "#identity") and udn in text(browser, "#identity")
             shot(browser, "approve-2-online")
             return str(online[1])
 

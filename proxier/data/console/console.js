@@ -12,6 +12,8 @@ const token = (() => {
 })();
 
 let selected = null;
+let selectedUdns = [];  // to follow a device whose id changes (a pending one, once approved)
+let missing = 0;
 let lastSeq = 0;
 let labAcs = false;
 let available = [];
@@ -73,7 +75,7 @@ function renderDevices(devices) {
     if (d.reason) state.title = d.reason;
     row.append(state, el("td", d.security), el("td", sessionText(d.last_session)),
                el("td", d.pending_events.join(", ") || "none"));
-    row.addEventListener("click", () => { selected = d.id; refresh(); });
+    row.addEventListener("click", () => { selected = d.id; selectedUdns = d.udns; refresh(); });
     body.append(row);
   }
 }
@@ -157,15 +159,27 @@ async function pollTimeline() {
   while (list.children.length > 300) list.lastChild.remove();
 }
 
+// Is the selected device listed? An approved pending device comes back under its DeviceId
+// (same UDN): the selection follows it. Gone for a few refreshes (denied, forgotten): closed.
+function follow(devices) {
+  if (!selected || devices.some(d => d.id === selected)) return true;
+  const same = devices.find(d => d.udns.some(u => selectedUdns.includes(u)));
+  if (same) selected = same.id;
+  return Boolean(same);
+}
+
 async function refresh() {
   try {
     const {status, data} = await api("GET", "/api/devices");
     if (status !== 200) return;
     problem("");
+    const present = follow(data);
     renderDevices(data);
-    if (selected) {
+    if (selected && !present && ++missing > 5) { selected = null; $("detail").hidden = true; }
+    if (selected && present) {
+      missing = 0;
       const r = await api("GET", "/api/devices/" + encodeURIComponent(selected));
-      if (r.status === 200) renderDetail(r.data);
+      if (r.status === 200) { renderDetail(r.data); selectedUdns = r.data.udns; }
       else { selected = null; $("detail").hidden = true; }
     }
     await pollTimeline();
