@@ -3,9 +3,10 @@
 Applied at once: the ACS URL, credentials, periodic inform and session timeout settings
 (each virtual device's engine takes them; a new URL bootstraps there, values the ACS set
 itself keep precedence), description URLs and probe/search intervals (discovery restarts
-with them through `Proxier.set_discovery`; virtual devices stay), `upnp.return_wait`, and
-the log settings (by the daemon). Keys that own sockets, files or identities keep their old
-value until a restart; `RESTART_KEYS` lists them and the reload says which of them changed.
+with them through `Proxier.set_discovery`; virtual devices stay), `upnp.return_wait`,
+`privacy.mode`, and the log settings (by the daemon). Keys that own sockets, files or
+identities keep their old value until a restart; `RESTART_KEYS` lists them and the reload
+says which of them changed.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ RESTART_KEYS = (
     "state",
     "proxier",
     "api",
+    "dps",
 )
 
 
@@ -81,6 +83,7 @@ def effective(old: Config, new: Config) -> tuple[Config, list[str]]:
         state=old.state,
         proxier=old.proxier,
         api=old.api,
+        dps=old.dps,
     )
     return kept, pending
 
@@ -116,4 +119,9 @@ async def apply(proxier: Proxier, new: Config) -> tuple[list[str], list[str]]:
             device.reconfigure()
     if proxier.own is not None:
         proxier.own.reconfigure(config)
+    # TR-330 §2.4: "auto" lets the pending devices in at once, from their last sighting;
+    # "approve" holds new ones from now on (devices already proxied stay approved).
+    for udn in proxier.privacy.set_mode(config.privacy.mode):
+        if proxier.manager is not None:
+            proxier.manager.replay(udn)
     return [k for k in applied if k not in pending], pending

@@ -76,6 +76,8 @@ def write_config(path: Path, acs_url: str, urls: list[str], state: Path, **extra
     """A minimal daemon config on loopback; `extra` adds raw TOML lines per section."""
     cr = extra.pop("connection_request", "")
     log = extra.pop("log", "")
+    # these tests are about the daemon, not TR-330 §2.4, unless they say otherwise
+    privacy = extra.pop("privacy", 'mode = "auto"')
     path.write_text(
         f'[acs]\nurl = "{acs_url}"\nperiodic_inform_interval = 3600\n{extra.pop("acs", "")}\n'
         f"[connection_request]\nport = {free_port()}\n{cr}\n"
@@ -83,7 +85,7 @@ def write_config(path: Path, acs_url: str, urls: list[str], state: Path, **extra
         f'[state]\ndir = "{state}"\n'
         f"[api]\nport = {free_port()}\n"
         f'[log]\nlevel = "info"\n{log}\n'
-        '[privacy]\nmode = "auto"\n'  # these tests are about the daemon, not TR-330 §2.4
+        f"[privacy]\n{privacy}\n"
     )
     return path
 

@@ -200,6 +200,27 @@ def test_sighup_reload_sends_next_session_to_new_acs(tmp_path: Path) -> None:
     assert "Traceback" not in log.read_text()
 
 
+def test_sighup_applies_privacy_mode(tmp_path: Path) -> None:
+    """Issue 11 reload of the privacy mode (TR-330 §2.4): in "approve" mode the lab device
+    waits and nothing reaches the ACS; after SIGHUP with mode = "auto" its next sighting
+    makes it a virtual device whose first session reaches the ACS."""
+    log = tmp_path / "err.log"
+    with lab(1) as urls, labacs() as acs:
+        cfg = write_config(
+            tmp_path / "p.toml", acs + "/", urls, tmp_path / "state", privacy='mode = "approve"'
+        )
+        with background("run", "--config", str(cfg), stderr=log) as daemon:
+            wait_for(log, "pending approval")
+            assert _devices(acs) == [] and "session ok" not in log.read_text()
+            cfg.write_text(cfg.read_text().replace('mode = "approve"', 'mode = "auto"'))
+            daemon.send_signal(signal.SIGHUP)
+            mark = wait_for(log, "reloaded").index("reloaded")
+            assert "privacy.mode" in log.read_text()[mark:].splitlines()[0]
+            wait_for(log, "session ok", after=mark)
+            assert len(_devices(acs)) == 1
+    assert "Traceback" not in log.read_text()
+
+
 def test_damaged_state_file_is_one_line(tmp_path: Path) -> None:
     """Issue 11: a failure inside start-up (here a registry that is not sqlite) is one line
     naming state.dir, exit 1, no traceback, no unclosed-session noise."""

@@ -70,6 +70,17 @@ class PrivacyGate:
             if d == PENDING
         ]
 
+    def set_mode(self, mode: str) -> list[str]:
+        """A reloaded `privacy.mode`; the pending devices that "auto" now lets in, to be
+        handled again from their last sighting."""
+        self.mode = mode
+        if mode != "auto":
+            return []
+        released = [u for u, d in self.decisions.items() if d == PENDING]
+        for udn in released:
+            del self.decisions[udn]
+        return released
+
     def approve(self, udn: str) -> None:
         self.decisions[udn] = APPROVED
         self._save()
