@@ -44,6 +44,7 @@ from proxier.upnp.discovery import Discovery, discovery_config
 from proxier.upnp.gena import PER_PATH, GenaManager
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.virtual.device import Shared, VirtualDevice
+from proxier.virtual.keptout import KeptOutActions
 from proxier.virtual.manager import VirtualDeviceManager
 from proxier.virtual.own import OwnDevice
 from proxier.virtual.registry import Registry
@@ -113,6 +114,7 @@ class Proxier:
         self.privacy = PrivacyGate(config.privacy.mode, self.registry.state_dir / "privacy.json")
         DpActions(self).install()  # approve, deny, trust; security state; pending devices
         self.introducer = install_wps(self)  # WPS introduction (issue 9): hook + action
+        KeptOutActions(self).install()  # devices over the admission limits (issue 12 item 7)
 
     async def start(self) -> None:
         """Start everything; a failure stops what had started before it is raised."""
@@ -278,6 +280,8 @@ class Proxier:
         for udn in udns:
             self.dp.forget(udn)
             self.privacy.forget(udn)
+            if self.manager is not None:
+                self.manager.admission.drop(udn)
             if self.discovery is not None:
                 self.discovery.tracker.forget(udn)
 

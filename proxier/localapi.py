@@ -19,6 +19,7 @@ from aiohttp import web
 from proxier import __version__
 from proxier.control.actions import (
     ACTIONS,
+    ActionRefused,
     ActionUnavailable,
     InformRefused,
     Sighting,
@@ -268,6 +269,8 @@ class LocalApi:
                 f"action {action!r} is not provided by this proxier",
                 available=self.proxier.actions.available(),
             )
+        except ActionRefused as exc:
+            return error(409, f"{device.id}: {exc}")
         except ValueError as exc:  # the handler refused the request (e.g. a bad PIN)
             return error(400, str(exc))
         log.info("%s: %s by the operator", device.id, action)

@@ -36,6 +36,8 @@ def render(devices: list[dict[str, Any]], now: float) -> str:
         state = "online" if d["online"] else "offline"
         if d.get("privacy") == "pending":
             state = "pending"
+        elif d.get("held") == "limit":
+            state = "kept out"  # an admission limit (issue 12 item 7); reason names the key
         if d.get("reason"):
             state += f" ({d['reason']})"
         last = d.get("last_session")

@@ -21,11 +21,15 @@ ACTIONS = ("approve", "deny", "forget", "trust", "introduce")
 @dataclass(frozen=True, slots=True)
 class Sighting:
     """A device seen on the LAN that is not a virtual device: the privacy gate holds it back
-    until the user decides (TR-330 §2.4). Listed and acted on by its UDN."""
+    until the user decides (TR-330 §2.4), or an admission limit keeps it out (issue 12 item
+    7: `held = "limit"`, `reason` names the config key). Listed and acted on by its UDN."""
 
     udn: str
     location: str
     privacy: str = "pending"
+    held: str = "privacy"  # who holds it back: "privacy" (the gate) or "limit" (admission)
+    reason: str = ""
+    device_id: str = ""  # known for a kept-out device (its identity was read), else ""
 
     @property
     def id(self) -> str:
@@ -50,27 +54,46 @@ class ActionUnavailable(LookupError):
     """The action exists in the contract but no feature of this proxier provides it."""
 
 
+class ActionRefused(RuntimeError):
+    """The action cannot be done to this device now (the API answers 409 with why)."""
+
+
 class DeviceActions:
     """The action table of one Proxier, the security-state providers and the devices held
-    back; a feature replaces the defaults (Device Protection: `proxier.dp.actions`)."""
+    back; a feature replaces the defaults (Device Protection: `proxier.dp.actions`) and adds
+    the devices it holds back (`hold`: the privacy gate's pending ones, the kept-out ones)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[tuple[str, str], Handler] = {}
         self.security_state: SecurityState = lambda device: "plain"
         self.security_detail: SecurityDetail = lambda device: {}
-        #: devices held back from the ACS (listed by the API beside the virtual devices)
-        self.sightings: Callable[[], list[Sighting]] = list
+        self._holders: list[Callable[[], list[Sighting]]] = []
 
-    def register(self, action: str, handler: Handler) -> None:
+    def register(self, action: str, handler: Handler, *, held: str = "") -> None:
+        """`held`: only for devices held back that way (a `Sighting.held`), before the
+        handler for every target."""
         if action not in ACTIONS:
             raise ValueError(f"unknown device action {action!r}; one of {', '.join(ACTIONS)}")
-        self._handlers[action] = handler
+        self._handlers[(action, held)] = handler
+
+    def hold(self, sightings: Callable[[], list[Sighting]]) -> None:
+        """Add a source of devices held back from the ACS (listed beside the virtual ones)."""
+        self._holders.append(sightings)
+
+    def sightings(self) -> list[Sighting]:
+        """Every device held back, once per UDN (the first source to name it wins)."""
+        out: dict[str, Sighting] = {}
+        for source in self._holders:
+            for sighting in source():
+                out.setdefault(sighting.udn, sighting)
+        return list(out.values())
 
     def available(self) -> list[str]:
-        return [a for a in ACTIONS if a in self._handlers]
+        return [a for a in ACTIONS if any(action == a for action, _ in self._handlers)]
 
     async def run(self, action: str, device: Target, body: dict[str, Any]) -> dict[str, Any]:
-        handler = self._handlers.get(action)
+        held = device.held if isinstance(device, Sighting) else ""
+        handler = self._handlers.get((action, held)) or self._handlers.get((action, ""))
         if handler is None:
             raise ActionUnavailable(action)
         return await handler(device, body)

@@ -110,8 +110,12 @@ def detail(
 
 
 def held_back(sighting: Sighting, security: str, security_detail: dict[str, Any]) -> dict[str, Any]:
-    """A device the privacy gate holds back, in the shape of a detailed summary: no DeviceId
-    yet (named by its UDN, instance 0), nothing sent to the ACS (TR-330 §2.4)."""
+    """A device held back, in the shape of a detailed summary: no virtual device (named by
+    its UDN, instance 0), nothing sent to the ACS. `held` says by what: the privacy gate
+    (TR-330 §2.4) or an admission limit (issue 12 item 7, the reason names the key)."""
+    reason = sighting.reason or (
+        "held back until approved (privacy.mode = approve): nothing sent to the ACS"
+    )
     return {
         "instance": 0,
         "id": sighting.udn,
@@ -123,7 +127,9 @@ def held_back(sighting: Sighting, security: str, security_detail: dict[str, Any]
         "location": sighting.location,
         "online": False,
         "privacy": sighting.privacy,
-        "reason": "held back until approved (privacy.mode = approve): nothing sent to the ACS",
+        "held": sighting.held,
+        "device_id": sighting.device_id,
+        "reason": reason,
         "security": security,
         "security_detail": security_detail,
         "last_session": None,

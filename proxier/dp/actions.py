@@ -32,7 +32,7 @@ class DpActions:
         actions.register("trust", self.trust)
         actions.security_state = lambda target: str(self.detail(target)["state"])
         actions.security_detail = self.detail
-        actions.sightings = self.sightings
+        actions.hold(self.sightings)
 
     def detail(self, target: Target) -> dict[str, Any]:
         """state (plain/public/admin), roles, device identity, login, what is missing, a

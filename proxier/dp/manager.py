@@ -26,12 +26,12 @@ import aiohttp
 from proxier.config import DpsConfig, DpsLogin
 from proxier.dp import identity as cp_identity
 from proxier.dp.client import DpClient, dp_service
-from proxier.dp.pins import PinStore, check_at_handshake
 from proxier.dp.security import Security
 from proxier.logsafe import get_logger
 from proxier.upnp.client import SoapTransport
 from proxier.upnp.description import DescribedDevice, DescribeResult, describe
 from proxier.upnp.device import UpnpError
+from proxier.upnp.pins import PinStore, check_at_handshake
 from proxier.upnp.tls import client_ssl_context, dp_identity
 
 log = get_logger(__name__)
@@ -110,7 +110,8 @@ class DpManager:
     def trust(self, udn: str) -> None:
         """Accept the device's next certificate (`proxier devices trust`)."""
         self.pins.forget(udn)
-        self.state(udn).error = ""
+        if udn in self.states:  # a TR-064 device shares the pins, not a DP security state
+            self.states[udn].error = ""
 
     def forget(self, udn: str) -> None:
         self.pins.forget(udn)

@@ -32,11 +32,11 @@ from proxier.tr064.description import (
     parse_tr64desc,
 )
 from proxier.tr064.errors import LoginError
-from proxier.tr064.pins import PinStore
 from proxier.upnp import soap
 from proxier.upnp.description import DescriptionError, Scpd
 from proxier.upnp.device import UpnpError
 from proxier.upnp.http import HttpFetchError, HttpResult, bounded_request
+from proxier.upnp.pins import PinStore
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
 log = get_logger(__name__)

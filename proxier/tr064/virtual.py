@@ -32,10 +32,10 @@ from proxier.logsafe import get_logger
 from proxier.tr064.backend import Tr064Backend
 from proxier.tr064.client import Login, Tr064Client
 from proxier.tr064.description import Tr064Description, is_tr064_type
-from proxier.tr064.pins import PinStore
 from proxier.upnp.description import DescriptionError
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent, is_dm_type
+from proxier.upnp.pins import PinStore
 from proxier.virtual.device import MS, Shared, VirtualDevice
 from proxier.virtual.lifecycle import Transition
 from proxier.virtual.registry import DeviceKey, VirtualDeviceRecord
@@ -162,7 +162,11 @@ class Tr064Devices:
     def __init__(self, manager: VirtualDeviceManager) -> None:
         self.manager = manager
         state = Path(manager.shared.config.state.dir)
-        self.pins = PinStore(state / "tr064-pins.json")
+        #: the proxier's one pin store (DP's), so `proxier devices trust` works here too
+        self.pins = (
+            manager.dp.pins if manager.dp is not None else PinStore(state / "dp" / "pins.json")
+        )
+        self.pins.import_sha256(state / "tr064-pins.json")  # the store before there was one
         #: MAC → the TR-064 backend serving beside a DM virtual device of that MAC
         self.twins: dict[str, Tr064Backend] = {}
 

@@ -9,8 +9,10 @@ identities never seen before (known ones always come back):
 - `upnp.max_new_devices_per_minute`: a token bucket of new identities per minute
   (`proxier.cwmp.ratelimit`), so a burst at gateway start passes and a flood does not.
 
-A device over either bound is kept out: logged once, listed in `kept_out` (the pending list a
-privacy gate can share), and tried again at its next sighting. Pruning rule: a virtual
+A device over either bound is kept out: logged once, listed in `kept_out` (shown beside the
+privacy gate's pending devices, `proxier.virtual.keptout`), and tried again at its next
+sighting. The operator's `approve` grants one UDN a pass past the rate (not past the
+maximum). Pruning rule: a virtual
 device offline for longer than `upnp.prune_offline_days` is forgotten (its row and its
 state) when the proxier starts and whenever room is needed for a new device; a kept-out
 entry not seen for a day is dropped, and the list holds at most 256 entries.
@@ -62,19 +64,33 @@ class Admission:
         self.limits = limits
         self.kept_out: dict[str, KeptOut] = {}
         self._bucket = TokenBucket()
+        self._granted: set[str] = set()  # UDNs the operator approved: past the rate
+
+    def grant(self, udn: str) -> None:
+        """The operator approved this kept-out device: its next try skips the rate limit."""
+        self._granted.add(udn)
+
+    def drop(self, udn: str) -> None:
+        """Forget what is known of a kept-out UDN (the operator's forget)."""
+        self._granted.discard(udn)
+        for key in [k for k, e in self.kept_out.items() if e.udn == udn]:
+            del self.kept_out[key]
 
     def admit(self, identity: str, udn: str, location: str, known: int, now: float) -> bool:
         """True when `identity` may be added to a registry of `known` virtual devices."""
         limits = self.limits
         if known >= limits.max_devices:
             reason = f"upnp.max_devices ({limits.max_devices}) reached"
-        elif not self._bucket.take(now, limits.max_new_per_minute, 60.0):
+        elif udn not in self._granted and not self._bucket.take(
+            now, limits.max_new_per_minute, 60.0
+        ):
             reason = (
                 f"more than upnp.max_new_devices_per_minute ({limits.max_new_per_minute}) "
                 "new devices"
             )
         else:
             self.kept_out.pop(identity, None)
+            self._granted.discard(udn)
             return True
         self._keep_out(KeptOut(identity, udn, location, reason, now, now))
         return False

@@ -22,11 +22,11 @@ from pathlib import Path
 import aiohttp
 
 from proxier.dp import certs
-from proxier.dp.pins import check_at_handshake
 from proxier.lab.dp import DpSettings
 from proxier.lab.scpd import CMS
 from proxier.lab.server import LabServer
 from proxier.upnp.client import SoapTransport
+from proxier.upnp.pins import check_at_handshake
 from proxier.upnp.tls import CertificateFiles, client_ssl_context
 
 N = 200

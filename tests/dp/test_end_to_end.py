@@ -294,7 +294,7 @@ async def test_certificate_change_while_online_takes_device_offline_dp_6_1(
         await r.informs(dev_id)
         udn = r.lab.devices[0].udn
         other = ensure_identity(tmp_path / "other", "other")
-        proxier.dp.pins._pins[udn] = dp_identity(other.leaf_der)  # as if the device changed
+        proxier.dp.pins.pins[udn] = dp_identity(other.leaf_der)  # as if the device changed
         tls = r.lab.devices[0].tls
         assert tls is not None
         for peer in tls.peers():  # the next call makes a new TLS handshake

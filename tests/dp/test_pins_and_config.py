@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 from proxier.config import ConfigError, from_dict
 from proxier.dp import certs
-from proxier.dp.pins import PinStore
+from proxier.upnp.pins import PinStore
 from proxier.upnp.tls import PinError, dp_identity, ensure_identity
 
 
@@ -102,9 +102,9 @@ async def test_reconnect_resumes_the_tls_session_and_still_checks_the_pin(
     its TLS session; the device certificate is checked on the resumed session too."""
     import aiohttp
 
-    from proxier.dp.pins import check_at_handshake
     from proxier.lab.dp import DpSettings
     from proxier.lab.server import LabServer
+    from proxier.upnp.pins import check_at_handshake
     from proxier.upnp.tls import client_ssl_context
 
     cp = ensure_identity(tmp_path / "cp", "cp")

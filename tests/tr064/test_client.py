@@ -10,8 +10,8 @@ import pytest
 from proxier.lab.tr064.server import Tr064LabServer
 from proxier.tr064.client import Login, Tr064Client
 from proxier.tr064.errors import LoginError, fault_for
-from proxier.tr064.pins import PinStore
 from proxier.upnp.device import UpnpError
+from proxier.upnp.pins import PinStore
 from proxier.upnp.tls import PinError
 
 PASSWORD = "lab-secret"

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import json
+import ssl
+import stat
 from pathlib import Path
 from typing import Any
 
 from proxier.config import Config, Tr064Login
 from proxier.lab.server import DeviceConfig, LabConfig
 from proxier.lab.tr064.server import Tr064LabServer, lab_mac
+from proxier.upnp.tls import dp_identity
+from tests.control.bench import cli
 from tests.ports import free_port
 from tests.virtual.rig import Rig, rig
 
@@ -115,6 +121,63 @@ async def test_restart_keeps_the_tr064_virtual_device(tmp_path: Path) -> None:
             assert [d["id"] for d in await r.client.devices()] == [dev["id"]]
             later = r.acs.store.informs(dev["id"], after=mark)
             assert later and not any(["0 BOOTSTRAP", ""] in i["events"] for i in later)
+        finally:
+            await r.stop_proxier()
+            await r.client.close()
+
+
+async def test_one_pin_store_imports_tr064_pins_and_trust_repins(tmp_path: Path) -> None:
+    """One pin store for DP and TR-064 devices: the old `state.dir/tr064-pins.json`
+    (SHA-256 of the DER leaf) is imported once into `state.dir/dp/pins.json` (DP §2.3.2
+    identities) and removed; the device whose imported pin matches comes online. Another
+    certificate than the pinned one is refused until `proxier devices trust ID`, which
+    re-pins it and brings the device back (issue 10 trust on first use, issue 8 trust)."""
+    async with rig(tmp_path, devices=0) as base, Tr064LabServer(1, password=PASSWORD) as tr064:
+        r = _Tr064Rig(base.acs, base.lab, base.state)
+        r.description_urls = list(tr064.description_urls)
+        port = free_port()
+        r.sections = {"api": {"enable": True, "port": port}}
+        device = tr064.devices[0]
+        pem = await asyncio.to_thread(
+            ssl.get_server_certificate, ("127.0.0.1", device.security_port)
+        )
+        der = ssl.PEM_cert_to_DER_cert(pem)
+        old = r.state / "tr064-pins.json"
+        r.state.mkdir(mode=0o700, parents=True)
+        old.write_text(json.dumps({device.udn: hashlib.sha256(der).hexdigest()}))
+        pins_file = r.state / "dp" / "pins.json"
+        try:
+            await r.start_proxier()
+            (dev,) = await r.devices(1)
+            await r.inform_with(dev["id"], "0 BOOTSTRAP")
+            assert not old.exists()
+            assert json.loads(pins_file.read_text()) == {device.udn: dp_identity(der)}
+            assert stat.S_IMODE(pins_file.stat().st_mode) == 0o600
+            await r.stop_proxier()
+
+            pins_file.write_text(json.dumps({device.udn: "1" * 8 + "-0000-5000-8000-" + "0" * 12}))
+            proxier = await r.start_proxier()
+            gpv = {
+                "name": "GetParameterValues",
+                "parameterNames": ["Device.Hosts.HostNumberOfEntries"],
+            }
+            refused: dict[str, Any] = {}
+            for _ in range(50):  # until discovery re-attached it: its HTTPS calls are refused
+                refused = await r.rpc(dev["id"], gpv, wait=5)
+                if "device certificate changed" in json.dumps(refused):
+                    break
+                await asyncio.sleep(0.2)
+            assert refused["status"] != "done", refused
+            assert "run `proxier devices trust`" in json.dumps(refused), refused
+            token_file = r.state / "api-token"
+            where = ("--api", f"http://127.0.0.1:{port}/api/", "--token-file", str(token_file))
+            (virtual,) = proxier.devices()  # the API names it by DeviceId (unescaped)
+            rc, out, err = await cli("devices", "trust", virtual.id, *where)
+            assert rc == 0 and f'{virtual.id}: trust done {{"trusted": true}}' in out, err
+            done = await r.rpc(dev["id"], gpv, wait=10)
+            assert done["status"] == "done", done
+            assert done["result"]["parameterList"][0]["value"] == "3"
+            assert json.loads(pins_file.read_text()) == {device.udn: dp_identity(der)}
         finally:
             await r.stop_proxier()
             await r.client.close()

@@ -55,6 +55,7 @@ function sessionText(s) {
 
 function stateWord(d) {
   if (d.privacy === "pending") return "pending";  // held back: nothing sent to the ACS
+  if (d.held === "limit") return "kept out";  // an admission limit: the reason names the key
   return d.online ? "online" : "offline";
 }
 

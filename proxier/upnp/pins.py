@@ -1,10 +1,11 @@
-"""Device certificate trust: pin on first contact, or verify against `[dps] device_ca`.
+"""Device certificate trust: pin on first contact, or verify against a CA.
 
-DP certificates are self-signed, so without a CA the only trust is continuity: the first
-certificate a device presents is pinned (its DP identity, stored 0600 under state.dir) and a
-different one later is refused until the user runs `proxier devices trust ID`. An expired
-device certificate is refused in both modes (the TLS context does not check it when
-verification is off for pinning).
+Device Protection (issue 8) and TR-064 (issue 10) devices serve self-signed certificates, so
+without a CA (`[dps] device_ca`) the only trust is continuity: the first certificate a device
+presents is pinned (its DP §2.3.2 identity, derived from the SHA-256 of the DER leaf; one
+store, 0600 under state.dir) and a different one later is refused until the user runs
+`proxier devices trust ID`. An expired DP device certificate is refused in both modes (the
+TLS context does not check it when verification is off for pinning).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime
 import json
 import os
 import ssl
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,15 +38,17 @@ def check_validity(der: bytes, now: datetime.datetime | None = None) -> None:
 
 
 class PinStore:
-    """UDN → pinned device DP identity, persisted as JSON (0600)."""
+    """UDN → pinned device DP identity, persisted as JSON (0600); memory only without a path."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self._pins: dict[str, str] = {}
+        self.pins: dict[str, str] = {}
+        if path is None:
+            return
         try:
             loaded = json.loads(path.read_text())
             if isinstance(loaded, dict):
-                self._pins = {str(k): str(v) for k, v in loaded.items()}
+                self.pins = {str(k): str(v) for k, v in loaded.items()}
         except FileNotFoundError:
             pass
         except (OSError, ValueError) as exc:
@@ -53,43 +57,71 @@ class PinStore:
             )
 
     def get(self, udn: str) -> str | None:
-        return self._pins.get(udn)
+        return self.pins.get(udn)
 
     def _save(self) -> None:
+        if self.path is None:
+            return
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump(self._pins, f)
+            json.dump(self.pins, f)
         os.replace(tmp, self.path)
 
     def forget(self, udn: str) -> None:
         """`proxier devices trust`/`forget`: the next certificate is pinned anew."""
-        if self._pins.pop(udn, None) is not None:
+        if self.pins.pop(udn, None) is not None:
             self._save()
 
+    def check(self, udn: str, der: bytes | None) -> None:
+        """Pin the first certificate `udn` presents; refuse any other one afterwards."""
+        if der is None:
+            raise PinError("no device certificate (not a TLS connection)")
+        seen = dp_identity(der)
+        pinned = self.pins.get(udn)
+        if pinned is None:
+            self.pins[udn] = seen
+            self._save()
+            _LOG.info("%s: pinned device certificate %s (first contact)", udn, seen)
+        elif pinned != seen:
+            raise PinError(
+                f"device certificate changed: pinned {pinned}, presented {seen} "
+                "(run `proxier devices trust` to accept it)"
+            )
+
     def checker(self, udn: str, *, pinning: bool = True) -> Callable[[bytes | None], None]:
-        """A `peer_check` for one device: validity always; the pin unless a CA verifies."""
+        """A `peer_check` for one DP device: validity always; the pin unless a CA verifies."""
 
         def check(der: bytes | None) -> None:
             if der is None:
                 raise PinError("no device certificate (not a TLS connection)")
             check_validity(der)
-            if not pinning:
-                return
-            seen = dp_identity(der)
-            pinned = self._pins.get(udn)
-            if pinned is None:
-                self._pins[udn] = seen
-                self._save()
-                _LOG.info("%s: pinned device certificate %s (first contact)", udn, seen)
-            elif pinned != seen:
-                raise PinError(
-                    f"device certificate changed: pinned {pinned}, presented {seen} "
-                    "(run `proxier devices trust` to accept it)"
-                )
+            if pinning:
+                self.check(udn, der)
 
         return check
+
+    def import_sha256(self, old: Path) -> None:
+        """Take in a store of SHA-256 fingerprints of DER leaves ({UDN: hex}, the TR-064
+        `state.dir/tr064-pins.json` before one store), then remove it. A pin already here
+        wins; an unreadable file is left in place with one warning."""
+        if not old.exists():
+            return
+        try:
+            loaded = json.loads(old.read_text())
+            converted = {
+                str(udn): str(uuid.UUID(bytes=bytes.fromhex(str(hexa))[:16], version=5))
+                for udn, hexa in dict(loaded).items()
+            }
+        except (OSError, ValueError, TypeError) as exc:
+            _LOG.warning("unreadable old pin store %s (%s): left as it is", old, exc)
+            return
+        added = {udn: pin for udn, pin in converted.items() if udn not in self.pins}
+        self.pins.update(added)
+        self._save()
+        old.unlink()
+        _LOG.info("%d pin(s) of %s moved into %s", len(added), old, self.path)
 
 
 def check_at_handshake(context: ssl.SSLContext, check: Callable[[bytes | None], None]) -> None:
