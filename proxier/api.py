@@ -22,7 +22,9 @@ from proxier.cwmp.connreq import ConnectionRequestServer
 from proxier.cwmp.engine import SessionResult
 from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
+from proxier.cwmp.rate import SessionPacer
 from proxier.cwmp.rpc import ParameterValueStruct
+from proxier.fdlimit import raise_nofile
 from proxier.localapi import LocalApi
 from proxier.upnp.client import SoapTransport
 from proxier.upnp.discovery import Discovery, discovery_config
@@ -75,6 +77,7 @@ class Proxier:
 
     async def start(self) -> None:
         cfg = self.config
+        raise_nofile(max(len(self.registry), len(cfg.upnp.description_urls)), what="devices")
         self._session = aiohttp.ClientSession()
         await self.connreq.start()
         self.gena = GenaManager(self._session, host=self._gena_host())
@@ -86,7 +89,11 @@ class Proxier:
             registry=self.registry,
             connreq=self.connreq,
             gena=self.gena,
-            transport_factory=limited(factory, asyncio.Semaphore(cfg.acs.max_parallel_sessions)),
+            transport_factory=limited(
+                factory,
+                asyncio.Semaphore(cfg.acs.max_parallel_sessions),
+                SessionPacer(cfg.acs.session_rate) if cfg.acs.session_rate else None,
+            ),
             clock=self.clock,
             on_session=self._session_done,
         )

@@ -37,6 +37,8 @@ class AcsConfig:
     periodic_inform_interval: int = 3600
     session_timeout: int = 60
     max_parallel_sessions: int = 16
+    #: New sessions per second across all virtual devices; 0 = unlimited (a storm).
+    session_rate: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         periodic_inform_interval=s.integer("periodic_inform_interval", 3600, 1, 2**31 - 1),
         session_timeout=s.integer("session_timeout", 60, 5, 3600),
         max_parallel_sessions=s.integer("max_parallel_sessions", 16, 1, 1024),
+        session_rate=s.number("session_rate", 0.0, 0.0, 100000.0),
     )
     s.finish()
     _check_url("acs.url", acs.url, ("http", "https"))

@@ -12,10 +12,14 @@ import asyncio
 import signal
 import sys
 
+from proxier.fdlimit import raise_nofile
 from proxier.lab.announcer import interface_address
 from proxier.lab.datamodel import ModelError
 from proxier.lab.server import LabConfig, LabServer, load_config
 from proxier.upnp.netns import MulticastRefused
+
+#: A load-testing fleet (issue 13 measures 2,000 in one process).
+MAX_DEVICES = 10_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -48,9 +52,10 @@ def main(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
-    if args.devices < 0 or args.devices > 1000:
-        print("proxier lab: --devices must be between 0 and 1000", file=sys.stderr)
+    if args.devices < 0 or args.devices > MAX_DEVICES:
+        print(f"proxier lab: --devices must be between 0 and {MAX_DEVICES}", file=sys.stderr)
         return 2
+    raise_nofile(args.devices, what="lab devices")
     faults = {} if args.reboot_delay is None else {"reboot_delay": args.reboot_delay}
     interface = None
     if args.interface:

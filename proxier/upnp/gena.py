@@ -15,6 +15,7 @@ import copy
 import ipaddress
 import logging
 import math
+import random
 import re
 import socket
 import time
@@ -158,6 +159,8 @@ class GenaCore:
         poll_interval: float = 60.0,
         renew_margin: float = 60.0,
         max_pending: int = 16,
+        renew_jitter: float = 0.0,
+        rng: random.Random | None = None,
     ) -> None:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
@@ -165,6 +168,11 @@ class GenaCore:
         self.poll_interval = poll_interval
         self.renew_margin = renew_margin
         self.max_pending = max_pending
+        #: Renew up to this fraction of the subscription's time early, at random: thousands
+        #: of subscriptions made in one bootstrap burst would otherwise all renew in the same
+        #: second, every TIMEOUT, forever (issue 13).
+        self.renew_jitter = renew_jitter
+        self._rng = rng or random.Random()
         self._subs: dict[str, _Sub] = {}
         self._by_sid: dict[str, str] = {}
         # NOTIFYs with a SID we do not know yet, while initial SUBSCRIBEs are in flight.
@@ -256,7 +264,10 @@ class GenaCore:
         seconds = 1800.0 if timeout is None else timeout
         sub.expires = now + seconds
         margin = min(self.renew_margin, seconds / 2)
-        sub.due = math.inf if math.isinf(seconds) else now + seconds - margin
+        lead = seconds - margin
+        if self.renew_jitter:
+            lead -= lead * self.renew_jitter * self._rng.random()
+        sub.due = math.inf if math.isinf(seconds) else now + lead
         return actions
 
     def failed(self, key: str, now: float, status: int | None) -> list[Action]:
@@ -387,6 +398,10 @@ def _local_ip_towards(url: str) -> str:
         return str(probe.getsockname()[0])
 
 
+#: The proxier's renewals come 0–25 % early at random (spread, not synchronised).
+RENEW_JITTER = 0.25
+
+
 class GenaManager:
     """One callback server and every GENA subscription of the proxier.
 
@@ -405,7 +420,7 @@ class GenaManager:
         clock: Callable[[], float] = time.monotonic,
         core: GenaCore | None = None,
     ) -> None:
-        self.core = core or GenaCore()
+        self.core = core or GenaCore(renew_jitter=RENEW_JITTER)
         self._session = session
         self._host = host
         self._port = port

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -407,3 +408,28 @@ async def test_wildcard_callback_host_uses_the_route_to_the_device(
     local address that routes to the device's eventSubURL."""
     gena = GenaManager(session, host="0.0.0.0")
     assert gena.callback_url("http://127.0.0.1:9/evt").startswith("http://127.0.0.1:")
+
+
+def test_renewals_of_a_burst_of_subscriptions_are_spread() -> None:
+    """Issue 13 (idle): 1,000 subscriptions made in the same second must not all renew in
+    the same second, every TIMEOUT: with renew_jitter they spread over that fraction of
+    the lead time, and every renewal still comes before expiry (UDA §4.1.2)."""
+    core = GenaCore(renew_margin=60, renew_jitter=0.25, rng=random.Random(13))
+    for i in range(1000):
+        core.add(f"d{i}/CMS", "CMS", now=0.0)
+    core.handle_timer(0.0)
+    for i in range(1000):
+        core.subscribed(f"d{i}/CMS", f"uuid:s{i}", 1800, now=0.0)
+    dues = []
+    while (due := core.get_timer()) is not None:
+        renewed = core.handle_timer(due)
+        dues.append(due)
+        for action in renewed:
+            core.remove(action.key)
+    assert len(dues) == 1000
+    assert min(dues) >= 1740 * 0.75 and max(dues) <= 1740
+    # no single second carries more than 1 % of them
+    per_second: dict[int, int] = {}
+    for due in dues:
+        per_second[int(due)] = per_second.get(int(due), 0) + 1
+    assert max(per_second.values()) <= 10
