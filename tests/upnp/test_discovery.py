@@ -298,3 +298,47 @@ async def test_description_urls_probe_over_loopback() -> None:
         assert len(seen) == 1
         await discovery.probe_now()
         assert [(e.kind, e.udn) for e in seen[1:]] == [("expired", EMB)]
+
+
+async def test_many_description_urls_are_fetched_a_bounded_number_at_a_time() -> None:
+    """Issue 13: 120 description URLs on a slow server: at most `max_parallel_fetches`
+    GETs are in flight at once, so none waits its turn past `fetch_timeout`; all 120 are
+    found. Later rounds probe one URL per probe_interval / len(urls)."""
+    import asyncio
+
+    from aiohttp import web
+
+    from proxier.upnp.discovery import Discovery, DiscoveryConfig, DiscoveryEvent
+
+    in_flight = peak = 0
+
+    async def description(request: web.Request) -> web.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        n = int(request.match_info["n"])
+        body = DESCRIPTION.replace(EMB.encode(), f"uuid:00000000-0000-0000-0000-{n:012d}".encode())
+        return web.Response(body=body, content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_get("/{n}/d.xml", description)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    urls = tuple(f"http://127.0.0.1:{port}/{n}/d.xml" for n in range(120))
+    config = DiscoveryConfig(
+        description_urls=urls, probe_interval=60, fetch_timeout=1.0, max_parallel_fetches=8
+    )
+    seen: list[DiscoveryEvent] = []
+    try:
+        async with Discovery(config, seen.append) as discovery:
+            await discovery.probe_now()
+            assert discovery.probe_gap() == 0.5
+    finally:
+        await runner.cleanup()
+    assert peak <= 8
+    assert len({e.udn for e in seen if e.kind == "alive"}) == 120
