@@ -81,6 +81,18 @@ def open_private_db(
     return db
 
 
+def _reopen(path: Path, lean: bool) -> sqlite3.Connection:
+    """`open_private_db` again on a file it made: permissions and WAL mode persist."""
+    statements = LEAN_CACHED_STATEMENTS if lean else 128
+    db = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, cached_statements=statements
+    )
+    if lean:
+        db.execute("PRAGMA cache_size=0")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 @contextmanager
 def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction on an autocommit connection: all of it commits or none.
@@ -116,7 +128,7 @@ class _OpenConnections:
             for other in list(self._open.values()):
                 if len(self._open) <= self.limit:
                     break
-                if other is not database and not other.in_transaction:
+                if other is not database and other.releasable:
                     other.release()
 
     def closed(self, database: PrivateDatabase) -> None:
@@ -139,12 +151,14 @@ class PrivateDatabase:
     docstring): read `connection` each time, never keep it.
     """
 
-    __slots__ = ("_connection", "_depth", "_lean", "_reloads", "path")
+    __slots__ = ("_connection", "_depth", "_lean", "_opened", "_reloads", "path")
 
     def __init__(self, path: str | Path, *, lean: bool = True) -> None:
         self.path = Path(path)
         self._lean = lean
         self._connection: sqlite3.Connection | None = None
+        #: the file exists, private and in WAL mode (persistent): a reopen skips all that
+        self._opened = False
         self._depth = 0
         self._reloads: list[Callable[[], None]] = []
         _ = self.connection  # create the file now (0600), so a bad path fails here
@@ -153,13 +167,19 @@ class PrivateDatabase:
     def connection(self) -> sqlite3.Connection:
         """The open connection (opened again if it was released)."""
         if self._connection is None:
-            self._connection = open_private_db(self.path, lean=self._lean)
+            self._connection = (
+                _reopen(self.path, self._lean)
+                if self._opened
+                else open_private_db(self.path, lean=self._lean)
+            )
+            self._opened = True
         OPEN.used(self)
         return self._connection
 
     @property
-    def in_transaction(self) -> bool:
-        return self._depth > 0
+    def releasable(self) -> bool:
+        """Not inside a transaction, and on a file (":memory:" would lose its contents)."""
+        return self._depth == 0 and str(self.path) != ":memory:"
 
     def release(self) -> None:
         """Close the connection until the next use (nothing is lost: autocommit)."""
