@@ -65,6 +65,7 @@ def test_idle_databases_release_their_connections_and_reopen_with_their_data(
             database.connection.execute("CREATE TABLE t (v INTEGER)")
             database.connection.execute("INSERT INTO t VALUES (?)", (i,))
     assert len(dbfile.OPEN) == 4
+    dbfile.wait_released()  # released ones close off the loop
     assert open_fds() - fds <= 4 * 3  # file, -wal, -shm of the open ones only
     for i, database in enumerate(databases):
         assert database.connection.execute("SELECT v FROM t").fetchall() == [(i,)]

@@ -313,7 +313,7 @@ async def main(count: int) -> int:
         start = time.perf_counter()
         try:
             async with aiohttp.ClientSession() as http:
-                got, took = await wait_devices(http, rest, count, 60 + count * 0.1)
+                got, took = await wait_devices(http, rest, count, 60 + count * 0.15)
                 print(f"{count} lab devices (proxier lab), lab ACS, one proxier process")
                 per_ms = took / max(got, 1) * 1e3
                 print(
