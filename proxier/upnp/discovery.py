@@ -446,6 +446,9 @@ class DiscoveryConfig:
     #: Description fetches in flight at once: with thousands of URLs, starting them all
     #: together makes the last ones wait their turn past `fetch_timeout` (issue 13).
     max_parallel_fetches: int = 32
+    #: (device, path) leases tracked at most: a guard against SSDP floods, not a fleet
+    #: limit (issue 13 runs 2,000 devices); configured description URLs always fit.
+    max_records: int = 4096
 
 
 def discovery_config(upnp: UpnpConfig) -> DiscoveryConfig:
@@ -512,7 +515,9 @@ class Discovery:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self.tracker = DeviceTracker()
+        self.tracker = DeviceTracker(
+            max_records=max(config.max_records, 4 * len(config.description_urls))
+        )
         self._on_event = on_event
         self._session = session
         self._own_session = False

@@ -1,4 +1,8 @@
-"""A fleet in one proxier process (issue 13): `bench_fleet.py [COUNT]` (default 2000).
+"""A fleet in one proxier process (issue 13): `bench_fleet.py [COUNT]` (default 500).
+
+`make bench` runs it at 500 devices (about 3 minutes on a busy 2-core machine, so the whole
+bench stays under 10 minutes); the 2,000-device run of the issue is
+`.venv/bin/python tests/bench/bench_fleet.py 2000` (about 10 minutes on its own).
 
 Three real processes on loopback, as a user runs them: `proxier labacs serve`, `proxier lab
 --devices COUNT`, `proxier run` with the lab's description URLs. Measured in the same run:
@@ -36,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_INFORM = ROOT / "tests" / "cwmp" / "golden" / "Inform.xml"
 CR_USER, CR_PASS = "fleet-cr", "fleet-cr-secret"
 IDLE = float(os.environ.get("FLEET_IDLE_SECONDS", "60"))
+DEFAULT_COUNT = 500
 SHAPE = 200
 RAMP_RATE = 50.0
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -381,4 +386,4 @@ async def main(count: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)))
+    sys.exit(asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_COUNT)))

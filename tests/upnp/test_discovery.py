@@ -342,3 +342,16 @@ async def test_many_description_urls_are_fetched_a_bounded_number_at_a_time() ->
         await runner.cleanup()
     assert peak <= 8
     assert len({e.udn for e in seen if e.kind == "alive"}) == 120
+
+
+def test_configured_description_urls_always_fit_the_tracker() -> None:
+    """Issue 13: the SSDP flood guard (max_records) must not ignore a fleet the operator
+    listed: 2,000 description URLs leave room for 4 leases each."""
+    from proxier.upnp.discovery import Discovery, DiscoveryConfig, ProbedDevice
+
+    urls = tuple(f"http://127.0.0.1:1/{n}/d.xml" for n in range(2000))
+    tracker = Discovery(DiscoveryConfig(description_urls=urls), lambda event: None).tracker
+    for n in range(2000):
+        udn = f"uuid:00000000-0000-0000-0000-{n:012d}"
+        tracker.probe_ok(urls[n], [ProbedDevice(udn, MD2, (CMS2,), True)], now=0.0)
+    assert len(tracker.candidates()) == 2000
