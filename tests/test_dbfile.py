@@ -91,3 +91,25 @@ def test_a_connection_inside_a_transaction_is_never_released(
     assert busy.connection.execute("SELECT v FROM t").fetchall() == [(1,)]
     for database in (busy, *others):
         database.close()
+
+
+async def test_connections_close_once_idle_on_one_shared_timer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 (idle memory): a connection unused for IDLE_RELEASE seconds is closed by
+    the process's one sweep timer, with no further database activity; its data stays."""
+    import asyncio
+
+    monkeypatch.setattr(dbfile.OPEN, "idle", 0.05)
+    database = PrivateDatabase(tmp_path / "idle.sqlite")
+    with database.transaction():
+        database.connection.execute("CREATE TABLE t (v INTEGER)")
+        database.connection.execute("INSERT INTO t VALUES (7)")
+    assert len(dbfile.OPEN) == 1
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if len(dbfile.OPEN) == 0:
+            break
+    assert len(dbfile.OPEN) == 0
+    assert database.connection.execute("SELECT v FROM t").fetchall() == [(7,)]
+    database.close()
