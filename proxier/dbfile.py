@@ -14,8 +14,9 @@ Even lean, an open WAL connection costs ~90 KiB of RSS (the parsed schema, the m
 with 2,000 idle devices that was half the proxier's memory and 6,000 fds (issue 13). So a
 `PrivateDatabase` holds its connection only while it is used: closed `IDLE_RELEASE` seconds
 after its last use, the process keeps at most `OPEN_DATABASES` open (least recently used
-closed first, never one inside a transaction) and reopens on the next access. Closing checkpoints the WAL into the file; every
-committed transaction is on disk either way, so kill -9 safety is unchanged.
+closed first, never one inside a transaction) and reopens on the next access. Closing
+checkpoints the WAL into the file; every committed transaction is on disk either way, so
+kill -9 safety is unchanged.
 """
 
 from __future__ import annotations
