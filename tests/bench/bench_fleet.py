@@ -301,6 +301,63 @@ async def shaping(tmp: Path, urls: list[str]) -> None:
             print(f"  ramp keeps acs.session_rate ≤ {RAMP_RATE:.0f}/s: {verdict(ok)}")
 
 
+async def lab_round_trips(urls: list[str], rounds: int = 60) -> tuple[float, float, float]:
+    """Median description GET, CMS GetAlarmsEnabled and GENA SUBSCRIBE(+UNSUBSCRIBE) on
+    devices spread over the lab (a bare client, no proxier in the way)."""
+    from proxier.lab.scpd import CMS
+    from proxier.upnp import soap
+
+    picks = (
+        [urls[i * len(urls) // rounds] for i in range(rounds)] if len(urls) > 1 else urls * rounds
+    )
+    desc, action, gena = [], [], []
+    async with aiohttp.ClientSession() as http:
+        for url in picks:
+            base = url.rsplit("/", 1)[0]
+            start = time.perf_counter()
+            async with http.get(url) as r:
+                await r.read()
+            desc.append(time.perf_counter() - start)
+            headers, body = soap.build_request(CMS.service_type, "GetAlarmsEnabled", [])
+            start = time.perf_counter()
+            async with http.post(f"{base}/cms/control", data=body, headers=headers) as r:
+                await r.read()
+                assert r.status == 200, f"GetAlarmsEnabled answered {r.status}"
+            action.append(time.perf_counter() - start)
+            sub = {
+                "CALLBACK": "<http://127.0.0.1:9/cb>",
+                "NT": "upnp:event",
+                "TIMEOUT": "Second-60",
+            }
+            start = time.perf_counter()
+            async with http.request("SUBSCRIBE", f"{base}/cms/event", headers=sub) as r:
+                sid = r.headers.get("SID", "")
+                assert r.status == 200, f"SUBSCRIBE answered {r.status}"
+            gena.append(time.perf_counter() - start)
+            async with http.request("UNSUBSCRIBE", f"{base}/cms/event", headers={"SID": sid}):
+                pass
+    return statistics.median(desc), statistics.median(action), statistics.median(gena)
+
+
+async def lab_budget(tmp: Path, urls: list[str]) -> None:
+    """The 2,000-device lab answers like a 1-device lab (same run, same machine)."""
+    one, one_urls = await start_lab(1, tmp)
+    try:
+        small = await lab_round_trips(one_urls)
+        big = await lab_round_trips(urls)
+    finally:
+        stop(one)
+    for name, a, b in zip(
+        ("description GET", "SOAP action", "GENA SUBSCRIBE"), small, big, strict=True
+    ):
+        ok = b <= a * 2 + 0.001
+        print(
+            f"lab of {len(urls)}: {name:<15} median {b * 1e3:6.2f} ms vs {a * 1e3:6.2f} ms with"
+            f" 1 device (×{b / a:4.2f}) ≤ ×2: {verdict(ok)}",
+            flush=True,
+        )
+
+
 async def main(count: int) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="proxier-bench-fleet-"))
     acs, acs_url, rest = await start_acs(tmp)
@@ -383,6 +440,7 @@ async def main(count: int) -> int:
         finally:
             stop(proxier)
         stop(acs)
+        await lab_budget(tmp, urls)
         await shaping(tmp, urls)
     finally:
         if lab is not None:
