@@ -14,6 +14,8 @@ import contextlib
 import copy
 import ipaddress
 import logging
+import heapq
+import itertools
 import math
 import random
 import re
@@ -177,6 +179,22 @@ class GenaCore:
         self._by_sid: dict[str, str] = {}
         # NOTIFYs with a SID we do not know yet, while initial SUBSCRIBEs are in flight.
         self._pending: list[tuple[str, int | None, bytes]] = []
+        #: (due, order, key) of every waiting subscription; stale entries (the sub moved on,
+        #: is in flight or gone) are skipped when they surface. Thousands of subscriptions
+        #: made the full scans of every wake-up quadratic in a bootstrap (issue 13).
+        self._heap: list[tuple[float, int, str]] = []
+        self._order = itertools.count()
+
+    def _schedule(self, sub: _Sub) -> None:
+        if not math.isinf(sub.due):
+            heapq.heappush(self._heap, (sub.due, next(self._order), sub.key))
+
+    def _current(self, entry: tuple[float, int, str]) -> _Sub | None:
+        """The subscription a heap entry stands for, if it is still what is due."""
+        sub = self._subs.get(entry[2])
+        if sub is None or sub.in_flight or sub.due != entry[0]:
+            return None
+        return sub
 
     # -- set-up
 
@@ -184,7 +202,8 @@ class GenaCore:
         """Start keeping a subscription for `key` (the SUBSCRIBE is due at once)."""
         if key in self._subs:
             return
-        self._subs[key] = _Sub(key=key, service=service, due=now)
+        self._subs[key] = sub = _Sub(key=key, service=service, due=now)
+        self._schedule(sub)
 
     def remove(self, key: str) -> str:
         """Forget `key`; returns its SID (to UNSUBSCRIBE) or ""."""
@@ -215,17 +234,20 @@ class GenaCore:
         sub = self._subs.get(key)
         if sub is not None and not sub.in_flight:
             sub.due = now
+            self._schedule(sub)
 
     # -- timers
 
     def get_timer(self) -> float | None:
-        dues = [s.due for s in self._subs.values() if not s.in_flight]
-        return min(dues) if dues else None
+        while self._heap and self._current(self._heap[0]) is None:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
 
     def handle_timer(self, now: float) -> list[Action]:
         actions: list[Action] = []
-        for sub in self._subs.values():
-            if sub.in_flight or sub.due > now:
+        while self._heap and self._heap[0][0] <= now:
+            sub = self._current(heapq.heappop(self._heap))
+            if sub is None:
                 continue
             if sub.sid and sub.expires <= now:
                 _LOG.info("subscription %s of %s lapsed", sub.sid, sub.key)
@@ -268,6 +290,7 @@ class GenaCore:
         if self.renew_jitter:
             lead -= lead * self.renew_jitter * self._rng.random()
         sub.due = math.inf if math.isinf(seconds) else now + lead
+        self._schedule(sub)
         return actions
 
     def failed(self, key: str, now: float, status: int | None) -> list[Action]:
@@ -286,6 +309,7 @@ class GenaCore:
             self._drop_sid(sub)
             if status == 412:
                 sub.due = now
+                self._schedule(sub)
                 return []
         sub.failures += 1
         if status is not None and not was_renewal:
@@ -296,9 +320,11 @@ class GenaCore:
                 _LOG.info("%s refuses subscriptions (HTTP %s): polling instead", key, status)
                 sub.polling = True
                 sub.due = now + self.poll_interval
+                self._schedule(sub)
                 return [Poll(key)]
             delay = self.poll_interval
         sub.due = now + delay
+        self._schedule(sub)
         return []
 
     def _drop_sid(self, sub: _Sub) -> None:

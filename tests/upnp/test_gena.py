@@ -433,3 +433,22 @@ def test_renewals_of_a_burst_of_subscriptions_are_spread() -> None:
     for due in dues:
         per_second[int(due)] = per_second.get(int(due), 0) + 1
     assert max(per_second.values()) <= 10
+
+
+def test_timers_of_many_subscriptions_are_kept_in_due_order() -> None:
+    """Issue 13: with thousands of subscriptions the core finds the next due one without
+    scanning them all; expedite, failures and renewals reschedule exactly (UDA §4.1.2)."""
+    core = GenaCore(renew_margin=60)
+    for i in range(3000):
+        core.add(f"d{i}", "CMS", now=0.0)
+    assert len(core.handle_timer(0.0)) == 3000
+    for i in range(3000):
+        core.subscribed(f"d{i}", f"uuid:s{i}", 300 + i, now=0.0)
+    assert core.get_timer() == 240.0
+    core.expedite("d2999", 5.0)
+    assert core.get_timer() == 5.0
+    assert core.handle_timer(5.0) == [Renew("d2999", "uuid:s2999")]
+    assert core.failed("d2999", 6.0, None) == []
+    assert core.get_timer() == 8.0  # backoff_initial after the first failure
+    assert core.handle_timer(239.0) == [Subscribe("d2999")]
+    assert core.handle_timer(240.0) == [Renew("d0", "uuid:s0")]
