@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import ipaddress
-import logging
 import heapq
+import ipaddress
 import itertools
+import logging
 import math
 import random
 import re
