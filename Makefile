@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all test lint typecheck unit demo bench peers clean
+.PHONY: all test lint typecheck unit demo bench peers clean certs
 
 all: test
 
@@ -32,6 +32,10 @@ test: $(STAMP) peers lint typecheck unit
 
 demo: $(STAMP)
 	$(VENV)/bin/proxier demo
+
+# Development CA, CA-signed proxier identity, lab device identities (DP carrier flow).
+certs: $(STAMP)
+	$(VENV)/bin/proxier certs init certs/dev
 
 bench: $(STAMP)
 	$(PY) tests/bench/run.py

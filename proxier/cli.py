@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from proxier import __version__
+
 #: subcommand → (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("proxier.daemon", "run the proxier daemon (TOML config)"),
@@ -17,11 +19,15 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "labacs": ("proxier.labacs.cli", "run or drive the lab ACS"),
     "demo": ("proxier.demo", "lab devices + proxier + lab ACS on embedded defaults"),
     "status": ("proxier.status", "show the virtual devices of a running proxier"),
+    "inform": ("proxier.control.inform_cli", "start a session of one virtual device now"),
+    "devices": ("proxier.control.devices_cli", "approve/deny/forget/trust/introduce a device"),
+    "certs": ("proxier.dp.certs_cli", "development certificates for DeviceProtection"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="proxier", description="TR-069 CPE Proxier for UPnP DM")
+    parser.add_argument("--version", action="version", version=f"proxier {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         try:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW
+
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
@@ -39,6 +41,8 @@ class AcsConfig:
     max_parallel_sessions: int = 16
     #: New sessions per second across all virtual devices; 0 = unlimited (a storm).
     session_rate: float = 0.0
+    #: Answer a Basic challenge from an http:// ACS with the password (readable on the wire).
+    allow_basic_over_http: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,10 @@ class ConnectionRequestConfig:
     #: pair per device (the ACS provisions its own with SetParameterValues, as GenieACS does).
     username: str = ""
     password: str = field(default="", repr=False)
+    #: TR-069 §3.2.2 restriction, per device: a token bucket of `rate_limit` requests
+    #: refilled over `rate_window` seconds (an ACS may burst; a flood is held to the rate).
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    rate_window: float = DEFAULT_RATE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +76,41 @@ class UpnpConfig:
     return_wait: float = 300.0
     client_cert: str = ""
     client_key: str = ""
+    #: GENA CALLBACK address; empty: the local address of the path to each device
+    callback_host: str = ""
+    #: Admission of new LAN identities (`proxier.virtual.admission`): at most this many
+    #: virtual devices, this many new ones a minute (token bucket), and offline ones are
+    #: forgotten after this many days.
+    max_devices: int = 128
+    max_new_devices_per_minute: int = 32
+    prune_offline_days: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class DpsLogin:
+    """One `[[dps.login]]` entry: which devices (`match`: UDN, friendly name, DP device
+    identity or "*") get a PKCS5 login with this user Name and password (DP:1 §2.3)."""
+
+    match: str
+    name: str
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DpsConfig:
+    """DeviceProtection (TR-330 §2.3, §4.8): our CP identity and how devices are trusted."""
+
+    certificate: str = ""  # PEM chain (leaf + root); empty: generated under state.dir
+    key: str = ""
+    device_ca: str = ""  # verify device chains against this CA instead of pinning
+    login: tuple[DpsLogin, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyConfig:
+    """TR-330 §2.4: "approve" holds a new device back from the ACS until the user says so."""
+
+    mode: str = "approve"  # README: nothing reaches the operator before the user says so
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +121,10 @@ class StateConfig:
 @dataclass(frozen=True, slots=True)
 class LogConfig:
     level: str = "info"
+    #: "text" (one line per record) or "json" (one object per line).
+    format: str = "text"
+    #: "stderr" (journald, procd and terminals read it) or "syslog" (/dev/log).
+    target: str = "stderr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +134,42 @@ class ProxierIdentity:
     manufacturer: str = "proxier"
     oui: str = "00D09E"
     product_class: str = "TR330-Proxier"
-    serial_number: str = "PROXIER-0001"
+    #: Empty: derived from the gateway and kept in the state dir (`proxier.gatewayid`).
+    serial_number: str = ""
     #: Serve the proxier's own Device:2 model (VirtualDevice table) over CWMP to the ACS too.
     cwmp: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class LocalApiConfig:
-    """Loopback HTTP API for status and embedding tools (`proxier status`)."""
+    """HTTP API for status, control and embedding tools (`proxier status`, docs/api.md)."""
 
     enable: bool = True
     bind: str = "127.0.0.1"
     port: int = 7549
+    #: Also (or, with enable = false, only) serve on this unix socket: its file mode is the auth.
+    socket: str = ""
+    #: TCP clients need `Authorization: Bearer <state.dir>/api-token`; only a loopback bind
+    #: may turn it off.
+    token: bool = True
+    #: Serve the lab console page at /console/.
+    console: bool = False
+    #: REST base URL of a `proxier labacs serve` the console may queue RPCs on (lab only).
+    lab_acs: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Tr064Login:
+    """One `[[tr064.login]]` entry: credentials for the TR-064 devices `match` names (UDN,
+    friendly name, MAC or "*"); `auth` is "digest", "content" or "auto" (issue 10)."""
+
+    match: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    auth: str = "auto"
+
+
+TR064_AUTH = ("digest", "content", "auto")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +181,9 @@ class Config:
     log: LogConfig = LogConfig()
     proxier: ProxierIdentity = ProxierIdentity()
     api: LocalApiConfig = LocalApiConfig()
+    dps: DpsConfig = DpsConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    tr064_logins: tuple[Tr064Login, ...] = ()
 
 
 # --- validation helpers ----------------------------------------------------------------------
@@ -193,7 +267,8 @@ def _check_oui(key: str, value: str) -> None:
 
 def from_dict(data: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, raising ConfigError on the first problem."""
-    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api"}
+    known = {"acs", "connection_request", "upnp", "state", "log", "proxier", "api", "tr064"}
+    known |= {"dps", "privacy"}
     for top in data:
         if top not in known:
             raise ConfigError(top, "unknown section")
@@ -214,6 +289,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         session_timeout=s.integer("session_timeout", 60, 5, 3600),
         max_parallel_sessions=s.integer("max_parallel_sessions", 16, 1, 1024),
         session_rate=s.number("session_rate", 0.0, 0.0, 100000.0),
+        allow_basic_over_http=s.flag("allow_basic_over_http", False),
     )
     s.finish()
     _check_url("acs.url", acs.url, ("http", "https"))
@@ -227,6 +303,8 @@ def from_dict(data: dict[str, Any]) -> Config:
         host=s.text("host", "127.0.0.1"),
         username=s.text("username"),
         password=s.text("password"),
+        rate_limit=s.integer("rate_limit", DEFAULT_RATE_LIMIT, 1, 100_000),
+        rate_window=s.number("rate_window", DEFAULT_RATE_WINDOW, 1.0, 86400.0),
     )
     s.finish()
     _check_address("connection_request.bind", cr.bind)
@@ -245,8 +323,14 @@ def from_dict(data: dict[str, Any]) -> Config:
         return_wait=s.number("return_wait", 300.0, 0.1, 86400.0),
         client_cert=s.text("client_cert"),
         client_key=s.text("client_key"),
+        callback_host=s.text("callback_host"),
+        max_devices=s.integer("max_devices", 128, 1, 100_000),
+        max_new_devices_per_minute=s.integer("max_new_devices_per_minute", 32, 1, 100_000),
+        prune_offline_days=s.number("prune_offline_days", 30.0, 0.001, 36500.0),
     )
     s.finish()
+    if upnp.callback_host:
+        _check_address("upnp.callback_host", upnp.callback_host)
     for i, url in enumerate(upnp.description_urls):
         _check_url(f"upnp.description_urls[{i}]", url, ("http", "https"))
 
@@ -257,10 +341,18 @@ def from_dict(data: dict[str, Any]) -> Config:
         raise ConfigError("state.dir", "must not be empty")
 
     s = _Section("log", data.get("log", {}))
-    log = LogConfig(level=s.text("level", "info").lower())
+    log = LogConfig(
+        level=s.text("level", "info").lower(),
+        format=s.text("format", "text"),
+        target=s.text("target", "stderr"),
+    )
     s.finish()
     if log.level not in LOG_LEVELS:
         raise ConfigError("log.level", f"must be one of {', '.join(LOG_LEVELS)}")
+    if log.format not in ("text", "json"):
+        raise ConfigError("log.format", 'must be "text" or "json"')
+    if log.target not in ("stderr", "syslog"):
+        raise ConfigError("log.target", 'must be "stderr" or "syslog"')
 
     s = _Section("proxier", data.get("proxier", {}))
     base = ProxierIdentity()
@@ -279,11 +371,32 @@ def from_dict(data: dict[str, Any]) -> Config:
         enable=s.flag("enable", True),
         bind=s.text("bind", "127.0.0.1"),
         port=s.integer("port", 7549, 0, 65535),
+        socket=s.text("socket"),
+        token=s.flag("token", True),
+        console=s.flag("console", False),
+        lab_acs=s.text("lab_acs"),
     )
     s.finish()
+    if api.lab_acs:
+        _check_url("api.lab_acs", api.lab_acs, ("http", "https"))
     _check_address("api.bind", api.bind)
+    if api.enable and not api.token and not ipaddress.ip_address(api.bind).is_loopback:
+        raise ConfigError(
+            "api.token",
+            f"must be true when api.bind ({api.bind}) is not a loopback address: "
+            "anyone on the network could control the proxier",
+        )
+
+    dps = _dps(data.get("dps", {}), upnp)
+    s = _Section("privacy", data.get("privacy", {}))
+    privacy = PrivacyConfig(mode=s.text("mode", "approve"))
+    s.finish()
+    if privacy.mode not in ("approve", "auto"):
+        raise ConfigError("privacy.mode", f'must be "approve" or "auto", got {privacy.mode!r}')
 
     return Config(
+        dps=dps,
+        privacy=privacy,
         acs=acs,
         connection_request=cr,
         upnp=upnp,
@@ -291,7 +404,87 @@ def from_dict(data: dict[str, Any]) -> Config:
         log=log,
         proxier=ident,
         api=api,
+        tr064_logins=_tr064_logins(data.get("tr064", {})),
     )
+
+
+def _readable(key: str, path: str, kind: str) -> Any:
+    """The file exists, is readable and holds a PEM `kind` ("certificate" or "key"): the
+    loaded object, for the caller's further checks."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read(1024 * 1024)
+    except OSError as exc:
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if kind == "key":
+            return serialization.load_pem_private_key(data, None)
+        return x509.load_pem_x509_certificate(data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(key, f"{path} is not a PEM {kind} (unencrypted): {exc}"[:300]) from None
+
+
+def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
+    s = _Section("dps", data)
+    logins: list[DpsLogin] = []
+    raw = s._get("login", [], (list,), "an array of tables ([[dps.login]])")
+    for i, entry in enumerate(raw):
+        e = _Section(f"dps.login[{i}]", entry)
+        login = DpsLogin(e.text("match", "*"), e.text("name"), e.text("password"))
+        e.finish()
+        if not login.name:
+            raise ConfigError(e.key("name"), "must not be empty")
+        logins.append(login)
+    dps = DpsConfig(
+        # upnp.client_cert/client_key (documented earlier) are the same identity
+        certificate=s.text("certificate") or upnp.client_cert,
+        key=s.text("key") or upnp.client_key,
+        device_ca=s.text("device_ca"),
+        login=tuple(logins),
+    )
+    s.finish()
+    if bool(dps.certificate) != bool(dps.key):
+        raise ConfigError(
+            "dps.key" if dps.certificate else "dps.certificate", "set both or neither"
+        )
+    if dps.certificate:
+        legacy = not s.data.get("certificate")  # from upnp.client_cert / client_key
+        cert_key, key_key = (
+            ("upnp.client_cert", "upnp.client_key") if legacy else ("dps.certificate", "dps.key")
+        )
+        cert = _readable(cert_key, dps.certificate, "certificate")
+        key = _readable(key_key, dps.key, "key")
+        if cert.public_key().public_numbers() != key.public_key().public_numbers():
+            raise ConfigError(key_key, f"{dps.key} is not the key of {dps.certificate}")
+    if dps.device_ca:
+        _readable("dps.device_ca", dps.device_ca, "certificate")
+    return dps
+
+
+def _tr064_logins(data: object) -> tuple[Tr064Login, ...]:
+    """`[[tr064.login]]` entries, in order (the first whose `match` fits a device wins)."""
+    s = _Section("tr064", data)
+    entries = s._get("login", [], (list,), "a list of tables ([[tr064.login]])")
+    s.finish()
+    logins = []
+    for i, entry in enumerate(entries):
+        e = _Section(f"tr064.login[{i}]", entry)
+        login = Tr064Login(
+            match=e.text("match", "*"),
+            user=e.text("user"),
+            password=e.text("password"),
+            auth=e.text("auth", "auto").lower(),
+        )
+        e.finish()
+        if login.auth not in TR064_AUTH:
+            raise ConfigError(e.key("auth"), f"must be one of {', '.join(TR064_AUTH)}")
+        if not login.match:
+            raise ConfigError(e.key("match"), 'must not be empty ("*" matches every device)')
+        logins.append(login)
+    return tuple(logins)
 
 
 def load(path: str | Path) -> Config:

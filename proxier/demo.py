@@ -3,7 +3,11 @@
 It shows the main job end to end: three lab devices are discovered through description URLs
 (no multicast), each becomes a Virtual CWMP Device that bootstraps to the lab ACS, and the ACS
 then runs GetParameterValues, SetParameterValues and AddObject against one of them, each
-delivered by a Connection Request. Everything logs to stderr; a summary goes to stdout.
+delivered by a Connection Request. One more lab device runs DeviceProtection (`--dps`,
+carrier flow: a development CA signed the proxier's certificate and the device trusts that
+CA), reached over mutual TLS at its SECURELOCATION; the demo shows its role (Admin). A
+FRITZ!-style TR-064 lab device (issue 10) joins them and answers a GetParameterValues of its
+Wi-Fi and DHCP settings. Everything logs to stderr; a summary goes to stdout.
 """
 
 from __future__ import annotations
@@ -11,21 +15,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from proxier.api import Proxier
 from proxier.config import from_dict
-from proxier.lab.server import LabServer
+from proxier.dp import certs
+from proxier.lab.dp import DpSettings
+from proxier.lab.server import LabConfig, LabServer
+from proxier.lab.tr064.server import Tr064LabServer
 from proxier.labacs.client import LabAcsClient
 from proxier.labacs.server import LabAcs, LabAcsConfig
+from proxier.logsafe import get_logger
+from proxier.logsetup import setup_logging
 
-log = logging.getLogger("proxier.demo")
+log = get_logger("proxier.demo")
 
 #: The demo's ACS↔CPE Connection Request credentials (loopback only, lab use).
 DEMO_CR = ("demo-cr", "demo-cr-secret")
+#: The TR-064 lab device's login (loopback only, lab use).
+DEMO_TR064 = ("admin", "demo-tr064-secret")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,33 +64,72 @@ async def wait_devices(client: LabAcsClient, count: int, within: float) -> list[
     return devices
 
 
+NEXT_STEPS = """
+== next steps
+  proxier demo --serve                 keep this demo running and explore it
+  proxier status --api URL             the virtual devices (URL: the local API above)
+  proxier labacs devices --url URL     the lab ACS's view (URL: the lab ACS above)
+  docs/lab.md, docs/labacs.md          your own lab devices and lab ACS
+  README.md "Connection Request credentials", then `proxier run --config FILE --check`
+                                       to bridge your own ACS"""
+
+
 async def run_demo(devices: int, serve: bool) -> int:
-    state = tempfile.mkdtemp(prefix="proxier-demo-")
+    """The demo in a temporary state dir that is removed however the demo ends."""
+    with tempfile.TemporaryDirectory(prefix="proxier-demo-") as state:
+        return await _run_demo(devices, serve, state)
+
+
+async def _run_demo(devices: int, serve: bool, state: str) -> int:
     cr_user, cr_pass = DEMO_CR
     acs_config = LabAcsConfig(port=0, cr_username=cr_user, cr_password=cr_pass)
-    async with LabAcs(acs_config) as acs, LabServer(devices) as lab:
+    made = certs.init(Path(state) / "certs")  # carrier flow: dev CA + CA-signed proxier id
+    dps = DpSettings(state_dir=Path(state) / "lab-dp", trust_ca=made["ca"])
+    tr064_user, tr064_pass = DEMO_TR064
+    async with (
+        LabAcs(acs_config) as acs,
+        LabServer(devices) as lab,
+        LabServer(1, dps=dps, config=LabConfig(seed="proxier-lab-dp")) as dp_lab,
+        Tr064LabServer(1, user=tr064_user, password=tr064_pass) as tr064,
+    ):
         print(f"lab ACS:      {acs.base_url}")
         for url in lab.description_urls:
             print(f"lab device:   {url}")
+        secure = [d.secure_location for d in dp_lab.devices]
+        for url in secure:
+            print(f"lab DP device: {url} (DeviceProtection, mutual TLS)")
+        devices += len(secure)
+        for url in tr064.description_urls:
+            print(f"TR-064 lab:   {url}")
         config = from_dict(
             {
                 "acs": {"url": acs.url, "periodic_inform_interval": 3600},
                 "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
-                "upnp": {"description_urls": list(lab.description_urls)},
+                "upnp": {
+                    "description_urls": [
+                        *lab.description_urls,
+                        *secure,
+                        *tr064.description_urls,
+                    ]
+                },
                 "state": {"dir": state},
-                "api": {"port": 0},
+                "api": {"port": 0, "console": serve, "lab_acs": acs.base_url if serve else ""},
+                "tr064": {"login": [{"match": "*", "user": tr064_user, "password": tr064_pass}]},
+                "dps": {"certificate": str(made["certificate"]), "key": str(made["key"])},
+                "privacy": {"mode": "auto"},  # the demo proxies at once (default: approve, README)
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
             print(f"proxier:      state in {state}, local API port {proxier.local_api.port}")
-            found = await wait_devices(client, devices, within=30)
+            found = await wait_devices(client, devices + 1, within=30)
             print(f"\n== {len(found)} virtual device(s) registered at the lab ACS")
             for dev in found:
                 print(f"  {dev['id']}  CR {dev.get('connectionRequestUrl', '')}")
-            if len(found) < devices:
+            if len(found) < devices + 1:
                 print("demo: not every lab device appeared at the ACS", file=sys.stderr)
                 return 1
-            first = found[0]["id"]
+            fritz = [d["id"] for d in found if d["id"].endswith(tr064.devices[0].mac)]
+            first = next(d["id"] for d in found if d["id"] not in fritz)
             gpv = await client.run_task(
                 first,
                 {
@@ -112,25 +162,47 @@ async def run_demo(devices: int, serve: bool) -> int:
                 },
             )
             _show("AddObject Device.NAT.PortMapping.", add)
+            fritz_gpv = await client.run_task(
+                fritz[0],
+                {
+                    "name": "GetParameterValues",
+                    "parameterNames": [
+                        "Device.DeviceInfo.ModelName",
+                        "Device.WiFi.SSID.",
+                        "Device.DHCPv4.Server.Pool.1.MinAddress",
+                    ],
+                },
+            )
+            _show(f"GetParameterValues on the TR-064 device {fritz[0]}", fritz_gpv)
             table = proxier.virtual_devices()
             print(f"\n== proxier VirtualDevice table: {len(table)} row(s)")
             for row in table:
                 state_word = "online" if row["online"] else "offline"
-                print(f"  {row['instance']}: {row['id']} ({state_word})")
-            ok = all(r.get("status") == "done" for r in (gpv, spv, add))
+                sec = proxier.dp.status(row["udns"])
+                roles = " ".join(sec.get("roles", [])) or "-"
+                print(
+                    f"  {row['instance']}: {row['id']} ({state_word}) "
+                    f"security {sec['state']} roles {roles}"
+                )
+            print(f"proxier DP identity: {proxier.dp.identity.identity}")
+            ok = all(r.get("status") == "done" for r in (gpv, spv, add, fritz_gpv))
+            print(NEXT_STEPS)
             if serve:
-                print("\nserving; Ctrl-C to stop")
+                print(f"\nconsole:      {console_url(proxier)}")
+                print("serving; Ctrl-C to stop", flush=True)
                 await asyncio.Event().wait()
             return 0 if ok else 1
 
 
+def console_url(proxier: Proxier) -> str:
+    """The lab console's address with the API token in the fragment (never sent to a
+    server, never logged; the page keeps it for its API calls). Printed for the user only."""
+    base = proxier.local_api.urls[0].removesuffix("/api/")
+    return f"{base}/console/#token={proxier.local_api.token}"
+
+
 def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    setup_logging(args.log_level)
     if not 1 <= args.devices <= 50:
         print("proxier demo: --devices must be between 1 and 50", file=sys.stderr)
         return 2

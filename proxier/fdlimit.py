@@ -9,10 +9,11 @@ one log line, and warns when even the hard limit is too low.
 
 from __future__ import annotations
 
-import logging
 import resource
 
-log = logging.getLogger(__name__)
+from proxier.logsafe import get_logger
+
+_LOG = get_logger(__name__)
 
 #: Descriptors a process needs besides its devices (listeners, logs, the open databases).
 BASE = 512
@@ -38,10 +39,10 @@ def raise_nofile(devices: int, *, what: str = "devices") -> int:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
         except (ValueError, OSError) as exc:
-            log.warning("cannot raise the open-file limit from %d: %s", soft, exc)
+            _LOG.warning("cannot raise the open-file limit from %d: %s", soft, exc)
             target = soft
         else:
-            log.info(
+            _LOG.info(
                 "raised the open-file limit (RLIMIT_NOFILE) from %d to %d for %d %s",
                 soft,
                 target,
@@ -49,7 +50,7 @@ def raise_nofile(devices: int, *, what: str = "devices") -> int:
                 what,
             )
     if target < need:
-        log.warning(
+        _LOG.warning(
             "open-file limit %d (hard limit %s) is below the %d wanted for %d %s: "
             "raise it (ulimit -n / LimitNOFILE=) or expect refused connections",
             target,

@@ -128,3 +128,22 @@ def test_bad_session_rate_names_the_key(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError) as err:
         load(write(tmp_path, FULL.replace("[acs]\n", f"[acs]\nsession_rate = {value}\n")))
     assert err.value.key == "acs.session_rate"
+
+
+@pytest.mark.parametrize(
+    ("section", "line", "key"),
+    [
+        ("connection_request", "rate_limit=0", "connection_request.rate_limit"),
+        ("connection_request", "rate_window=0.5", "connection_request.rate_window"),
+        ("acs", "allow_basic_over_http='yes'", "acs.allow_basic_over_http"),
+        ("upnp", "max_devices=0", "upnp.max_devices"),
+        ("upnp", "max_new_devices_per_minute=-1", "upnp.max_new_devices_per_minute"),
+        ("upnp", "prune_offline_days=0", "upnp.prune_offline_days"),
+    ],
+)
+def test_issue12_limits_validated_by_key(tmp_path: Path, section: str, line: str, key: str) -> None:
+    """Issue 12 items 7, 9, 12: each new safety key is validated, the error naming it."""
+    table = "" if section == "acs" else f"[{section}]\n"
+    with pytest.raises(ConfigError) as exc:
+        load(write(tmp_path, f"[acs]\nurl='http://x/'\n{table}{line}\n"))
+    assert exc.value.key == key

@@ -33,6 +33,9 @@ class ValueChange:
     name: str
     value: str
     type: str = "xsd:string"
+    #: The Notification level the backend reports for it (what GetParameterAttributes
+    #: answers), None when the backend leaves it to the ACS-set level (`cwmp.notification`).
+    notification: int | None = None
 
 
 #: Callback a backend calls when values change outside ACS control ("4 VALUE CHANGE").
@@ -81,6 +84,11 @@ class DataModelBackend(Protocol):
 
     async def delete_object(self, object_name: str, parameter_key: str) -> int:
         """Return Status."""
+        ...
+
+    def ensure_can_reboot(self, reset: bool) -> None:
+        """Raise the CwmpFaultError for a Reboot (or, with `reset`, a FactoryReset) this
+        device cannot carry out at all, while the session that asks is still open."""
         ...
 
     async def reboot(self, command_key: str) -> None:

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
-import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from proxier.cwmp.digest import HttpAuthenticator
+from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, TokenBucket
+from proxier.httpserver import start_server
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Path prefix of every ConnectionRequestURL.
 PATH_PREFIX = "/cr/"
@@ -36,13 +37,17 @@ CredentialsSource = Callable[[], tuple[str, str]]
 ConnectionRequestCallback = Callable[[], bool | Awaitable[bool]]
 
 
+RATE_LIMITED = "Service Unavailable (rate limited)"
+_OUTCOMES = {200: "accepted", 401: "unauthorized", 503: "refused"}
+
+
 @dataclass
 class _Device:
     token: str
     credentials: CredentialsSource = field(repr=False)
     callback: ConnectionRequestCallback = field(repr=False)
     auth: HttpAuthenticator = field(repr=False)
-    accepted: deque[float] = field(default_factory=deque)
+    bucket: TokenBucket = field(default_factory=TokenBucket)
 
 
 def format_host(host: str) -> str:
@@ -59,8 +64,9 @@ class ConnectionRequestServer:
     """One aiohttp server answering Connection Requests for many virtual devices.
 
     `host` is what goes into each ConnectionRequestURL (the address the ACS can reach);
-    it defaults to `bind`. `rate_limit` accepted requests per device within `rate_window`
-    seconds; more get 503. `clock` is injectable so the window is testable without sleeping.
+    it defaults to `bind`. Each device has a token bucket (`proxier.cwmp.ratelimit`) of
+    `rate_limit` requests refilled over `rate_window` seconds; a request without a token
+    gets 503. `clock` is injectable so the window is testable without sleeping.
     """
 
     def __init__(
@@ -71,8 +77,8 @@ class ConnectionRequestServer:
         host: str | None = None,
         realm: str = "proxier",
         algorithms: tuple[str, ...] = ("MD5",),
-        rate_limit: int = 10,
-        rate_window: float = 60.0,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        rate_window: float = DEFAULT_RATE_WINDOW,
         nonce_lifetime: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -86,7 +92,9 @@ class ConnectionRequestServer:
         self.nonce_lifetime = nonce_lifetime
         self.clock = clock
         self._devices: dict[str, _Device] = {}
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
+        #: Told each answer's outcome: accepted, refused, unauthorized, rate_limited (metrics).
+        self.on_result: Callable[[str], None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -98,10 +106,7 @@ class ConnectionRequestServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=4096)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, self.bind, self._port)
-        await site.start()
+        runner = await start_server(app, self.bind, self._port, name="connection request")
         self._runner = runner
         address = runner.addresses[0]
         self._port = int(address[1])
@@ -159,12 +164,19 @@ class ConnectionRequestServer:
 
     # --- the §3.2.2 rules ------------------------------------------------------------------
 
-    def _rate_limited(self, device: _Device, now: float) -> bool:
-        while device.accepted and now - device.accepted[0] >= self.rate_window:
-            device.accepted.popleft()
-        return len(device.accepted) >= self.rate_limit
-
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        response = await self._answer(request)
+        if self.on_result is not None and response.status != 404:
+            outcome = _OUTCOMES.get(response.status, "refused")
+            if response.status == 401 and "Authorization" not in request.headers:
+                outcome = ""  # the digest challenge, not a refusal
+            if response.status == 503 and response.reason == RATE_LIMITED:
+                outcome = "rate_limited"
+            if outcome:
+                self.on_result(outcome)
+        return response
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         device = (
             self._devices.get(path[len(PATH_PREFIX) :]) if path.startswith(PATH_PREFIX) else None
@@ -186,10 +198,15 @@ class ConnectionRequestServer:
             for challenge in device.auth.challenges(now, stale=verdict.stale):
                 response.headers.add("WWW-Authenticate", challenge)
             return response
-        if self._rate_limited(device, now):
-            log.warning("connection request for %s… rate-limited", device.token[:6])
-            return web.Response(status=503)
-        device.accepted.append(now)
+        if not device.bucket.take(now, self.rate_limit, self.rate_window):
+            log.warning(
+                "connection request for %s… rate-limited (connection_request.rate_limit %d "
+                "per rate_window %g s)",
+                device.token[:6],
+                self.rate_limit,
+                self.rate_window,
+            )
+            return web.Response(status=503, reason=RATE_LIMITED)
         try:
             outcome = device.callback()
             accepted = await outcome if inspect.isawaitable(outcome) else outcome

@@ -28,21 +28,20 @@ as the listener of a backend that is an `AutonomousTransferNotifier`).
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import random
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
 from proxier.cwmp import autonomous, soap
 from proxier.cwmp import events as ev
 from proxier.cwmp.backend import AutonomousTransferNotifier, DataModelBackend, ValueChange
-from proxier.cwmp.faults import fault
+from proxier.cwmp.faults import fault, refuse_when_full
+from proxier.cwmp.notification import effective_level
+from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, TokenBucket
 from proxier.cwmp.retry import RetryPolicy
 from proxier.cwmp.rpc import (
     UNKNOWN_TIME,
@@ -103,9 +102,11 @@ from proxier.cwmp.store import (
     from_iso,
     to_iso,
 )
+from proxier.cwmp.transferurl import split_transfer_url
 from proxier.cwmp.transport import AcsTransport, TransportError
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DI = "Device.DeviceInfo."
 MS = "Device.ManagementServer."
@@ -123,10 +124,6 @@ FORCED_INFORM_FROM_BACKEND = (
 #: Retry and periodic-inform jitter of every engine without its own `rng` (a Random is
 #: 2.5 KiB: one per virtual device adds up on a gateway).
 _RNG = random.Random()
-#: Forced Active Notification (TR-181): always active, whatever the ACS sets.
-FORCED_ACTIVE = frozenset({DI + "SoftwareVersion", DI + "ProvisioningCode"})
-#: Active notification by default, until the ACS sets another value (TR-181).
-DEFAULT_ACTIVE = frozenset({CONNECTION_REQUEST_URL})
 
 #: GetRPCMethodsResponse (A.3.1.1). ScheduleDownload is answered 9000 (TR-330 §4.7.1.1).
 SUPPORTED_METHODS = (
@@ -167,6 +164,8 @@ _MIRRORED = frozenset(
 )
 #: Queued transfers the CPE keeps (GetQueuedTransfers returns at most 16, A.4.1.1).
 MAX_TRANSFERS = 16
+#: Pending ScheduleInform requests kept (issue 12 item 8: bounded like the transfer queue).
+MAX_SCHEDULED_INFORMS = 8
 FIRST_VERSION = "1.2"
 #: Store meta: "reboot"/"reset" the ACS asked for and that has not been carried out yet.
 OWED_AFTER_SESSION = "owed_after_session"
@@ -189,9 +188,10 @@ class EngineConfig:
     connection_request_username: str = ""
     connection_request_password: str = field(default="", repr=False)
     session_timeout: float = 30.0
-    #: §3.2.2 rate limit: at most this many Connection Requests start sessions per window.
-    connection_request_limit: int = 10
-    connection_request_window: float = 60.0
+    #: §3.2.2 rate limit: a token bucket of this many sessions started by Connection
+    #: Requests, refilled over the window (`proxier.cwmp.ratelimit`).
+    connection_request_limit: int = DEFAULT_RATE_LIMIT
+    connection_request_window: float = DEFAULT_RATE_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +210,9 @@ class SessionResult:
     events: tuple[str, ...] = ()
     version: str = FIRST_VERSION
     rpcs: int = 0
+    #: The ACS's requests in the order they were answered, and the session's length (s).
+    rpc_names: tuple[str, ...] = ()
+    duration: float = 0.0
 
 
 @runtime_checkable
@@ -255,7 +258,7 @@ class CpeEngine:
         #: Inform namespace: 1.2, or 1.0 once an ACS accepted only that (§3.2.1.1).
         self._next_version = store.get_meta("inform_version") or FIRST_VERSION
         self._cr_pending = False
-        self._cr_accepted: deque[float] = deque()
+        self._cr_bucket = TokenBucket()
         self._last_success_end = -math.inf
         self._acs_set: dict[str, str] = {}
         self._missing_forced: set[str] = set()
@@ -267,6 +270,8 @@ class CpeEngine:
         self._reboot_after_session = False
         self._reset_after_session = False
         self._next_periodic: float | None = None
+        #: Told every ACS request with its answer (operator metrics, values last read).
+        self.on_answer: Callable[[CpeRequest, CpeResponse | Fault], None] | None = None
         #: AutonomousTransferCompletes the running session carries, with their store rows.
         self._session_atcs: list[tuple[int, AutonomousTransferComplete]] = []
         backend.set_listeners(self._on_value_change, self._on_transfer_complete)
@@ -304,6 +309,10 @@ class CpeEngine:
         return self._in_session
 
     @property
+    def next_periodic_inform(self) -> float | None:
+        return self._next_periodic
+
+    @property
     def parameter_key(self) -> str:
         return self.store.get_meta("parameter_key")
 
@@ -338,6 +347,14 @@ class CpeEngine:
             **autonomous.POLICY_DEFAULTS,
         }
         return defaults.get(leaf, "")
+
+    def reconfigure(self, config: EngineConfig, now: float) -> None:
+        """New configured defaults (SIGHUP): a new ACS URL bootstraps there, intervals
+        reschedule; values the ACS set itself keep precedence (setting())."""
+        self.config = config
+        self._check_bootstrap(now)
+        self._schedule_periodic(now)
+        self._wake()
 
     def acs_settings(self) -> AcsSettings:
         return AcsSettings(self.setting("URL"), self.setting("Username"), self.setting("Password"))
@@ -399,12 +416,9 @@ class CpeEngine:
         if self._cr_pending:
             return True
         now = self._clock() if now is None else now
-        window = self.config.connection_request_window
-        while self._cr_accepted and now - self._cr_accepted[0] >= window:
-            self._cr_accepted.popleft()
-        if len(self._cr_accepted) >= self.config.connection_request_limit:
+        c = self.config
+        if not self._cr_bucket.take(now, c.connection_request_limit, c.connection_request_window):
             return False
-        self._cr_accepted.append(now)
         self._cr_pending = True
         self._raise(ev.CONNECTION_REQUEST)
         self._want_session(now)
@@ -430,14 +444,6 @@ class CpeEngine:
         with self.store.transaction():
             self.store.apply_events(ev.raise_event(self.store.events(), code, command_key))
 
-    def _notification_level(self, name: str) -> int:
-        if name in FORCED_ACTIVE:
-            return 2
-        level = self.store.notification(name)
-        if level is None:
-            return 2 if name in DEFAULT_ACTIVE else 0
-        return level
-
     def _on_value_change(self, changes: Sequence[ValueChange]) -> None:
         """Backend callback: values changed by something other than the ACS (A.3.2.4)."""
         now = self._clock()
@@ -447,7 +453,9 @@ class CpeEngine:
                 if self._acs_set.get(change.name) == change.value:
                     continue  # the echo of the ACS's own SetParameterValues never notifies
                 self._acs_set.pop(change.name, None)
-                level = self._notification_level(change.name)
+                level = effective_level(
+                    change.name, self.store.notification(change.name), change.notification
+                )
                 if level == 0:
                     continue
                 self.store.record_value_change(change.name, change.value, change.type)
@@ -757,7 +765,7 @@ class CpeEngine:
                 version=inform_version,
                 timeout=self.config.session_timeout,
             )
-            log.info(
+            log.debug(
                 "%s: session to %s (cwmp %s) events %s retry %d",
                 self.config.device_id.serial_number,
                 self.setting("URL"),
@@ -766,7 +774,7 @@ class CpeEngine:
                 inform.retry_count,
             )
             self._session = session
-            result, rpcs = await self._drive(session, transport, inform_list, changed_upto)
+            result, names = await self._drive(session, transport, inform_list, changed_upto)
         except asyncio.CancelledError:
             self._in_session = False
             self._record_failure(self._clock(), "cancelled", version_suspect=False)
@@ -786,13 +794,16 @@ class CpeEngine:
                 # The fallback worked: keep v1.0 for this ACS instead of failing every
                 # other session (until a new ACS URL bootstraps).
                 self.store.set_meta("inform_version", FALLBACK_VERSION)
-            log.info("%s: session done, %d ACS requests", self.config.device_id.serial_number, rpcs)
+            log.debug(
+                "%s: session done, ACS requests %s", self.config.device_id.serial_number, names
+            )
         else:
             suspect = session.version_suspect and session.version == FIRST_VERSION
             self._record_failure(end, result.reason, version_suspect=suspect)
         await self._after_session(end)
+        events = tuple(e.code for e in inform_list)
         return SessionResult(
-            result.ok, result.reason, tuple(e.code for e in inform_list), session.version, rpcs
+            result.ok, result.reason, events, session.version, len(names), names, end - now
         )
 
     def session_not_started(self, now: float, reason: str) -> None:
@@ -818,7 +829,7 @@ class CpeEngine:
             self._next_version = FALLBACK_VERSION
         elif self._next_version == FALLBACK_VERSION and not self.store.get_meta("inform_version"):
             self._next_version = FIRST_VERSION
-        log.warning(
+        log.debug(
             "%s: session failed (%s); retry #%d in %.0f s",
             self.config.device_id.serial_number,
             reason,
@@ -832,14 +843,14 @@ class CpeEngine:
         transport: AcsTransport,
         inform_list: list[ev.PendingEvent],
         changed_upto: int,
-    ) -> tuple[Finished, int]:
+    ) -> tuple[Finished, tuple[str, ...]]:
         action: Post | Execute | Finished = session.start(self._clock())
         informed_done = False
         confirmed_done = 0
-        rpcs = 0
+        names: list[str] = []
         while not isinstance(action, Finished):
             if isinstance(action, Execute):
-                rpcs += 1
+                names.append(type(action.request).__name__)
                 message = await self.execute(action.request)
                 action = session.respond(message, self._clock())
                 continue
@@ -853,7 +864,7 @@ class CpeEngine:
                 elif isinstance(request, AutonomousTransferComplete):
                     self._on_autonomous_delivered(request)
             confirmed_done = len(session.confirmed)
-        return action, rpcs
+        return action, tuple(names)
 
     async def _exchange(
         self, session: CpeSession, transport: AcsTransport, post: Post
@@ -955,13 +966,17 @@ class CpeEngine:
 
     async def execute(self, request: CpeRequest) -> CpeResponse | Fault:
         """Answer one ACS request: a response, or the fault it deserves (never raises)."""
+        answer: CpeResponse | Fault
         try:
-            return await self._dispatch(request)
+            answer = await self._dispatch(request)
         except CwmpFaultError as exc:
-            return exc.fault
+            answer = exc.fault
         except Exception:
             log.exception("%s failed inside the backend", type(request).__name__)
-            return fault(9002)
+            answer = fault(9002)
+        if self.on_answer is not None:
+            self.on_answer(request, answer)
+        return answer
 
     async def _dispatch(self, request: CpeRequest) -> CpeResponse:
         b = self.backend
@@ -1001,6 +1016,7 @@ class CpeEngine:
                     self.store.forget_subtree(name)
                 return DeleteObjectResponse(status)
             case Reboot(key):
+                b.ensure_can_reboot(False)
                 with self.store.transaction():
                     self.store.add_reboot(key)
                     if not self._reset_after_session:
@@ -1008,6 +1024,7 @@ class CpeEngine:
                 self._reboot_after_session = True
                 return RebootResponse()
             case FactoryReset():
+                b.ensure_can_reboot(True)
                 self.store.set_meta(OWED_AFTER_SESSION, "reset")
                 self._reset_after_session = True
                 return FactoryResetResponse()
@@ -1016,6 +1033,8 @@ class CpeEngine:
             case ScheduleInform(delay, key):
                 if delay <= 0:
                     raise CwmpFaultError(9003, "Invalid arguments: DelaySeconds must be > 0")
+                used = len(self.store.scheduled_informs())
+                refuse_when_full(used, MAX_SCHEDULED_INFORMS, "ScheduleInform queue")
                 self.store.add_scheduled_inform(now + delay, key)
                 return ScheduleInformResponse()
             case GetQueuedTransfers():
@@ -1078,11 +1097,11 @@ class CpeEngine:
     async def _transfer(
         self, request: Download | Upload, now: float
     ) -> DownloadResponse | UploadResponse:
-        parts = urlsplit(request.url)
+        parts = split_transfer_url(request.url)
         if parts.username is not None or parts.password is not None:
             raise CwmpFaultError(9003, "Invalid arguments: userinfo in the file URL")
-        if len([t for t in self.store.transfers() if t.state != COMPLETED]) >= MAX_TRANSFERS:
-            raise CwmpFaultError(9004, "Resources exceeded: transfer queue full")
+        pending = [t for t in self.store.transfers() if t.state != COMPLETED]
+        refuse_when_full(len(pending), MAX_TRANSFERS, "transfer queue")
         is_download = isinstance(request, Download)
         self._session_transfers.add(request.command_key)
         common = {

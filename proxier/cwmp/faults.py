@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from proxier.cwmp.rpc import Fault, SetParameterValuesFault
+from proxier.cwmp.rpc import CwmpFaultError, Fault, SetParameterValuesFault
 
 SoapFaultCode = Literal["Client", "Server"]
 
@@ -110,3 +110,10 @@ def spv_fault(parameter_name: str, code: int, detail: str = "") -> SetParameterV
     """One SetParameterValuesFault entry (§3.5) with the standard FaultString for `code`."""
     text = fault_info(code).fault_string
     return SetParameterValuesFault(parameter_name, code, f"{text}: {detail}" if detail else text)
+
+
+def refuse_when_full(used: int, limit: int, what: str) -> None:
+    """9004 Resources exceeded once `used` of a bounded CPE queue reaches `limit`: an ACS
+    (or anyone holding its credentials) cannot grow the device's state without end."""
+    if used >= limit:
+        raise CwmpFaultError(9004, f"Resources exceeded: {what} full ({limit} pending)")

@@ -12,7 +12,6 @@ row), a body size ceiling, and timeouts. Failures surface as `TransportError`.
 from __future__ import annotations
 
 import base64
-import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,10 +20,13 @@ from typing import Protocol
 import aiohttp
 from yarl import URL
 
+from proxier import wiretap
 from proxier.cwmp.cookies import SessionCookieJar
 from proxier.cwmp.transport import AcsReply, TransportError
+from proxier.logsafe import get_logger
+from proxier.redact import summarise
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Redirect codes TR-069 §3.4.2 lets an ACS use (301 MAY, 302/307 MUST; 308 is 301's twin).
 REDIRECT_CODES = frozenset({301, 302, 307, 308})
@@ -45,6 +47,9 @@ class HttpSettings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_redirects: int = 5
     user_agent: str = "proxier/0.1 (TR-069 CPE Proxier)"
+    #: Send the password in Basic to an http:// ACS (`acs.allow_basic_over_http`); off by
+    #: default because anyone on the path reads it (TR-069 §3.4.4 expects TLS for Basic).
+    allow_basic_over_http: bool = False
 
 
 class AcsLocation(Protocol):
@@ -136,8 +141,11 @@ class HttpAcsTransport:
         return (middleware,)
 
     async def post(self, body: bytes) -> AcsReply:
+        wiretap.soap_out(self.settings.url, body)
         try:
-            return await self._post(body)
+            reply = await self._post(body)
+            wiretap.soap_in(self.settings.url, reply.status, reply.body)
+            return reply
         except TransportError:
             raise
         except (TimeoutError, aiohttp.ServerTimeoutError):
@@ -145,7 +153,7 @@ class HttpAcsTransport:
         except aiohttp.ClientSSLError as exc:
             raise TransportError(f"TLS failure with the ACS: {exc}") from None
         except aiohttp.ClientError as exc:
-            raise TransportError(f"HTTP failure with the ACS: {exc!r}") from None
+            raise TransportError(f"HTTP failure with the ACS: {summarise(exc)}") from None
         except (OSError, ValueError) as exc:
             raise TransportError(f"cannot reach the ACS: {exc}") from None
 
@@ -160,6 +168,7 @@ class HttpAcsTransport:
                 headers["Content-Type"] = SOAP_CONTENT_TYPE
                 headers["SOAPAction"] = ""
             if self._basic:
+                self._check_basic_allowed()
                 token = f"{self.settings.username}:{self.settings.password}".encode()
                 headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
             async with client.post(
@@ -197,6 +206,17 @@ class HttpAcsTransport:
                     continue
                 raise TransportError("the ACS refused our credentials (HTTP 401)")
             return AcsReply(status=status, body=payload, content_type=content_type)
+
+    def _check_basic_allowed(self) -> None:
+        """Refuse to put the password in Basic on plain HTTP (a redirect may lead there too);
+        the error names the fix and is the session failure's one log line."""
+        if self._url.scheme == "https" or self.settings.allow_basic_over_http:
+            return
+        message = (
+            "the ACS asked for Basic authentication over plain HTTP: password not sent "
+            "(use an https:// acs.url, or set acs.allow_basic_over_http = true)"
+        )
+        raise TransportError(message)
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self.settings.max_body_bytes

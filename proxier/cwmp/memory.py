@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from proxier.cwmp import autonomous
 from proxier.cwmp.backend import (
@@ -44,8 +42,11 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.cwmp.transferurl import split_transfer_url
+from proxier.cwmp.xsdtypes import canonical_value, check_value
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Parameters TR-181 marks for Forced Active Notification (reference §4.6).
 FORCED_ACTIVE = frozenset(
@@ -90,42 +91,12 @@ class _Table:
     next_instance: int = 1
 
 
-_BOOLEAN = {"true": "true", "false": "false", "1": "true", "0": "false"}
-
-
-def _valid_value(spec: ParamSpec, value: str) -> bool:
-    """Whether `value` is a lexically valid value of the parameter's type and range."""
-    t = spec.type
-    if t in ("xsd:unsignedInt", "xsd:int", "xsd:unsignedLong", "xsd:long"):
-        if not re.fullmatch(r"-?[0-9]+", value.strip()):
-            return False
-        number = int(value)
-        if t.startswith("xsd:unsigned") and number < 0:
-            return False
-        if spec.minimum is not None and number < spec.minimum:
-            return False
-        return not (spec.maximum is not None and number > spec.maximum)
-    if t == "xsd:boolean":
-        return value.strip() in _BOOLEAN
-    if t == "xsd:dateTime":
-        try:
-            datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return False
-        return True
-    if t == "xsd:string":
-        if spec.enumeration and value not in spec.enumeration:
-            return False
-        return spec.maximum is None or len(value) <= spec.maximum
-    return True
-
-
-def _canonical(spec: ParamSpec, value: str) -> str:
-    if spec.type == "xsd:boolean":
-        return _BOOLEAN[value.strip()]
-    if spec.type.startswith(("xsd:unsigned", "xsd:int", "xsd:long")):
-        return str(int(value))
-    return value
+def _value_problem(spec: ParamSpec, value: str) -> str:
+    """Why `value` is not a value of the parameter's type and range ("" when it is): the
+    one validator of `proxier.cwmp.xsdtypes`; for a string `maximum` is its length."""
+    if spec.type == "xsd:string":
+        return check_value(spec.type, value, max_length=spec.maximum, enumeration=spec.enumeration)
+    return check_value(spec.type, value, minimum=spec.minimum, maximum=spec.maximum)
 
 
 def _sort_key(name: str) -> list[tuple[int, int | str]]:
@@ -323,7 +294,7 @@ class MemoryBackend:
         updates: dict[str, ParamSpec] = {}
         for pv in parameter_list:
             spec = self._params.get(pv.name)
-            code = 0
+            code, problem = 0, ""
             if pv.name in seen:
                 raise _fault(9003, f"{pv.name} given twice")
             seen.add(pv.name)
@@ -333,13 +304,13 @@ class MemoryBackend:
                 code = 9008
             elif pv.type not in (spec.type, "xsd:string", ""):
                 code = 9006
-            elif not _valid_value(spec, pv.value):
+            elif problem := _value_problem(spec, pv.value):
                 code = 9007
             if code:
-                faults.append(spv_fault(pv.name, code))
+                faults.append(spv_fault(pv.name, code, problem))
             else:
                 assert spec is not None
-                updates[pv.name] = replace(spec, value=_canonical(spec, pv.value))
+                updates[pv.name] = replace(spec, value=canonical_value(spec.type, pv.value))
         if faults:
             raise CwmpFaultError(9003, fault(9003).fault_string, tuple(faults))
         self._params.update(updates)  # all or nothing: nothing changed before this line
@@ -403,6 +374,9 @@ class MemoryBackend:
         self._save()
         return 0
 
+    def ensure_can_reboot(self, reset: bool) -> None:
+        """The in-memory device always can."""
+
     async def reboot(self, command_key: str) -> None:
         self.reboots += 1
         if self._boot_listener is not None:
@@ -432,7 +406,7 @@ class MemoryBackend:
         return UploadResponse(1)
 
     def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
+        parts = split_transfer_url(url)
         if parts.scheme not in ("http", "https"):
             raise CwmpFaultError(9013, f"Unsupported protocol for file transfer: {parts.scheme}")
 

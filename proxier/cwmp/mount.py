@@ -186,6 +186,9 @@ class MountedBackend:
         backend = self.mounts[owner] if owner is not None else self.main
         return await backend.delete_object(object_name, parameter_key)
 
+    def ensure_can_reboot(self, reset: bool) -> None:
+        self.main.ensure_can_reboot(reset)
+
     async def reboot(self, command_key: str) -> None:
         await self.main.reboot(command_key)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Callable
 
 from proxier.cwmp.engine import AcsSettings, CpeEngine, SessionResult
 from proxier.cwmp.transport import AcsTransport
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Builds the transport for one session from where the ACS is right now.
 TransportFactory = Callable[[AcsSettings], AcsTransport]

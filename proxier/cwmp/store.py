@@ -21,7 +21,7 @@ credentials.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,6 +158,8 @@ class DeviceStore:
         self._meta = dict(
             self.database.connection.execute("SELECT key, value FROM meta").fetchall()
         )
+        #: Told (code, CommandKey) of every event added: the operator's timeline (status, API).
+        self.on_event: Callable[[str, str], None] | None = None
 
     def close(self) -> None:
         self.database.close()
@@ -189,6 +191,9 @@ class DeviceStore:
             self.database.connection.executemany(
                 "INSERT INTO events (code, command_key) VALUES (?, ?)", list(change.add)
             )
+        if self.on_event is not None:
+            for code, command_key in change.add:
+                self.on_event(code, command_key)
 
     # --- engine scalars ----------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 Shared by the SOAP codec and by anyone turning ParameterValueStruct strings into Python values
 (the translation layer): one definition of what "boolean", "int" and "dateTime" accept.
+`check_value` is the one validator every SetParameterValues path uses (memory backend,
+proxier-held objects, values forwarded to a device): exact to the XML Schema 1.0 lexical
+spaces and the Table 9 ranges, so a bad value is a 9007 (A.3.2.1), never an exception.
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ from proxier.cwmp.rpc import UNKNOWN_TIME
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 UINT_MAX = 2**32 - 1
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+ULONG_MAX = 2**64 - 1
+
+#: XML whitespace (XML 1.0 §2.3 S). Every non-string xsd type collapses it, so it may
+#: surround a value; `str.strip()` would also drop Unicode spaces the schema does not allow.
+XML_SPACE = " \t\r\n"
 
 
 def parse_boolean(text: str) -> bool:
     """Table 9: "0"/"false" and "1"/"true" are interchangeable. Raises ValueError otherwise."""
-    value = text.strip()
+    value = text.strip(XML_SPACE)
     if value in ("1", "true"):
         return True
     if value in ("0", "false"):
@@ -31,7 +40,7 @@ def format_boolean(value: bool) -> str:
 
 def parse_int(text: str) -> int:
     """xsd:int (−2147483648 … 2147483647). Raises ValueError otherwise."""
-    value = _parse_integer(text)
+    value = parse_integer(text)
     if not INT_MIN <= value <= INT_MAX:
         raise ValueError(f"int out of range: {text!r}")
     return value
@@ -39,21 +48,29 @@ def parse_int(text: str) -> int:
 
 def parse_unsigned_int(text: str) -> int:
     """xsd:unsignedInt (0 … 4294967295). Raises ValueError otherwise."""
-    value = _parse_integer(text)
+    value = parse_integer(text)
     if not 0 <= value <= UINT_MAX:
         raise ValueError(f"unsignedInt out of range: {text!r}")
     return value
 
 
-_INTEGER = re.compile(r"[+-]?[0-9]{1,20}")
+_INTEGER = re.compile(r"([+-]?)0*([0-9]+)", re.ASCII)
 
 
-def _parse_integer(text: str) -> int:
-    value = text.strip()
-    # int() alone would also accept "1_000" and non-ASCII digits; the schema does not.
-    if not _INTEGER.fullmatch(value):
-        raise ValueError(f"not an integer: {text!r}")
-    return int(value)
+def parse_integer(text: str) -> int:
+    """xsd:integer's lexical space (any number of ASCII digits, leading zeros allowed).
+
+    int() alone would also accept "1_000", "²" and other non-ASCII digits; the schema does
+    not. Numbers with more than 20 significant digits are outside every CWMP integer type,
+    so they come back as a 21-digit stand-in instead of making int() work on them.
+    """
+    m = _INTEGER.fullmatch(text.strip(XML_SPACE))
+    if m is None:
+        raise ValueError(f"not an integer: {text[:64]!r}")
+    sign, digits = m.groups()
+    if len(digits) > 20:
+        digits = "9" * 21
+    return -int(digits) if sign == "-" else int(digits)
 
 
 _DATETIME = re.compile(
@@ -69,7 +86,7 @@ def parse_datetime(text: str) -> datetime:
     relative time since boot (Table 9) and come back naive; other untimezoned values are taken
     as UTC. Fractions beyond microseconds are truncated. Raises ValueError when malformed.
     """
-    m = _DATETIME.fullmatch(text.strip())
+    m = _DATETIME.fullmatch(text.strip(XML_SPACE))
     if m is None:
         raise ValueError(f"not an xsd:dateTime: {text!r}")
     year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
@@ -114,6 +131,119 @@ def format_datetime(value: datetime) -> str:
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
     return text + suffix
+
+
+# --- one validator per xsd type (SetParameterValues, A.3.2.1) -------------------------------
+
+#: XML Schema 1.0 dateTime with its timezone (hh:mm, at most 14:00); the day of the month
+#: and the year range are checked after the match.
+_STRICT_DATETIME = re.compile(
+    r"(-?(?:[1-9][0-9]{3,}|0[0-9]{3}))-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"T(?:([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?|24:00:00(?:\.0+)?)"
+    r"(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))?",
+    re.ASCII,
+)
+_B64 = "[A-Za-z0-9+/] ?"
+#: XML Schema base64Binary (Datatypes 1.0 2nd ed. §3.2.16): quads, optional single spaces.
+_BASE64 = re.compile(
+    f"(?:(?:{_B64}){{4}})*"
+    f"(?:(?:{_B64}){{3}}[A-Za-z0-9+/]|(?:{_B64}){{2}}[AEIMQUYcgkosw048] ?="
+    f"|{_B64}[AQgw] ?= ?=)?",
+    re.ASCII,
+)
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})*", re.ASCII)
+
+#: Value range of each integer type (Table 9 for int/unsignedInt, XML Schema for the longs).
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "xsd:int": (INT_MIN, INT_MAX),
+    "xsd:unsignedInt": (0, UINT_MAX),
+    "xsd:long": (LONG_MIN, LONG_MAX),
+    "xsd:unsignedLong": (0, ULONG_MAX),
+}
+_BOOLEAN_CANONICAL = {"true": "true", "1": "true", "false": "false", "0": "false"}
+
+
+def check_value(
+    xsd: str,
+    text: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    max_length: int | None = None,
+    enumeration: tuple[str, ...] = (),
+) -> str:
+    """Why `text` is not a value of `xsd` (within the given range), or "" when it is.
+
+    `minimum`/`maximum` narrow an integer type's range; `max_length` and `enumeration`
+    constrain a string (TR-069 string(N), TR-181 enumerations). Unknown types accept
+    anything (the device is the judge). Never raises: the answer is a 9007 detail.
+    """
+    if xsd in INTEGER_RANGES:
+        try:
+            number = parse_integer(text)
+        except ValueError:
+            return "not an integer"
+        if number < 0 and xsd.startswith("xsd:unsigned"):
+            return "negative value of an unsigned type"
+        low, high = INTEGER_RANGES[xsd]
+        low = low if minimum is None else max(low, minimum)
+        high = high if maximum is None else min(high, maximum)
+        return "" if low <= number <= high else f"out of range {low}..{high}"
+    if xsd == "xsd:boolean":
+        return "" if text.strip(XML_SPACE) in _BOOLEAN_CANONICAL else "not a boolean"
+    if xsd == "xsd:dateTime":
+        return _check_datetime(text.strip(XML_SPACE))
+    if xsd in ("xsd:base64", "xsd:base64Binary"):
+        collapsed = _collapse(text)
+        if not _BASE64.fullmatch(collapsed):
+            return "not base64"
+        return _check_length(len(collapsed.replace(" ", "")) * 3 // 4, max_length)
+    if xsd == "xsd:hexBinary":
+        if not _HEX.fullmatch(text.strip(XML_SPACE)):
+            return "not hexBinary"
+        return _check_length(len(text.strip(XML_SPACE)) // 2, max_length)
+    if enumeration and text not in enumeration:
+        return "not one of the enumerated values"
+    return _check_length(len(text), max_length)
+
+
+def _collapse(text: str) -> str:
+    """XML Schema whiteSpace="collapse": runs of XML whitespace become one space, trimmed."""
+    return re.sub("[ \t\r\n]+", " ", text).strip(" ")
+
+
+def _check_length(length: int, max_length: int | None) -> str:
+    if max_length is not None and length > max_length:
+        return f"longer than {max_length}"
+    return ""
+
+
+def _check_datetime(value: str) -> str:
+    m = _STRICT_DATETIME.fullmatch(value)
+    if m is None:
+        return "not an xsd:dateTime (YYYY-MM-DDThh:mm:ss[.s][Z|±hh:mm])"
+    year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not 1 <= year <= 9999:
+        return "year outside 0001..9999"
+    try:
+        datetime(year, month, day)
+    except ValueError:
+        return "no such day"
+    return ""
+
+
+def canonical_value(xsd: str, text: str) -> str:
+    """The stored form of a value `check_value` accepted: booleans as true/false, integers
+    without sign or leading zeros, other types without the surrounding XML whitespace."""
+    if xsd == "xsd:boolean":
+        return _BOOLEAN_CANONICAL[text.strip(XML_SPACE)]
+    if xsd in INTEGER_RANGES:
+        return str(parse_integer(text))
+    if xsd in ("xsd:base64", "xsd:base64Binary"):
+        return _collapse(text).replace(" ", "")
+    if xsd in ("xsd:dateTime", "xsd:hexBinary"):
+        return text.strip(XML_SPACE)
+    return text
 
 
 # --- text escaping for the encoder -----------------------------------------------------------

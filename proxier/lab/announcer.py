@@ -12,25 +12,52 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import logging
 import random
 import socket
-from collections.abc import Callable, Iterable
-from typing import Literal
+from collections.abc import Callable, Iterable, Sequence
+from typing import Literal, Protocol
 
 from proxier.lab.device import LabDevice, SsdpHooks
-from proxier.lab.scpd import DEVICE_TYPE, SERVICES
+from proxier.lab.scpd import DEVICE_TYPE
+from proxier.logsafe import get_logger
 from proxier.upnp import ssdp
 from proxier.upnp.netns import check_multicast_allowed
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 SERVER = "Linux UPnP/2.0 proxier-lab/0.1"
 REPEAT = 2  # UDP is lossy: each NOTIFY goes out twice (UDA §1.2.2 suggests resending)
 
 
-def targets(device: LabDevice) -> list[str]:
+class Announced(Protocol):
+    """What SSDP needs of a lab device (a DM LabDevice, or a TR-064 one)."""
+
+    @property
+    def udn(self) -> str: ...
+    @property
+    def description_url(self) -> str: ...
+    @property
+    def available(self) -> bool: ...
+    @property
+    def boot_id(self) -> int | None: ...
+    @property
+    def config_id(self) -> int | None: ...
+    @property
+    def secure_location(self) -> str: ...
+
+
+def _types(device: Announced) -> Sequence[str]:
+    """The device and service types it answers for (a TR-064 device says its own; a DM lab
+    device, the services it offers: `proxier lab --services`)."""
+    own: Sequence[str] | None = getattr(device, "ssdp_types", None)
+    if own is not None:
+        return own
+    assert isinstance(device, LabDevice)
+    return [DEVICE_TYPE, *(s.service_type for s in device.services)]
+
+
+def targets(device: Announced) -> list[str]:
     """NT values a root device with three services announces (UDA §1.2.2: 3 + k)."""
-    return ["upnp:rootdevice", device.udn, DEVICE_TYPE, *(s.service_type for s in SERVICES)]
+    return ["upnp:rootdevice", device.udn, *_types(device)]
 
 
 def _version_match(offered: str, wanted: str) -> bool:
@@ -42,13 +69,13 @@ def _version_match(offered: str, wanted: str) -> bool:
     return int(ver_w) <= int(ver_o)
 
 
-def search_matches(device: LabDevice, st: str) -> list[str]:
+def search_matches(device: Announced, st: str) -> list[str]:
     """ST values to answer with for a search target (empty: stay quiet)."""
     if st == "ssdp:all":
         return targets(device)
     if st in ("upnp:rootdevice", device.udn):
         return [st]
-    for offered in [DEVICE_TYPE, *(s.service_type for s in SERVICES)]:
+    for offered in _types(device):
         if _version_match(offered, st):
             return [st]
     return []
@@ -91,15 +118,18 @@ class Announcer(SsdpHooks):
     def __init__(
         self,
         address: str,
-        devices: Callable[[], Iterable[LabDevice]],
+        devices: Callable[[], Iterable[Announced]],
         *,
         max_age: int = 1800,
         allow_lan_multicast: bool = False,
+        notify: bool = True,
     ) -> None:
         self.address = address
         self.devices = devices
         self.max_age = max_age
         self.allow_lan_multicast = allow_lan_multicast
+        #: False: answer searches only, as FRITZ! devices do (TR-064 guide §2.1.1)
+        self.notify = notify
         self._send: asyncio.DatagramTransport | None = None
         self._listen: asyncio.DatagramTransport | None = None
         self._repeat: asyncio.Task[None] | None = None
@@ -122,7 +152,8 @@ class Announcer(SsdpHooks):
         self._send, _ = await loop.create_datagram_endpoint(
             lambda: _Protocol(lambda _d, _a: None), sock=send
         )
-        self._repeat = asyncio.create_task(self._repeat_alive())
+        if self.notify:
+            self._repeat = asyncio.create_task(self._repeat_alive())
 
     async def stop(self) -> None:
         if self._repeat is not None:
@@ -138,17 +169,17 @@ class Announcer(SsdpHooks):
             await asyncio.sleep(max(1.0, self.max_age / 3))
             for device in self.devices():
                 if device.available:
-                    self.alive(device)
+                    self._notify(device, "ssdp:alive")
 
     def _notify(
         self,
-        device: LabDevice,
+        device: Announced,
         nts: Literal["ssdp:alive", "ssdp:byebye", "ssdp:update"],
         *,
         announcement: str = "",
         next_boot_id: int | None = None,
     ) -> None:
-        if self._send is None:
+        if self._send is None or not self.notify:
             return
         for nt in targets(device):
             packet = ssdp.build_notify(
@@ -156,6 +187,7 @@ class Announcer(SsdpHooks):
                 nt,
                 device.udn,
                 location=device.description_url,
+                secure_location=device.secure_location,
                 max_age=self.max_age,
                 boot_id=device.boot_id,
                 next_boot_id=next_boot_id,
@@ -192,6 +224,7 @@ class Announcer(SsdpHooks):
                         st,
                         device.udn,
                         location=device.description_url,
+                        secure_location=device.secure_location,
                         max_age=self.max_age,
                         boot_id=device.boot_id,
                         config_id=device.config_id,

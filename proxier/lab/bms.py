@@ -66,6 +66,8 @@ class LogRecord:
     max_size: int = 65536
     last_change: float = 0.0
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=2000))
+    #: kept across a reboot (syslog) or purged by it (boot: this boot's messages only)
+    persistent: bool = True
 
     def content(self) -> bytes:
         data = "".join(line + "\n" for line in self.lines).encode()
@@ -198,7 +200,9 @@ class BmsCore:
         self.device_status = "OK"
         self.logs: dict[str, LogRecord] = {
             "syslog": LogRecord("syslog", last_change=clock()),
-            "boot": LogRecord("boot", configurable=False, level="Notice", last_change=clock()),
+            "boot": LogRecord(
+                "boot", configurable=False, level="Notice", last_change=clock(), persistent=False
+            ),
         }
 
     # -- evented variables --
@@ -308,6 +312,13 @@ class BmsCore:
         for record in self.logs.values():
             if record.enabled and LEVELS.index(level) <= LEVELS.index(record.level):
                 record.lines.append(f"{stamp} {level} {message}")
+
+    def reboot_logs(self) -> None:
+        """A reboot purges the logs that are not persistent."""
+        for record in self.logs.values():
+            if not record.persistent:
+                record.lines.clear()
+                record.last_change = self.clock()
 
     def log_record(self, uri: str) -> LogRecord:
         for name, record in self.logs.items():

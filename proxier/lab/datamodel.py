@@ -46,6 +46,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from proxier.cwmp.xsdtypes import parse_integer
 from proxier.upnp import cms_xml
 from proxier.upnp import paths as cms_paths
 from proxier.upnp.device import NodeAttributes, ParameterValue, SupportedDataModel, UpnpError
@@ -312,9 +313,10 @@ def check_value(d: ParamDef, value: str) -> str:
         else:
             raise UpnpError(704, f"{d.name}: {value!r} is not a boolean")
     elif d.type in _INT_RANGES:
-        if not re.fullmatch(r"[+-]?\d+", value.strip()):
-            raise UpnpError(704, f"{d.name}: {value!r} is not {d.type}")
-        number = int(value)
+        try:
+            number = parse_integer(value)
+        except ValueError:
+            raise UpnpError(704, f"{d.name}: {value[:40]!r} is not {d.type}") from None
         lo, hi = _INT_RANGES[d.type]
         if not lo <= number <= hi:
             raise UpnpError(704, f"{d.name}: {value!r} is outside {d.type}")

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -24,11 +23,16 @@ from proxier.lab.datamodel import DataModel, ModelChange, iso_time
 from proxier.lab.publisher import GenaRefused, Publisher, Subscription, build_propertyset
 from proxier.lab.scpd import SERVICES, ServiceDef, check_arguments
 from proxier.lab.sms import FIRMWARE, Operation, SmsCore
+from proxier.logsafe import get_logger
 from proxier.upnp import cms_xml
 from proxier.upnp.device import UpnpError
 from proxier.upnp.http import HttpFetchError, bounded_request
 
-_LOG = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from proxier.lab.dp import LabProtection
+    from proxier.lab.tls_front import TlsFront
+
+_LOG = get_logger(__name__)
 
 SOFTWARE_VERSION_PATHS = (
     "/UPnP/DM/DeviceInfo/SoftwareVersion",
@@ -129,8 +133,11 @@ class LabDevice:
         *,
         friendly_name: str = "",
         clock: Callable[[], float] = time.time,
+        services: tuple[ServiceDef, ...] = SERVICES,
     ) -> None:
         self.index = index
+        #: the DM services this device offers (`proxier lab --services`, TR-330 §3.1)
+        self.services = services
         self.udn = udn
         self.model = model
         self.clock = clock
@@ -150,6 +157,9 @@ class LabDevice:
         self.config_id = 1
         self.state = "up"  # "up", "rebooting", "stopped"
         self.base_url = ""  # "http://host:port", set by the server
+        #: DeviceProtection (`proxier lab --dps`): the DP service and the HTTPS endpoint
+        self.protection: LabProtection | None = None
+        self.tls: TlsFront | None = None
         self.ssdp = SsdpHooks()
         self.session: aiohttp.ClientSession | None = None
         #: every published (service, variables), for in-process observers (tests, LocalDmDevice)
@@ -170,6 +180,15 @@ class LabDevice:
     @property
     def description_url(self) -> str:
         return f"{self.base_url}{self.base_path}/description.xml"
+
+    @property
+    def secure_location(self) -> str:
+        """SECURELOCATION.UPNP.ORG (DP §6.1): the same description path on the TLS port."""
+        if self.tls is None or not self.tls.port:
+            return ""
+        host = urlsplit(self.base_url).hostname or ""
+        netloc = f"[{host}]:{self.tls.port}" if ":" in host else f"{host}:{self.tls.port}"
+        return f"https://{netloc}{self.base_path}/description.xml"
 
     @property
     def available(self) -> bool:
@@ -226,6 +245,7 @@ class LabDevice:
             return
         self.model.boot_time = self.clock()
         self.boot_id += 1
+        self.bms.reboot_logs()
         self.state = "up"
         self.bms.log("Notice", f"boot {self.boot_id}")
         if not self.faults.silent:

@@ -8,10 +8,12 @@ argument, 600 bad value, 601 out of range) and the order of output arguments.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lxml import etree
 
+from proxier.cwmp.xsdtypes import parse_integer
 from proxier.upnp.device import UpnpError
 
 DEVICE_TYPE = "urn:schemas-upnp-org:device:ManageableDevice:2"
@@ -451,6 +453,20 @@ SMS = ServiceDef(
 
 SERVICES = (BMS, CMS, SMS)
 
+
+def services_named(names: Iterable[str]) -> tuple[ServiceDef, ...]:
+    """The lab services named ('bms', 'CMS', …), in SERVICES order: a device may offer any
+    non-empty subset (TR-330 §3.1: "at least one of BMS, CMS or SMS"). ValueError names
+    what is wrong."""
+    wanted = {n.strip().upper() for n in names if n.strip()}
+    unknown = wanted - {s.short for s in SERVICES}
+    if unknown:
+        raise ValueError(f"unknown service(s) {', '.join(sorted(unknown))}: use bms, cms, sms")
+    if not wanted:
+        raise ValueError("at least one of bms, cms, sms")
+    return tuple(s for s in SERVICES if s.short in wanted)
+
+
 # --- argument checks (UDA §3.2.2 error codes) ------------------------------------------------
 
 _UINT_MAX = {"ui1": 2**8 - 1, "ui2": 2**16 - 1, "ui4": 2**32 - 1}
@@ -460,10 +476,10 @@ _INT_RANGE = {"i1": 2**7, "i2": 2**15, "i4": 2**31}
 def check_argument(var: StateVar, name: str, text: str) -> str:
     """Normalise one input argument for its related state variable (600/601 when bad)."""
     if var.type in _UINT_MAX or var.type in _INT_RANGE:
-        value = text.strip()
-        if not value.lstrip("+-").isdigit():
-            raise UpnpError(600, f"{name}: {text[:40]!r} is not {var.type}")
-        number = int(value)
+        try:
+            number = parse_integer(text)
+        except ValueError:
+            raise UpnpError(600, f"{name}: {text[:40]!r} is not {var.type}") from None
         lo, hi = (
             (0, _UINT_MAX[var.type])
             if var.type in _UINT_MAX
@@ -562,8 +578,14 @@ class DeviceInfo:
     manufacturer: str = "proxier lab"
 
 
-def build_description(info: DeviceInfo, base_path: str, config_id: int) -> bytes:
-    """Root device description (UDA §2.3) with relative URLs under `base_path`, no URLBase."""
+def build_description(
+    info: DeviceInfo,
+    base_path: str,
+    config_id: int,
+    services: tuple[ServiceDef, ...] = SERVICES,
+) -> bytes:
+    """Root device description (UDA §2.3) with relative URLs under `base_path`, no URLBase,
+    listing the `services` the device offers."""
     root = etree.Element(
         "root",
         nsmap={None: DEVICE_NS},  # type: ignore[dict-item]
@@ -576,14 +598,15 @@ def build_description(info: DeviceInfo, base_path: str, config_id: int) -> bytes
     _text(device, "deviceType", DEVICE_TYPE)
     _text(device, "friendlyName", info.friendly_name)
     _text(device, "manufacturer", info.manufacturer)
-    _text(device, "modelDescription", "proxier lab UPnP DM device (BMS:2, CMS:2, SMS:2)")
+    offered = ", ".join(f"{s.short}:2" for s in services)
+    _text(device, "modelDescription", f"proxier lab UPnP DM device ({offered})")
     _text(device, "modelName", info.model_name)
     _text(device, "modelNumber", info.model_number)
     _text(device, "serialNumber", info.serial_number)
     _text(device, "UDN", info.udn)
-    services = etree.SubElement(device, "serviceList")
-    for svc in SERVICES:
-        s = etree.SubElement(services, "service")
+    service_list = etree.SubElement(device, "serviceList")
+    for svc in services:
+        s = etree.SubElement(service_list, "service")
         short = svc.short.lower()
         _text(s, "serviceType", svc.service_type)
         _text(s, "serviceId", svc.service_id)

@@ -36,11 +36,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import logging
 import time
 import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,17 +52,32 @@ from lxml import etree
 from proxier.lab.announcer import Announcer
 from proxier.lab.datamodel import DataModel, ModelError, ModelSpec, load_model_spec
 from proxier.lab.device import Faults, LabDevice, SsdpHooks
+from proxier.lab.dp import DP, DpSettings, enable_protection, peer_of
 from proxier.lab.publisher import GenaRefused
-from proxier.lab.scpd import SERVICES, DeviceInfo, build_description, build_scpd
+from proxier.lab.scpd import (
+    SERVICES,
+    DeviceInfo,
+    ServiceDef,
+    build_description,
+    build_scpd,
+    services_named,
+)
+from proxier.logsafe import get_logger
 from proxier.upnp import soap
 from proxier.upnp.device import UpnpError
+from proxier.upnp.http import read_up_to
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import local_name, parse_xml
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 MAX_SOAP_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 32 * 1024 * 1024
 _SERVICES = {s.short.lower(): s for s in SERVICES}
+
+
+def _offered(device: LabDevice) -> tuple[ServiceDef, ...]:
+    """The DM services the device offers, then DeviceProtection when `--dps` gave it one."""
+    return (*device.services, DP) if device.protection is not None else device.services
 
 
 @dataclass(slots=True)
@@ -109,6 +123,11 @@ def load_config(path: str | Path) -> LabConfig:
     return LabConfig(devices, str(doc.get("seed", "proxier-lab")), int(doc.get("max_age", 1800)))
 
 
+def default_udn(seed: str, index: int) -> str:
+    """The UDN of lab device `index` when the config names none (stable per seed)."""
+    return f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{seed}:{index}')}"
+
+
 def _is_local(request: web.Request) -> bool:
     """The client runs on this host: loopback, or the very address the server listens on."""
     remote = request.remote
@@ -137,8 +156,13 @@ class LabServer:
         interface: str | None = None,
         allow_lan_multicast: bool = False,
         faults: Mapping[str, Any] | None = None,
+        dps: DpSettings | None = None,
+        services: Iterable[str] = ("bms", "cms", "sms"),
     ) -> None:
+        self.dps = dps  # DeviceProtection on every device (`proxier lab --dps`)
         self.count = max(devices, len(config.devices) if config else 0)
+        #: what every device offers (`--services`; ValueError for an unknown or empty list)
+        self.services = services_named(services)
         self.host = host
         self.port = port
         self.config = config or LabConfig()
@@ -160,7 +184,7 @@ class LabServer:
 
     def _make_device(self, index: int) -> LabDevice:
         cfg = self.config.devices[index] if index < len(self.config.devices) else DeviceConfig()
-        udn = cfg.udn or f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{self.config.seed}:{index}')}"
+        udn = cfg.udn or default_udn(self.config.seed, index)
         if not udn.startswith("uuid:"):
             udn = "uuid:" + udn
         serial = cfg.serial_number or f"LAB{uuid.UUID(udn[5:]).hex[:4].upper()}{index:06d}"
@@ -176,7 +200,7 @@ class LabServer:
         )
         if cfg.friendly_name:
             model.set_identity({"/UPnP/DM/DeviceInfo/FriendlyName": cfg.friendly_name})
-        device = LabDevice(index, udn, model)
+        device = LabDevice(index, udn, model, services=self.services)
         device.faults.update({**self.default_faults, **cfg.faults})
         return device
 
@@ -224,6 +248,9 @@ class LabServer:
         )
         await self._runner.setup()
         await self._add_site(self.port)
+        if self.dps is not None:
+            for device in self.devices:
+                await enable_protection(device, self.dps, self.host, self.port)
         self._session = aiohttp.ClientSession()
         hooks: SsdpHooks = SsdpHooks()
         if self.interface:
@@ -300,6 +327,8 @@ class LabServer:
             await self.remove_host(host)
         for device in self.devices:
             await device.stop()
+            if device.tls is not None:
+                await device.tls.stop()
         if self.announcer is not None:
             await self.announcer.stop()
             self.announcer = None
@@ -359,7 +388,7 @@ class LabServer:
     async def _description(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
         info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-        body = build_description(info, device.base_path, device.config_id)
+        body = build_description(info, device.base_path, device.config_id, _offered(device))
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
     async def _group_description(self, request: web.Request) -> web.Response:
@@ -371,7 +400,9 @@ class LabServer:
             if not device.available:
                 continue
             info = DeviceInfo(device.udn, device.friendly_name, device.serial_number)
-            doc = parse_xml(build_description(info, device.base_path, device.config_id))
+            doc = parse_xml(
+                build_description(info, device.base_path, device.config_id, device.services)
+            )
             element = next(c for c in doc if local_name(c) == "device")
             if root is None:
                 root = doc
@@ -394,11 +425,17 @@ class LabServer:
         body = etree.tostring(root, xml_declaration=True, encoding="utf-8")
         return web.Response(body=body, content_type="text/xml", charset="utf-8")
 
-    async def _scpd(self, request: web.Request) -> web.Response:
-        self._device_for(request)
-        service = _SERVICES.get(request.match_info["svc"])
-        if service is None:
+    @staticmethod
+    def _service_for(device: LabDevice, request: web.Request) -> ServiceDef:
+        """The service named in the URL, if this device offers it (else 404)."""
+        name = request.match_info["svc"]
+        service = DP if name == "dp" else _SERVICES.get(name)
+        if service is None or service not in _offered(device):
             raise web.HTTPNotFound()
+        return service
+
+    async def _scpd(self, request: web.Request) -> web.Response:
+        service = self._service_for(self._device_for(request), request)
         return web.Response(body=build_scpd(service), content_type="text/xml", charset="utf-8")
 
     async def _log(self, request: web.Request) -> web.Response:
@@ -416,13 +453,11 @@ class LabServer:
 
     async def _control(self, request: web.Request) -> web.StreamResponse:
         device = self._device_for(request)
-        service = _SERVICES.get(request.match_info["svc"])
-        if service is None:
-            raise web.HTTPNotFound()
+        service = self._service_for(device, request)
         if request.content_length is not None and request.content_length > MAX_SOAP_BYTES:
             return _fault(402, "request too large")
-        body = await request.content.read(MAX_SOAP_BYTES + 1)
-        if len(body) > MAX_SOAP_BYTES:
+        body = await read_up_to(request.content, MAX_SOAP_BYTES)
+        if body is None:
             return _fault(402, "request too large")
         try:
             service_type, action, args = soap.parse_request(body, max_bytes=MAX_SOAP_BYTES)
@@ -431,7 +466,18 @@ class LabServer:
             header = request.headers.get("SOAPACTION", "").strip('"')
             if header and header != f"{service_type}#{action}":
                 raise UpnpError(401, "SOAPACTION header does not match the body")
+            if device.protection is not None:
+                peer = peer_of(
+                    device, request.transport and request.transport.get_extra_info("peername")
+                )
+                if service is DP:
+                    outputs = device.protection.call(action, args, peer)
+                    body = soap.build_response(service_type, action, outputs)
+                    return web.Response(body=body, content_type="text/xml", charset="utf-8")
+                device.protection.check_dm(peer, action)
             result = await device.call(service, action, args)
+            if device.protection is not None and action == "BaselineReset":
+                device.protection.factory_reset()
             body = soap.build_response(service_type, action, result.outputs)
         except UpnpError as exc:
             device.bms.log("Warning", f"{service.short} action failed: {exc}")
@@ -454,9 +500,7 @@ class LabServer:
 
     async def _subscribe(self, request: web.Request) -> web.StreamResponse:
         device = self._device_for(request)
-        short = request.match_info["svc"].upper()
-        if short.lower() not in _SERVICES:
-            raise web.HTTPNotFound()
+        short = self._service_for(device, request).short
         sid = request.headers.get("SID")
         try:
             if sid is not None:
@@ -484,9 +528,7 @@ class LabServer:
 
     async def _unsubscribe(self, request: web.Request) -> web.Response:
         device = self._device_for(request)
-        short = request.match_info["svc"].upper()
-        if short.lower() not in _SERVICES:
-            raise web.HTTPNotFound()
+        short = self._service_for(device, request).short
         try:
             if "CALLBACK" in request.headers or "NT" in request.headers:
                 raise GenaRefused(400, "UNSUBSCRIBE with CALLBACK/NT")

@@ -7,12 +7,14 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import ssl
 import sys
 from typing import Any
 
 import aiohttp
 
+from proxier import logsafe
 from proxier.labacs.client import LabAcsClient, LabAcsError
 from proxier.labacs.server import LabAcs, LabAcsConfig
 from proxier.labacs.tasks import TaskError, task_request
@@ -108,11 +110,16 @@ def _serve(args: argparse.Namespace) -> int:
         ssl_context=context,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logsafe.install()
 
     async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)  # a clean stop, exit 0
         async with LabAcs(config) as acs:
             print(f"lab ACS: CWMP {acs.url}  REST {acs.base_url}/devices", flush=True)
-            await asyncio.Event().wait()
+            await stop.wait()
 
     try:
         asyncio.run(run())
@@ -148,5 +155,20 @@ async def _remote(args: argparse.Namespace) -> int:
             )
             if args.wait:
                 data = await client.task(args.device_id, int(data["id"]), wait=args.wait)
+                print(json.dumps(data, indent=2))
+                return _task_exit(data)
         print(json.dumps(data, indent=2))
     return 0
+
+
+def _task_exit(task: dict[str, Any]) -> int:
+    """`task --wait`: 0 only for a done task; a fault, an error or still pending/sent after
+    the wait is 1, with the reason on stderr (scripts must not take a pending task for done)."""
+    status = task.get("status")
+    if status == "done":
+        return 0
+    if status in ("pending", "sent"):
+        print(f"error: task {task.get('id')} still {status} after the wait", file=sys.stderr)
+    else:
+        print(f"error: task {task.get('id')} ended {status}", file=sys.stderr)
+    return 1

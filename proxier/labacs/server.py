@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import logging
 import secrets
 import ssl
 import time
@@ -39,8 +38,9 @@ from proxier.labacs import store as st
 from proxier.labacs.session import AcsSession
 from proxier.labacs.store import LabStore
 from proxier.labacs.tasks import TaskError, task_request
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 COOKIE = "session"
 

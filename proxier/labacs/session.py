@@ -12,7 +12,6 @@ and auth. Tasks come from the store one at a time (MaxEnvelopes 1), each with th
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,9 @@ from proxier.cwmp.soap import SoapError, decode, encode
 from proxier.labacs import store as st
 from proxier.labacs.store import LabStore
 from proxier.labacs.tasks import TaskError, device_id, expected_response, result_json, task_request
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 INFORM, CPE, ACS, DONE = "inform", "cpe", "acs", "done"
 

@@ -87,13 +87,31 @@ FINISHED = frozenset({DONE, FAULT, ERROR})
 _SECRET_KEYS = frozenset({"password"})
 
 
+_SECRET_NAMES = ("password", "passphrase", "secret", "presharedkey")
+
+
+def _secret_name(name: Any) -> bool:
+    """A parameter whose value is a secret (…ConnectionRequestPassword, …KeyPassphrase)."""
+    return isinstance(name, str) and name.lower().endswith(_SECRET_NAMES)
+
+
 def redact(value: Any) -> Any:
-    """Task arguments with any password replaced, for output and logs."""
+    """Task arguments with any password replaced, for output and logs: `password` keys and
+    the values of SetParameterValues entries naming a password parameter, in either form
+    (`[name, value, type]` or `{"name": …, "value": …}`)."""
     if isinstance(value, dict):
+        secret_value = _secret_name(value.get("name"))
         return {
-            k: ("***" if k.lower() in _SECRET_KEYS and v else redact(v)) for k, v in value.items()
+            k: (
+                "***"
+                if v and (k.lower() in _SECRET_KEYS or (secret_value and k == "value"))
+                else redact(v)
+            )
+            for k, v in value.items()
         }
     if isinstance(value, list):
+        if len(value) >= 2 and _secret_name(value[0]) and isinstance(value[1], str) and value[1]:
+            return [value[0], "***", *value[2:]]
         return [redact(v) for v in value]
     return value
 

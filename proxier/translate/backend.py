@@ -34,7 +34,6 @@ and `state` (the device's store: firmware operations survive a restart) to have 
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import sys
 import time
@@ -65,6 +64,8 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.cwmp.xsdtypes import check_value
+from proxier.logsafe import get_logger
 from proxier.translate.dmevents import CONFIGURATION_UPDATE, EventRaiser
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
@@ -82,6 +83,7 @@ from proxier.translate.paths import (
 )
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.device import (
+    BmsApi,
     DmDevice,
     DmEvent,
     NodeAttributes,
@@ -90,7 +92,7 @@ from proxier.upnp.device import (
     UpnpError,
 )
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -275,7 +277,7 @@ class UpnpBackend:
             if exc.code == 0:
                 log.warning("device %s: %s failed: %s", self.device.udn, action, exc)
             code = self.tables.errors.cwmp_fault(exc.code, rpc)
-            raise _err(code, f"{action}: UPnP {exc}") from None
+            raise _err(code, f"{action}: {exc}") from None
 
     @property
     def paths(self) -> PathTranslator:
@@ -929,6 +931,10 @@ class UpnpBackend:
                 other is not None and other != cwmp
             ):
                 faults.append(spv_fault(name, 9007, "Alias must be unique and start with a letter"))
+        types = await self._types_of(rpc, [upnp for _, upnp in device]) if device else {}
+        for pv, upnp in device:  # A.3.2.1: a value outside its type is ours to refuse (9007)
+            if problem := check_value(types[upnp], pv.value):
+                faults.append(spv_fault(pv.name, 9007, problem))
         if faults:
             raise _err(9003, "", tuple(faults))
         status = 0
@@ -1213,18 +1219,22 @@ class UpnpBackend:
 
     # --- device-level operations --------------------------------------------------------------
 
+    def _bms(self) -> BmsApi:
+        """Reboot/FactoryReset need BMS: without it (an SMS-only device, TR-330 §3.1) 9000."""
+        if self.device.bms is None:
+            raise _err(9000, "the device has no BasicManagement")
+        return self.device.bms
+
+    def ensure_can_reboot(self, reset: bool) -> None:
+        self._bms()
+
     async def reboot(self, command_key: str) -> None:
         """TR-330 Table 1 row 1: the Reboot RPC is BMS::Reboot."""
-        bms = self.device.bms
-        if bms is None:
-            raise _err(9000, "the device has no BasicManagement")
-        await self._call("Reboot", "Reboot", bms.reboot())
+        await self._call("Reboot", "Reboot", self._bms().reboot())
 
     async def factory_reset(self) -> None:
         """The FactoryReset RPC is BMS::BaselineReset (TR-330 Table 1 row 0)."""
-        bms = self.device.bms
-        if bms is None:
-            raise _err(9000, "the device has no BasicManagement")
+        bms = self._bms()
         await self._call("FactoryReset", "BaselineReset", bms.baseline_reset())
 
     async def download(self, request: Download) -> DownloadResponse:
@@ -1425,22 +1435,6 @@ def _looks_like_instance(upnp: str) -> bool:
     return upnp.endswith("/") and bool(segments) and is_instance(segments[-1])
 
 
-_INT = re.compile(r"[+-]?\d+")
-
-
 def _value_fits(xsd: str, value: str) -> bool:
-    """Whether `value` is a lexical form of `xsd` (to tell which parameter broke a 704)."""
-    v = value.strip()
-    if xsd == "xsd:boolean":
-        return v.lower() in ("0", "1", "true", "false")
-    if xsd in ("xsd:int", "xsd:long"):
-        return bool(_INT.fullmatch(v))
-    if xsd in ("xsd:unsignedInt", "xsd:unsignedLong"):
-        return bool(_INT.fullmatch(v)) and not v.startswith("-")
-    if xsd == "xsd:dateTime":
-        return bool(
-            re.fullmatch(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?", v)
-        )
-    if xsd == "xsd:hexBinary":
-        return len(v) % 2 == 0 and bool(re.fullmatch(r"[0-9A-Fa-f]*", v))
-    return True
+    """Whether `value` is a value of `xsd` (the one validator of `proxier.cwmp.xsdtypes`)."""
+    return not check_value(xsd, value)

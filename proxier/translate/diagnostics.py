@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -41,12 +40,14 @@ from proxier.cwmp.rpc import (
     ParameterValueStruct,
     SetParameterValuesFault,
 )
+from proxier.cwmp.xsdtypes import canonical_value, check_value, parse_integer
+from proxier.logsafe import get_logger
 from proxier.translate.opcommon import bounded, cwmp_error, parse_ids, supports
 from proxier.translate.tables import DiagnosticObject, Tables, default_tables
 from proxier.upnp.device import BmsApi, DmDevice, DmEvent, UpnpError
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_UINT = 0xFFFF_FFFF
 STATE = "DiagnosticsState"
@@ -251,7 +252,7 @@ def parse_nslookup(result: str) -> list[dict[str, str]]:
                 "HostNameReturned": r.get("HostNameReturned", "")[:MAX_STRING],
                 "IPAddresses": r.get("IPAddresses", ""),
                 "DNSServerIP": r.get("DNSServerIP", ""),
-                "ResponseTime": rt if rt.isdigit() else "0",
+                "ResponseTime": rt if not check_value("xsd:unsignedInt", rt) else "0",
             }
         )
     return rows
@@ -444,17 +445,9 @@ class DiagnosticsModel:
         if name == "Interface":
             # A proxied device has no Device.IP.Interface objects to reference.
             return "" if value == "" else "no such interface on this device"
-        if obj.types[name] == "xsd:unsignedInt":
-            v = value.strip()
-            if not v.isdigit():
-                return "not an unsignedInt"
-            low, high = RANGES.get(_leaf(obj.spec.name), {}).get(name, (0, MAX_UINT))
-            if not low <= int(v) <= high:
-                return f"must be in {low}..{high}"
-            return ""
-        if len(value) > MAX_STRING:
-            return f"longer than {MAX_STRING} characters"
-        return ""
+        low, high = RANGES.get(_leaf(obj.spec.name), {}).get(name, (None, None))
+        kind = obj.types[name]
+        return check_value(kind, value, minimum=low, maximum=high, max_length=MAX_STRING)
 
     def apply(self, params: Sequence[ParameterValueStruct]) -> None:
         """Apply validated values with the DiagnosticsState rules (reference §3.5)."""
@@ -468,7 +461,7 @@ class DiagnosticsModel:
             if rest == STATE:
                 state = pv.value
             else:
-                obj.values[rest] = pv.value.strip() if obj.types[rest] != "xsd:string" else pv.value
+                obj.values[rest] = canonical_value(obj.types[rest], pv.value)
             touched[obj.spec.name] = (obj, state)
         for obj, state in touched.values():
             obj.stop()
@@ -517,7 +510,7 @@ def test_timer(spec: DiagnosticObject, values: dict[str, str], slack: float) -> 
 
     def num(name: str, default: int) -> int:
         v = values.get(name, "")
-        return int(v) if v.isdigit() else default
+        return default if check_value("xsd:unsignedInt", v) else parse_integer(v)
 
     timeout_s = num("Timeout", 1000) / 1000
     if spec.start == "Traceroute":

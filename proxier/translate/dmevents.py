@@ -22,15 +22,15 @@ An occurrence the table gives no event is logged and goes no further. Vendor log
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from proxier.cwmp.backend import AutonomousTransferListener, TransferListener
 from proxier.cwmp.rpc import AutonomousTransferComplete, TransferComplete
+from proxier.logsafe import get_logger
 from proxier.translate.tables import CARRIED_BY, EventTable
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Raises one Inform event with its CommandKey (`CpeEngine.raise_event`).
 EventRaiser = Callable[[str, str], None]

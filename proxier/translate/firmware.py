@@ -7,8 +7,9 @@ Table 1 rows 7 and 10 to decide the Inform events.
 
 §4.7.1.1: the Download is validated, answered Status 1, then SMS::Update(DUID 0, NewDUURI =
 the Download URL, HandleDependencies 0) is called; its OperationID is cached with the
-CommandKey. SMS::Update has no credential arguments and TR-330 passes only the URL, so
-Download Username/Password are not forwarded (logged, never their values). DelaySeconds is
+CommandKey. SMS::Update has no credential arguments and TR-330 passes the URL, so Download
+Username/Password go in NewDUURI's userinfo (`proxier.upnp.userinfo`; never logged, and
+stripped from what the device says back); a pair userinfo cannot carry is 9003. DelaySeconds is
 the engine's business (it queues the transfer and calls `download` when due). Only FileType
 "1 Firmware Upgrade Image" exists in UPnP DM (Table 1 row 7: "Upload or Download of
 Configuration files is not supported"): other FileTypes are 9003; a device without SMS
@@ -41,7 +42,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -57,6 +57,7 @@ from proxier.cwmp.rpc import (
     FaultStruct,
     TransferComplete,
 )
+from proxier.logsafe import get_logger
 from proxier.translate.opcommon import (
     KeyValueStore,
     bounded,
@@ -66,8 +67,14 @@ from proxier.translate.opcommon import (
 )
 from proxier.translate.tables import FirmwareTable, default_tables
 from proxier.upnp.device import DmDevice, DmEvent, SmsApi, UpnpError
+from proxier.upnp.userinfo import (
+    CredentialsRefused,
+    check_credentials,
+    strip_userinfo,
+    with_credentials,
+)
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 FIRMWARE_FILE_TYPE = "1 Firmware Upgrade Image"
 FIRMWARE_DUID = 0
@@ -122,7 +129,7 @@ def operation_fault(table: FirmwareTable, state: str, description: str, info: st
         code = table.unknown  # an Error without a description of what went wrong
     if code == 0:
         return FaultStruct()
-    return FaultStruct(code, info or fault_info(code).fault_string)
+    return FaultStruct(code, strip_userinfo(info) or fault_info(code).fault_string)
 
 
 class Firmware:
@@ -192,11 +199,10 @@ class Firmware:
             raise cwmp_error(9013, f"scheme {parts.scheme[:16]!r}")
         if not parts.hostname:
             raise cwmp_error(9003, "URL without a host")
-        if request.username or request.password:
-            log.info(
-                "device %s: Download credentials are not forwarded (SMS::Update takes a URL only)",
-                self.device.udn,
-            )
+        try:  # forwarded in NewDUURI's userinfo (`proxier.upnp.userinfo`, issue 12 #15)
+            check_credentials(request.username, request.password)
+        except CredentialsRefused as exc:
+            raise cwmp_error(9003, f"Download credentials: {exc}") from None
         task = asyncio.create_task(self._update(request))
         self._updates.add(task)
         task.add_done_callback(self._updates.discard)
@@ -213,12 +219,14 @@ class Firmware:
         version = await self._version()
         async with self._lock:
             try:
-                op_id = await bounded(sms.update(FIRMWARE_DUID, request.url, False), self.timeout)
+                uri = with_credentials(request.url, request.username, request.password)
+                op_id = await bounded(sms.update(FIRMWARE_DUID, uri, False), self.timeout)
             except (UpnpError, TimeoutError) as exc:
                 code = exc.code if isinstance(exc, UpnpError) else 0
                 fault = self.table.update_fault(code)
-                log.info("device %s: SMS::Update refused: %s", self.device.udn, exc)
-                detail = f"SMS::Update: {exc}" if str(exc) else "SMS::Update timed out"
+                said = strip_userinfo(str(exc))  # a device may echo the URI it was given
+                log.info("device %s: SMS::Update refused: %s", self.device.udn, said)
+                detail = f"SMS::Update: {said}" if said else "SMS::Update timed out"
                 self._report(
                     TransferComplete(
                         request.command_key,
@@ -392,7 +400,8 @@ class Firmware:
         sms = self.sms
         if sms is not None and supports(sms, "GetDUInfo"):
             try:
-                transfer_url = (await bounded(sms.get_du_info(FIRMWARE_DUID), self.timeout)).du_uri
+                info = await bounded(sms.get_du_info(FIRMWARE_DUID), self.timeout)
+                transfer_url = strip_userinfo(info.du_uri)
             except (UpnpError, TimeoutError):
                 pass
         atc = AutonomousTransferComplete(

@@ -26,7 +26,6 @@ cannot disagree, and a factory reset that clears the engine's levels clears thes
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sqlite3
@@ -35,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxier.dbfile import PrivateDatabase
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instance (

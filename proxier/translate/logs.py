@@ -7,8 +7,8 @@ ACS's URL, then TransferComplete ("7 TRANSFER COMPLETE" + "M Upload", §4.4.2, T
 store is given); the table is re-read (GetLogURIs + GetLogInfo) before answering
 GetParameterNames / GetParameterValues, since logs come and go at run time. Name: an
 internal path (`/upnp-dm/log/<i>/<LogURI tail>`, at most 64 characters, unique through
-<i>); MaximumSize: GetLogInfo MaxSize; Persistent: false ("could use 0 initially"; BMS says
-nothing about persistence).
+<i>); MaximumSize: GetLogInfo MaxSize; Persistent: 0 initially, then what the log did across
+the device's last reboot (`proxier.translate.logpersist`).
 
 §4.4.2: Upload FileType "4 Vendor Log File <i>" names instance <i>; "2 Vendor Log File"
 means the lowest-numbered log. The request is verified (wrong FileType — configuration files
@@ -25,12 +25,12 @@ the device's store); the table is only read from the device for names that can c
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -45,11 +45,13 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.logsafe import get_logger
+from proxier.translate.logpersist import LogPersistence
 from proxier.translate.opcommon import KeyValueStore, bounded, cwmp_error, supports
 from proxier.upnp.device import DmDevice, LogInfo, UpnpError
 from proxier.upnp.http import HttpFetchError, bounded_request
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 TABLE = "Device.DeviceInfo.VendorLogFile."
 COUNT = "Device.DeviceInfo.VendorLogFileNumberOfEntries"
@@ -133,6 +135,7 @@ class VendorLogs:
         self._refreshed_at: float | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.persistence = LogPersistence(store, self._content)
 
     @property
     def supported(self) -> bool:
@@ -204,7 +207,11 @@ class VendorLogs:
         for number, entry in self.entries.items():
             base = f"{TABLE}{number}."
             out.append((base, "", ""))
-            values = {"Name": entry.name, "MaximumSize": str(entry.max_size), "Persistent": "0"}
+            values = {
+                "Name": entry.name,
+                "MaximumSize": str(entry.max_size),
+                "Persistent": self.persistence.persistent(entry.uri),
+            }
             for pname, ptype in PARAMETERS:
                 out.append((base + pname, values[pname], ptype))
         return out
@@ -290,10 +297,44 @@ class VendorLogs:
             entry = next(iter(self.entries.values()), None)
         if entry is None:
             raise cwmp_error(9011, f"no such vendor log ({request.file_type[:64]})")
-        task = asyncio.create_task(self._transfer(request, entry))
+        self._spawn(self._transfer(request, entry))
+        return UploadResponse(1)
+
+    # -- Persistent (§4.4.1) --
+
+    def attached(self) -> None:
+        """The device is (back) in use: mark its logs not marked yet (`logpersist`)."""
+        self._spawn(self._observe(rebooted=False))
+
+    def device_rebooted(self) -> None:
+        """The device rebooted (Table 1 "1 BOOT"): judge what its logs kept."""
+        self._spawn(self._observe(rebooted=True))
+
+    async def _observe(self, *, rebooted: bool) -> None:
+        bms = self.device.bms
+        if bms is None or not self.supported:
+            return
+        try:  # not `refresh`: the table the ACS reads keeps its own freshness
+            uris = [u for u in await bounded(bms.get_log_uris(), self.timeout) if u]
+        except (UpnpError, TimeoutError) as exc:
+            log.info("device %s: cannot list its logs: %s", self.device.udn, exc or "timeout")
+            return
+        if rebooted:
+            await self.persistence.rebooted(uris)
+        else:
+            await self.persistence.mark(uris)
+
+    async def _content(self, uri: str) -> bytes | None:
+        try:
+            return await self._fetch(uri)
+        except UploadError as exc:
+            log.info("device %s: log %s not readable: %s", self.device.udn, uri[:120], exc)
+            return None
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return UploadResponse(1)
 
     async def settled(self) -> None:
         """Wait until every accepted upload has finished (tests, shutdown)."""
@@ -308,7 +349,7 @@ class VendorLogs:
     async def _transfer(self, request: Upload, entry: LogEntry) -> None:
         start = self.now()
         try:
-            data = await self._fetch(entry)
+            data = await self._fetch(entry.uri)
             await self._put(request, data)
         except UploadError as exc:
             log.info("device %s: upload of %s failed: %s", self.device.udn, entry.name, exc)
@@ -322,14 +363,17 @@ class VendorLogs:
         log.info("device %s: uploaded %s (%d bytes)", self.device.udn, entry.name, len(data))
         self._report(TransferComplete(request.command_key, FaultStruct(), start, self.now()))
 
-    async def _fetch(self, entry: LogEntry) -> bytes:
+    async def _fetch(self, uri: str) -> bytes:
         """GetLogInfo for the LogURL, then a bounded GET from the device (failure → 9011)."""
         bms = self.device.bms
         assert bms is not None
         try:
-            info = await bounded(bms.get_log_info(entry.uri), self.timeout)
+            info = await bounded(bms.get_log_info(uri), self.timeout)
         except (UpnpError, TimeoutError) as exc:
             raise UploadError(9011, f"GetLogInfo: {exc or 'timeout'}") from None
+        home = getattr(bms, "control_url", "")  # a device on the network: stay on its host
+        if home and urlsplit(info.log_url).hostname != urlsplit(home).hostname:
+            raise UploadError(9011, f"LogURL {info.log_url[:120]!r} is on another host: refused")
         try:
             result = await bounded_request(
                 self.session,
@@ -346,40 +390,7 @@ class VendorLogs:
         return result.body
 
     async def _put(self, request: Upload, data: bytes) -> None:
-        """HTTP PUT to the ACS-given URL with its credentials (never logged)."""
-        status, challenge = await self._put_once(request, data, basic=False)
-        if status == 401 and request.username and challenge.lower().startswith("basic"):
-            status, challenge = await self._put_once(request, data, basic=True)
-        if status in (401, 403):
-            raise UploadError(9012, f"the file server refused the credentials (HTTP {status})")
-        if not 200 <= status < 300:
-            raise UploadError(9011, f"the file server answered HTTP {status}")
-
-    async def _put_once(self, request: Upload, data: bytes, *, basic: bool) -> tuple[int, str]:
-        middlewares: tuple[aiohttp.DigestAuthMiddleware, ...] = ()
-        headers = {"Content-Type": "text/plain"}
-        if request.username:
-            if basic:
-                headers["Authorization"] = aiohttp.encode_basic_auth(
-                    request.username, request.password
-                )
-            else:
-                middlewares = (aiohttp.DigestAuthMiddleware(request.username, request.password),)
-        try:
-            async with asyncio.timeout(self.transfer_timeout):
-                async with self.session.put(
-                    request.url,
-                    data=data,
-                    middlewares=middlewares,
-                    headers=headers,
-                    allow_redirects=False,
-                ) as response:
-                    await response.content.read(64 * 1024)
-                    return response.status, response.headers.get("WWW-Authenticate", "")
-        except TimeoutError:
-            raise UploadError(9011, "the file server did not answer in time") from None
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise UploadError(9011, f"cannot reach the file server: {type(exc).__name__}") from None
+        await put_upload(self.session, request, data, self.transfer_timeout)
 
     def _report(self, tc: TransferComplete) -> None:
         if self.listener is None:
@@ -389,3 +400,48 @@ class VendorLogs:
             self.listener(tc)
         except Exception:
             log.exception("transfer listener failed")
+
+
+async def put_upload(
+    session: aiohttp.ClientSession, request: Upload, data: bytes, transfer_timeout: float
+) -> None:
+    """HTTP PUT to the ACS-given URL with its credentials (never logged)."""
+    status, challenge = await _put_once(session, request, data, transfer_timeout, basic=False)
+    if status == 401 and request.username and challenge.lower().startswith("basic"):
+        status, challenge = await _put_once(session, request, data, transfer_timeout, basic=True)
+    if status in (401, 403):
+        raise UploadError(9012, f"the file server refused the credentials (HTTP {status})")
+    if not 200 <= status < 300:
+        raise UploadError(9011, f"the file server answered HTTP {status}")
+
+
+async def _put_once(
+    session: aiohttp.ClientSession,
+    request: Upload,
+    data: bytes,
+    transfer_timeout: float,
+    *,
+    basic: bool,
+) -> tuple[int, str]:
+    middlewares: tuple[aiohttp.DigestAuthMiddleware, ...] = ()
+    headers = {"Content-Type": "text/plain"}
+    if request.username:
+        if basic:
+            headers["Authorization"] = aiohttp.encode_basic_auth(request.username, request.password)
+        else:
+            middlewares = (aiohttp.DigestAuthMiddleware(request.username, request.password),)
+    try:
+        async with asyncio.timeout(transfer_timeout):
+            async with session.put(
+                request.url,
+                data=data,
+                middlewares=middlewares,
+                headers=headers,
+                allow_redirects=False,
+            ) as response:
+                await response.content.read(64 * 1024)
+                return response.status, response.headers.get("WWW-Authenticate", "")
+    except TimeoutError:
+        raise UploadError(9011, "the file server did not answer in time") from None
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
+        raise UploadError(9011, f"cannot reach the file server: {type(exc).__name__}") from None

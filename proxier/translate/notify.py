@@ -27,6 +27,8 @@ from typing import Protocol
 
 from proxier.cwmp.backend import ValueChange
 
+#: The level of a parameter whose EventOnChange is on but no ACS set (TR-069 A.3.2.4).
+PASSIVE = 1
 #: Seconds during which a parameter the ACS set is not reported as changed.
 RECENT_SET_WINDOW = 10.0
 
@@ -183,7 +185,9 @@ class ValueChangeTracker:
             recent = self._recent.get(path)
             if recent is not None and recent[1] == value:
                 continue  # the ACS's own value coming back: never a notification (A.3.2.4)
-            changes.append(ValueChange(entry.name, value, entry.type))
+            # Watched = EventOnChange on: at least passive, as GetParameterAttributes says
+            # (TR-069 A.3.2.4); a level the ACS set takes precedence in the engine.
+            changes.append(ValueChange(entry.name, value, entry.type, notification=PASSIVE))
         if updates:
             with self._store.transaction():
                 self._store.set_notified_values(updates)

@@ -8,15 +8,15 @@ SCPD list that action" and the persistence interface the firmware tracker writes
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from collections.abc import Awaitable
 from typing import Protocol, TypeVar
 
 from proxier.cwmp.faults import fault
 from proxier.cwmp.rpc import CwmpFaultError, SetParameterValuesFault
+from proxier.logsafe import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 

@@ -16,7 +16,6 @@ the backend): `set_listeners`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import aiohttp
@@ -31,6 +30,7 @@ from proxier.cwmp.rpc import (
     Upload,
     UploadResponse,
 )
+from proxier.logsafe import get_logger
 from proxier.translate.diagnostics import Diagnostics
 from proxier.translate.dmevents import DmEvents, EventRaiser
 from proxier.translate.firmware import Firmware
@@ -39,7 +39,7 @@ from proxier.translate.opcommon import KeyValueStore, cwmp_error
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.device import DmDevice, DmEvent
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class Operations:
@@ -150,8 +150,15 @@ class Operations:
 
     def resume(self) -> None:
         """Firmware operations restored from the store are checked again (proxier restart,
-        device back from a reboot)."""
+        device back from a reboot); logs get their mark for VendorLogFile.Persistent."""
         self.firmware.device_alive()
+        if self.logs is not None:
+            self.logs.attached()
+
+    def device_rebooted(self) -> None:
+        """TR-330 Table 1 "1 BOOT": what the logs kept decides their Persistent (§4.4.1)."""
+        if self.logs is not None:
+            self.logs.device_rebooted()
 
     async def close(self) -> None:
         await self.diagnostics.close()

@@ -16,13 +16,15 @@ we want the device's own UPnP error code. The SOAP codec is small and golden-tes
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 import aiohttp
 
+from proxier import wiretap
+from proxier.logsafe import get_logger
 from proxier.upnp import cms_xml, soap
 from proxier.upnp.description import DescribedDevice
 from proxier.upnp.device import (
@@ -43,9 +45,10 @@ from proxier.upnp.device import (
     UpnpError,
 )
 from proxier.upnp.http import HttpFetchError, PeerCheck, bounded_request
+from proxier.upnp.nocms import DescriptionCms
 from proxier.upnp.results import EUInfo, InterfaceResetResult, SelfTestResult
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 _T = TypeVar("_T")
 
 CMS_TYPE = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
@@ -85,6 +88,7 @@ class SoapTransport:
         time_limit: float | None = None,
     ) -> Mapping[str, str]:
         headers, body = soap.build_request(service_type, action, arguments)
+        started = time.monotonic()
         try:
             result = await bounded_request(
                 self.session,
@@ -98,10 +102,18 @@ class SoapTransport:
                 peer_check=self.peer_check,
             )
         except HttpFetchError as exc:
+            wiretap.upnp_action(control_url, action, time.monotonic() - started, str(exc))
             raise UpnpError(soap.TRANSPORT_ERROR, f"{action}: {exc}") from None
-        return soap.parse_response(
-            action, result.status, result.body, out, max_bytes=self.max_bytes
-        )
+        took = time.monotonic() - started
+        try:
+            answer = soap.parse_response(
+                action, result.status, result.body, out, max_bytes=self.max_bytes
+            )
+        except UpnpError as exc:
+            wiretap.upnp_action(control_url, action, took, str(exc))
+            raise
+        wiretap.upnp_action(control_url, action, took, f"HTTP {result.status}")
+        return answer
 
 
 # --- value conversions (device output is untrusted: bad values are protocol errors) --------
@@ -620,7 +632,7 @@ class NetworkDmDevice:
     def __init__(
         self,
         udn: str,
-        cms: CmsClient,
+        cms: CmsApi,
         bms: BmsClient | None = None,
         sms: SmsClient | None = None,
         *,
@@ -651,20 +663,22 @@ class NetworkDmDevice:
                 service.service_type,
                 actions=described.actions[kind],
             )
-        cms = clients["CMS"]
+        cms = clients.get("CMS")
         bms = clients.get("BMS")
         sms = clients.get("SMS")
-        assert isinstance(cms, CmsClient)
+        assert cms is None or isinstance(cms, CmsClient)
         assert bms is None or isinstance(bms, BmsClient)
         assert sms is None or isinstance(sms, SmsClient)
-        return cls(candidate.udn, cms, bms, sms, description=described)
+        # TR-330 §3.1: a device with only BMS or only SMS is proxied too (`upnp.nocms`).
+        api = cms if cms is not None else DescriptionCms(described, sms)
+        return cls(candidate.udn, api, bms, sms, description=described)
 
     @property
     def udn(self) -> str:
         return self._udn
 
     @property
-    def cms(self) -> CmsClient:
+    def cms(self) -> CmsApi:
         return self._cms
 
     @property
@@ -680,7 +694,8 @@ class NetworkDmDevice:
         return self._closed
 
     def _service(self, kind: str) -> _ServiceClient | None:
-        return {"CMS": self._cms, "BMS": self._bms, "SMS": self._sms}.get(kind)
+        cms = self._cms if isinstance(self._cms, _ServiceClient) else None  # none: `nocms`
+        return {"CMS": cms, "BMS": self._bms, "SMS": self._sms}.get(kind)
 
     async def read_evented(self, kind: str) -> dict[str, str]:
         """Read the evented variables of service `kind` ("CMS"/"BMS"/"SMS") with actions.

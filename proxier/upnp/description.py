@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,10 +22,11 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from lxml import etree
 
+from proxier.logsafe import get_logger
 from proxier.upnp.http import HttpFetchError, PeerCheck, bounded_request, check_url
 from proxier.xmlsafe import XmlError, local_name, namespace, parse_xml
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 
 DEVICE_NS = "urn:schemas-upnp-org:device-1-0"
 SERVICE_NS = "urn:schemas-upnp-org:service-1-0"
@@ -624,11 +624,15 @@ async def _describe_candidate(
         problems.extend(f"{kind} SCPD: {p}" for p in scpd.problems)
         scpds[kind] = scpd
         actions[kind] = usable
-    if "CMS" not in scpds:
-        return "no ConfigurationManagement service (TR-330 §4.1: CMS with common objects)"
-    missing = check_cms_actions(actions["CMS"])
-    if missing:
-        return "; ".join(missing)
+    if not scpds:
+        return "no usable BMS, CMS or SMS service (TR-330 §3.1: at least one)"
+    if "CMS" in scpds:
+        missing = check_cms_actions(actions["CMS"])
+        if missing:
+            return "; ".join(missing)
+    else:
+        offered = "/".join(sorted(scpds))
+        problems.append(f"no ConfigurationManagement: only {offered} proxied (TR-330 §3.1)")
     if "BMS" in actions and "Reboot" not in actions["BMS"]:
         problems.append("BMS lacks Reboot: no reboot mechanism (TR-069 Annex J virtual device)")
     return DescribedDevice(candidate, scpds, actions, tuple(problems))

@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import math
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,15 +35,21 @@ import aiohttp
 from async_upnp_client.ssdp import get_ssdp_socket
 from lxml import etree
 
+from proxier.logsafe import get_logger
+from proxier.logsetup import Condition
+from proxier.redact import redact_url
+from proxier.tr064.description import SEARCH_TARGETS as TR064_SEARCH_TARGETS
+from proxier.tr064.description import is_tr064_type
 from proxier.upnp import ssdp
 from proxier.upnp.http import HttpFetchError, bounded_request
+from proxier.upnp.lanhosts import Network, lan_networks, location_refusal
 from proxier.upnp.netns import check_multicast_allowed
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
 if TYPE_CHECKING:
     from proxier.config import UpnpConfig
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 
 _DEV = "urn:schemas-upnp-org:device:"
 _SVC = "urn:schemas-upnp-org:service:"
@@ -66,6 +73,16 @@ EventKind = Literal["alive", "byebye", "expired", "update"]
 def is_dm_type(urn: str) -> bool:
     """True for a BMS/CMS/SMS service type or a ManageableDevice type (any version)."""
     return urn.startswith((*DM_SERVICE_PREFIXES, MANAGEABLE_DEVICE))
+
+
+def is_candidate_type(urn: str) -> bool:
+    """A type that makes a device a candidate: UPnP DM, or TR-064 (issue 10)."""
+    return is_dm_type(urn) or is_tr064_type(urn)
+
+
+#: Default M-SEARCH targets: UPnP DM, and the dslforum device types TR-064 devices answer
+#: (FRITZ! sends no NOTIFY, so the periodic search is how they are found).
+SEARCH_TARGETS = DM_SEARCH_TARGETS + TR064_SEARCH_TARGETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +148,10 @@ class _Record:
 class DeviceTracker:
     """Sans-IO DM device tracker: feed messages with `handle`/`datagram`, timers with `now`."""
 
-    def __init__(self, *, max_records: int = 1024) -> None:
+    def __init__(self, *, max_records: int = 1024, lan: Sequence[Network] = ()) -> None:
+        #: Subnets a LOCATION may name besides the sender's own address (`lanhosts`).
+        self.lan: Sequence[Network] = lan
+        self._refused: set[tuple[str, str]] = set()  # (remote, location) already logged
         self._records: dict[tuple[str, str], _Record] = {}
         self._max_records = max_records
         self._probe_failures: dict[str, int] = {}
@@ -156,13 +176,15 @@ class DeviceTracker:
         try:
             message = ssdp.parse(data)
         except ssdp.SsdpError as exc:
-            _LOG.info("ignoring SSDP packet from %s: %s", remote, exc)
+            _LOG.debug("ignoring SSDP packet from %s: %s", remote, exc)
             return []
         return self.handle(message, now, remote=remote)
 
     def handle(self, msg: ssdp.SsdpMessage, now: float, remote: str = "") -> list[DiscoveryEvent]:
         """Apply one parsed SSDP message."""
         if msg.kind == "search":
+            return []
+        if msg.kind != "byebye" and not self._location_ok(msg, remote):
             return []
         if msg.kind == "byebye":
             return self._byebye(msg, remote)
@@ -200,7 +222,8 @@ class DeviceTracker:
         events: list[DiscoveryEvent] = []
         seen: set[str] = set()
         for dev in devices:
-            if not (is_dm_type(dev.device_type) or any(map(is_dm_type, dev.service_types))):
+            types = (dev.device_type, *dev.service_types)
+            if not any(map(is_candidate_type, types)):
                 continue
             seen.add(dev.udn)
             events += self._alive(
@@ -232,6 +255,28 @@ class DeviceTracker:
                 _LOG.info("%s unreachable %d times: %s expired", url, failures, udn)
                 events.append(self._event("expired", record))
         return events
+
+    def _location_ok(self, msg: ssdp.SsdpMessage, remote: str) -> bool:
+        """Issue 12 item 6: never fetch a LOCATION on a host other than the sender or the
+        LAN subnets; such a packet is dropped, logged once per (sender, URL)."""
+        for url in (msg.location, msg.secure_location):
+            reason = location_refusal(url, remote, self.lan) if url else None
+            if reason is None:
+                continue
+            if (remote, url) not in self._refused:
+                if len(self._refused) >= self._max_records:
+                    self._refused.clear()
+                self._refused.add((remote, url))
+                _LOG.warning("ignoring %s from %s: %s (%.200r)", msg.kind, remote, reason, url)
+            return False
+        return True
+
+    def forget(self, udn: str) -> None:
+        """Drop what is known of `udn`: its next announcement or probe is a new device."""
+        for key in [k for k in self._records if k[0] == udn]:
+            del self._records[key]
+        for udns in self._probe_udns.values():
+            udns.discard(udn)
 
     # -- transitions
 
@@ -282,7 +327,7 @@ class DeviceTracker:
         if secure_location:
             record.secure_location = secure_location
         if not record.announced:
-            if not any(is_dm_type(t) for t in record.types):
+            if not any(is_candidate_type(t) for t in record.types):
                 return []  # not (yet) known to be a DM device
             record.announced = True
             changed = True
@@ -435,7 +480,7 @@ class DiscoveryConfig:
 
     interfaces: tuple[str, ...] = ()
     search_interval: float = 60.0
-    search_targets: tuple[str, ...] = DM_SEARCH_TARGETS
+    search_targets: tuple[str, ...] = SEARCH_TARGETS
     mx: int = 2
     description_urls: tuple[str, ...] = ()
     probe_interval: float = 30.0
@@ -513,8 +558,12 @@ class Discovery:
         *,
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.monotonic,
+        probe_ssl: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config
+        #: TLS context for https description URLs (DeviceProtection devices: our client
+        #: certificate; the probe only asks "still there?", pins are checked when describing)
+        self._probe_ssl = probe_ssl
         self.tracker = DeviceTracker(
             max_records=max(config.max_records, 4 * len(config.description_urls))
         )
@@ -527,14 +576,15 @@ class Discovery:
         self._tasks: list[asyncio.Task[None]] = []
         self._expiry: asyncio.TimerHandle | None = None
         self._fetches = asyncio.Semaphore(config.max_parallel_fetches)
+        self._conditions: dict[str, Condition] = {}
 
-    async def start(self) -> None:
-        """Open sockets (after the multicast guard) and start the periodic jobs."""
-        if self.config.interfaces:
-            check_multicast_allowed(self.config.allow_lan_multicast)
-        loop = asyncio.get_running_loop()
-        for interface in self.config.interfaces:
-            await self._open_interface(loop, interface)
+    def _condition(self, url: str) -> Condition:
+        """An unreachable URL is logged when it fails or changes, then every 10 minutes."""
+        if url not in self._conditions:
+            self._conditions[url] = Condition(_LOG, f"description {redact_url(url)}")
+        return self._conditions[url]
+
+    def _start_tasks(self) -> None:
         if self.config.interfaces:
             self._tasks.append(asyncio.create_task(self._search_loop()))
         if self.config.description_urls:
@@ -543,7 +593,7 @@ class Discovery:
                 self._own_session = True
             self._tasks.append(asyncio.create_task(self._probe_loop()))
 
-    async def stop(self) -> None:
+    async def _stop_tasks(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -552,6 +602,23 @@ class Discovery:
             except asyncio.CancelledError:
                 pass
         self._tasks.clear()
+
+    async def start(self) -> None:
+        """Open sockets (after the multicast guard) and start the periodic jobs."""
+        if self.config.interfaces:
+            check_multicast_allowed(self.config.allow_lan_multicast)
+            self.tracker.lan = lan_networks(self.config.interfaces)
+            _LOG.info(
+                "SSDP LOCATIONs fetched from the sender or %s",
+                ", ".join(map(str, self.tracker.lan)) or "no LAN subnet",
+            )
+        loop = asyncio.get_running_loop()
+        for interface in self.config.interfaces:
+            await self._open_interface(loop, interface)
+        self._start_tasks()
+
+    async def stop(self) -> None:
+        await self._stop_tasks()
         for transport in self._transports:
             transport.close()
         self._transports.clear()
@@ -580,6 +647,15 @@ class Discovery:
                 dest = (group, ssdp.SSDP_PORT)
             for target in self.config.search_targets:
                 transport.sendto(ssdp.build_msearch(target, mx=self.config.mx, group=group), dest)
+
+    async def listen_unicast(self, address: str, port: int = 0) -> int:
+        """Also take SSDP datagrams sent by unicast to `address` (no multicast group is
+        joined: safe on loopback, where tests announce devices); returns the bound port."""
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _Datagrams(self._datagram), local_addr=(address, port)
+        )
+        self._transports.append(transport)
+        return int(transport.get_extra_info("sockname")[1])
 
     async def probe_now(self) -> None:
         """Fetch every configured description URL once (`max_parallel_fetches` at a time)."""
@@ -664,6 +740,7 @@ class Discovery:
                 time_limit=self.config.fetch_timeout,
                 max_bytes=self.config.max_description_bytes,
                 max_redirects=3,
+                ssl_context=self._probe_ssl if url.startswith("https:") else None,
             )
             if result.status != 200:
                 raise HttpFetchError(f"GET {url} answered HTTP {result.status}")
@@ -671,8 +748,9 @@ class Discovery:
                 result.body, max_bytes=self.config.max_description_bytes
             )
         except (HttpFetchError, XmlError) as exc:
-            _LOG.info("description %s: %s", url, exc)
+            self._condition(url).report(str(exc), logging.INFO)
             events = self.tracker.probe_failed(url, self._clock(), limit=self.config.probe_failures)
         else:
+            self._condition(url).report(None)
             events = self.tracker.probe_ok(url, devices, self._clock())
         self._emit(events)

@@ -15,11 +15,11 @@ import copy
 import heapq
 import ipaddress
 import itertools
-import logging
 import math
 import random
 import re
 import socket
+import ssl
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -29,11 +29,13 @@ import aiohttp
 from aiohttp import web
 from lxml import etree
 
+from proxier.httpserver import server_runner
+from proxier.logsafe import get_logger
 from proxier.upnp.device import DmEvent
 from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.xmlsafe import XmlError, local_name, namespace, parse_xml
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 
 EVENT_NS = "urn:schemas-upnp-org:event-1-0"
 SEQ_MAX = 0xFFFF_FFFF
@@ -147,6 +149,9 @@ def _serialize(element: etree._Element) -> str:
     clone = copy.deepcopy(element)
     etree.cleanup_namespaces(clone)
     return etree.tostring(clone, encoding="unicode", with_tail=False) + (element.tail or "")
+
+
+_SEQ = re.compile(r"[0-9]{1,10}", re.ASCII)  # UDA §4.3.1: a 32-bit event key, ASCII digits
 
 
 class GenaCore:
@@ -343,7 +348,7 @@ class GenaCore:
             return NotifyResult(400)
         if nt != "upnp:event" or nts != "upnp:propchange":
             return NotifyResult(412)
-        seq_value = int(seq) if seq is not None and seq.strip().isdigit() else None
+        seq_value = int(seq) if seq is not None and _SEQ.fullmatch(seq.strip()) else None
         if seq_value is not None and seq_value > SEQ_MAX:
             seq_value = None
         key = self._by_sid.get(normalize_sid(sid))
@@ -427,12 +432,19 @@ def _local_ip_towards(url: str) -> str:
 #: The proxier's renewals come 0–25 % early at random (spread, not synchronised).
 RENEW_JITTER = 0.25
 
+#: `GenaManager(host=PER_PATH)`: listen on, and advertise, the local address of the path to
+#: each device (issue 8: a LAN device must be able to deliver events, and the callback must
+#: never listen on the WAN side, as a wildcard bind would).
+PER_PATH = "per-path"
+
 
 class GenaManager:
     """One callback server and every GENA subscription of the proxier.
 
     `host` is where the callback server listens (loopback by default). When it is a
-    wildcard, each device gets a CALLBACK URL on the local address that routes to it.
+    wildcard, each device gets a CALLBACK URL on the local address that routes to it. With
+    `PER_PATH` the server listens on each such local address as devices need it (the same
+    port on each when free), and nowhere else.
     """
 
     def __init__(
@@ -445,17 +457,22 @@ class GenaManager:
         request_timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         core: GenaCore | None = None,
+        tls_for: Callable[[str], ssl.SSLContext | None] | None = None,
     ) -> None:
+        #: TLS context for an https eventSubURL (a DeviceProtection device known only by its
+        #: secure URL); the CALLBACK itself stays plain HTTP (proxier.dp.manager says why)
+        self._tls_for = tls_for or (lambda url: None)
         self.core = core or GenaCore(renew_jitter=RENEW_JITTER)
         self._session = session
         self._host = host
         self._port = port
+        self._path_ports: dict[str, int] = {}  # PER_PATH: local address → bound port
+        self._path_sites: list[web.TCPSite] = []
         self._requested_timeout = requested_timeout
         self._request_timeout = request_timeout
         self._clock = clock
         self._targets: dict[str, _Target] = {}
-        self._runner: web.ServerRunner | None = None
-        self._site: web.TCPSite | None = None
+        self._runner: web.BaseRunner | None = None
         self._timer_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._jobs: set[asyncio.Task[None]] = set()
@@ -466,20 +483,47 @@ class GenaManager:
 
     def callback_url(self, event_sub_url: str = "") -> str:
         host = self._host
-        if ipaddress.ip_address(host).is_unspecified:
+        port = self._port
+        if host == PER_PATH:
+            host = _local_ip_towards(event_sub_url)
+            port = self._path_ports.get(host, self._port)
+        elif ipaddress.ip_address(host).is_unspecified:
             host = _local_ip_towards(event_sub_url)
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self._port}/gena"
+        return f"http://{host}:{port}/gena"
+
+    async def _listen_towards(self, event_sub_url: str) -> None:
+        """PER_PATH: make sure the callback server listens on the path's local address."""
+        if self._host != PER_PATH or self._runner is None:
+            return
+        address = _local_ip_towards(event_sub_url)
+        if address in self._path_ports:
+            return
+        for port in dict.fromkeys((self._port, 0)):
+            site = web.TCPSite(self._runner, address, port)
+            try:
+                await site.start()
+            except OSError:
+                if port == 0:
+                    raise
+                continue
+            break
+        server = site._server  # the asyncio Server: where the bound port shows
+        assert server is not None
+        bound = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        self._path_sites.append(site)
+        self._path_ports[address] = bound
+        self._port = self._port or bound
+        _LOG.info("GENA callback server listening on %s port %d", address, bound)
 
     async def start(self) -> None:
         # BaseRequest.read() refuses bodies over 1 MiB (aiohttp's default client_max_size).
-        server = web.Server(self._handle_request, access_log=None)
-        self._runner = web.ServerRunner(server, access_log=None)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self._host, self._port)
-        await self._site.start()
-        self._port = int(self._runner.addresses[0][1])
+        self._runner = await server_runner(self._handle_request, name="GENA callback")
+        if self._host != PER_PATH:
+            self._site = web.TCPSite(self._runner, self._host, self._port)
+            await self._site.start()
+            self._port = int(self._runner.addresses[0][1])
         self._timer_task = asyncio.create_task(self._timer_loop())
 
     async def stop(self) -> None:
@@ -564,6 +608,7 @@ class GenaManager:
                 headers={"SID": sid},
                 time_limit=self._request_timeout,
                 max_bytes=_MAX_ANSWER_BYTES,
+                ssl_context=self._tls_for(event_sub_url),
             )
         except HttpFetchError as exc:
             _LOG.info("UNSUBSCRIBE of %s at %s failed: %s", what, event_sub_url, exc)
@@ -616,6 +661,10 @@ class GenaManager:
         if isinstance(action, Renew):
             headers["SID"] = action.sid
         else:
+            try:
+                await self._listen_towards(target.event_sub_url)
+            except OSError as exc:
+                _LOG.warning("GENA: no callback address towards %s: %s", target.event_sub_url, exc)
             headers["CALLBACK"] = f"<{self.callback_url(target.event_sub_url)}>"
             headers["NT"] = "upnp:event"
         try:
@@ -626,6 +675,7 @@ class GenaManager:
                 headers=headers,
                 time_limit=self._request_timeout,
                 max_bytes=_MAX_ANSWER_BYTES,
+                ssl_context=self._tls_for(target.event_sub_url),
             )
         except HttpFetchError as exc:
             _LOG.info("SUBSCRIBE %s: %s", action.key, exc)

@@ -16,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from proxier.redact import redact_url, summarise
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BYTES = 1024 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -42,9 +44,15 @@ class HttpResult:
 
 
 def check_url(url: str) -> None:
-    """Only absolute http(s) URLs with a host are fetched."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """Only absolute http(s) URLs with a host and a valid port are fetched (urllib raises
+    ValueError for "http://[::1/x" or port 99999 only when asked: asked here, once)."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        ok = False
+    if not ok:
         raise HttpFetchError(f"refusing URL {url[:200]!r}: only http(s) URLs with a host")
 
 
@@ -78,20 +86,29 @@ def _peer_certificate(response: aiohttp.ClientResponse) -> bytes | None:
     return der if isinstance(der, bytes) else None
 
 
-async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    declared = response.content_length
-    if declared is not None and declared > max_bytes:
-        raise HttpFetchError(f"body of {declared} bytes exceeds the limit of {max_bytes}")
+async def read_up_to(content: aiohttp.StreamReader, max_bytes: int) -> bytes | None:
+    """The whole body, read to its end (one `read(n)` returns only what has arrived so far),
+    or None as soon as it grows past `max_bytes`. For client responses and server requests."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = await response.content.read(_READ_CHUNK)
+        chunk = await content.read(_READ_CHUNK)
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
         if size > max_bytes:
-            raise HttpFetchError(f"body exceeds the limit of {max_bytes} bytes (stopped reading)")
+            return None
         chunks.append(chunk)
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    declared = response.content_length
+    if declared is not None and declared > max_bytes:
+        raise HttpFetchError(f"body of {declared} bytes exceeds the limit of {max_bytes}")
+    body = await read_up_to(response.content, max_bytes)
+    if body is None:
+        raise HttpFetchError(f"body exceeds the limit of {max_bytes} bytes (stopped reading)")
+    return body
 
 
 async def bounded_request(
@@ -130,7 +147,7 @@ async def bounded_request(
     except TimeoutError:
         raise HttpFetchError(f"{method} {url[:200]} took longer than {time_limit:g} s") from None
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        raise HttpFetchError(f"{method} {url[:200]} failed: {exc!r}"[:400]) from None
+        raise HttpFetchError(f"{method} {redact_url(url)[:200]} failed: {summarise(exc)}") from None
 
 
 async def _request(

@@ -15,16 +15,16 @@ same port in their LOCATION.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from proxier.logsafe import get_logger
 from proxier.upnp.description import DeviceCandidate
 from proxier.upnp.device import CmsApi, UpnpError
 
-_LOG = logging.getLogger(__name__)
+_LOG = get_logger(__name__)
 
 DEVICE_ID_PATH = "/UPnP/DM/DeviceInfo/PhysicalDevice/DeviceID/"
 OUI_PATH = DEVICE_ID_PATH + "ManufacturerOUI"

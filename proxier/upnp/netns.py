@@ -9,11 +9,12 @@ a network namespace other than PID 1's, or when the operator explicitly configur
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
-_LOG = logging.getLogger(__name__)
+from proxier.logsafe import get_logger
+
+_LOG = get_logger(__name__)
 
 _SELF_NS = Path("/proc/self/ns/net")
 _INIT_NS = Path("/proc/1/ns/net")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import urlsplit
 
 SSDP_GROUP_V4 = "239.255.255.250"
 SSDP_GROUP_V6_LINK = "FF02::C"
@@ -28,7 +29,18 @@ MessageKind = Literal["alive", "byebye", "update", "response", "search"]
 
 ANNOUNCEMENTS = ("AboutToReboot", "AboutToBaselineReset")
 
-_MAX_AGE = re.compile(r"max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+#: Bounds on what one header may hold (a datagram is at most MAX_DATAGRAM anyway).
+MAX_HEADER_VALUE = 1024
+MAX_TOKEN = 256  # USN, NT, ST, the start line
+#: BOOTID/NEXTBOOTID/CONFIGID.UPNP.ORG and max-age are non-negative 31-bit integers (UDA 1.1).
+MAX_NUMBER = 2**31 - 1
+
+_MAX_AGE = re.compile(r"max-age[ \t]*=[ \t]*\"?([0-9]{1,10})\"?(?:[ \t]*(?:,|$))", re.I | re.A)
+_NUMBER = re.compile(r"[0-9]{1,10}", re.ASCII)
+_TOKEN_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)
+#: C0 controls but HTAB, and DEL: never in an HTTP field value (RFC 9110 §5.5).
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 _NTS_KIND: dict[str, MessageKind] = {
     "ssdp:alive": "alive",
     "ssdp:byebye": "byebye",
@@ -85,9 +97,42 @@ def _int_header(headers: dict[str, str], name: str) -> int | None:
     if raw is None:
         return None
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 10:
-        raise SsdpError(f"{name.upper()} is not a number: {raw[:40]!r}")
+    if not _NUMBER.fullmatch(raw) or int(raw) > MAX_NUMBER:
+        raise SsdpError(f"{name.upper()} is not a 31-bit number: {raw[:40]!r}")
     return int(raw)
+
+
+def _max_age(raw: str | None) -> int:
+    """CACHE-CONTROL's max-age in seconds (UDA §1.2.2); absent header → the UDA minimum."""
+    if raw is None or "max-age" not in raw.lower():
+        return DEFAULT_MAX_AGE
+    match = _MAX_AGE.search(raw)
+    if match is None or int(match.group(1)) > MAX_NUMBER:
+        raise SsdpError(f"CACHE-CONTROL without a usable max-age: {raw[:40]!r}")
+    return int(match.group(1))
+
+
+def _token(name: str, value: str) -> str:
+    """USN, NT, ST: one bounded token without spaces or controls."""
+    if len(value) > MAX_TOKEN or _SPACE.search(value):
+        raise SsdpError(f"{name} is not a single bounded token: {value[:40]!r}")
+    return value
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    """LOCATION / SECURELOCATION.UPNP.ORG: an absolute http(s) URL with a host and a valid
+    port (urllib refuses "http://[::1/…" and ports past 65535 only when asked)."""
+    if not value:
+        return value
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in schemes and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        ok = False
+    if not ok or _SPACE.search(value):
+        raise SsdpError(f"{name} is not an absolute {'/'.join(schemes)} URL: {value[:80]!r}")
+    return value
 
 
 def _announcement(raw: str) -> str:
@@ -105,14 +150,19 @@ def _split(data: bytes) -> tuple[str, list[tuple[str, str]]]:
     text = data.decode("utf-8", errors="replace")
     lines = text.replace("\r\n", "\n").split("\n")
     start = lines[0].strip()
+    if len(start) > MAX_TOKEN or _CONTROL.search(start):
+        raise SsdpError(f"malformed start line {start[:60]!r}")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         if not line.strip():
             break
         name, sep, value = line.partition(":")
-        if not sep or not name.strip() or " " in name.strip():
+        if not sep or not _TOKEN_NAME.fullmatch(name.strip()):
             raise SsdpError(f"malformed header line {line[:80]!r}")
-        headers.append((name.strip().lower(), value.strip()))
+        value = value.strip()
+        if len(value) > MAX_HEADER_VALUE or _CONTROL.search(value):
+            raise SsdpError(f"{name.strip()[:40]} holds controls or is too long: {value[:40]!r}")
+        headers.append((name.strip().lower(), value))
         if len(headers) > _MAX_HEADERS:
             raise SsdpError("too many headers")
     return start, headers
@@ -147,18 +197,17 @@ def parse(data: bytes) -> SsdpMessage:
         raise SsdpError(
             f"{kind} message without {'ST' if kind in ('response', 'search') else 'NT'}"
         )
-
-    usn = headers.get("usn", "")
+    target = _token("ST" if kind in ("response", "search") else "NT", target)
+    usn = _token("USN", headers.get("usn", ""))
     udn = usn_type = ""
     if kind != "search":
         udn, usn_type = split_usn(usn)
-    location = headers.get("location", "")
+    location = _url("LOCATION", headers.get("location", ""), ("http", "https"))
     if kind in ("alive", "response") and not location:
         raise SsdpError(f"{kind} without LOCATION from {udn}")
     max_age: int | None = None
     if kind in ("alive", "response"):
-        match = _MAX_AGE.search(headers.get("cache-control", ""))
-        max_age = int(match.group(1)) if match else DEFAULT_MAX_AGE
+        max_age = _max_age(headers.get("cache-control"))
     mx: int | None = None
     if kind == "search":
         mx = _int_header(headers, "mx")
@@ -169,7 +218,9 @@ def parse(data: bytes) -> SsdpMessage:
         udn=udn,
         usn_type=usn_type,
         location=location,
-        secure_location=headers.get("securelocation.upnp.org", ""),
+        secure_location=_url(
+            "SECURELOCATION.UPNP.ORG", headers.get("securelocation.upnp.org", ""), ("https",)
+        ),
         max_age=max_age,
         boot_id=_int_header(headers, "bootid.upnp.org"),
         next_boot_id=_int_header(headers, "nextbootid.upnp.org"),
@@ -268,6 +319,8 @@ def build_notify(
             headers.append(("BOOTID.UPNP.ORG", str(boot_id)))
         if config_id is not None:
             headers.append(("CONFIGID.UPNP.ORG", str(config_id)))
+        if secure_location:  # DP §6.1: pupnp's DP branch keeps it in byebye too
+            headers.append(("SECURELOCATION.UPNP.ORG", secure_location))
         if announcement:
             headers.append(("ANNOUNCEMENT.DM.UPNP.ORG", announcement))
         return _packet("NOTIFY * HTTP/1.1", headers)

@@ -13,22 +13,23 @@ import asyncio
 import contextlib
 import functools
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from proxier.config import Config
+from proxier.control.activity import ActivityLog, Kind
 from proxier.cwmp.backend import DataModelBackend
 from proxier.cwmp.connreq import ConnectionRequestServer
 from proxier.cwmp.engine import AcsSettings, CpeEngine, EngineConfig, SessionResult
 from proxier.cwmp.memory import MemoryBackend, add_management_server
 from proxier.cwmp.mount import MountedBackend
-from proxier.cwmp.rpc import DeviceIdStruct
+from proxier.cwmp.rpc import CpeRequest, CpeResponse, DeviceIdStruct, Fault
 from proxier.cwmp.runner import DeviceRunner
 from proxier.cwmp.store import DeviceStore
 from proxier.cwmp.transport import AcsTransport
+from proxier.logsafe import get_logger
 from proxier.translate.backend import UpnpBackend
 from proxier.translate.instances import InstanceStore
 from proxier.upnp.client import NetworkDmDevice
@@ -37,7 +38,7 @@ from proxier.upnp.gena import GenaManager
 from proxier.virtual.lifecycle import Lifecycle, Transition
 from proxier.virtual.registry import Registry, VirtualDeviceRecord
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MS = "Device.ManagementServer."
 #: DM Common Object: seconds since the device booted (tells a restart when SSDP cannot).
@@ -63,6 +64,10 @@ class Shared:
     transport_factory: TransportFactory
     clock: Callable[[], float] = time.time
     on_session: Callable[[VirtualDevice, SessionResult], None] | None = None
+    #: The operator's feed (status, API, console, embedding callbacks).
+    activity: ActivityLog | None = None
+    #: Every ACS request of a device with its answer (metrics, values last read).
+    on_answer: Callable[[VirtualDevice, CpeRequest, CpeResponse | Fault], None] | None = None
 
 
 class _Attached:
@@ -127,6 +132,8 @@ class VirtualDevice:
         #: Set by the manager: re-read the device where it is and run its alive (Table 1).
         self.on_returned: Callable[[VirtualDevice], Awaitable[None]] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        if shared.activity is not None:
+            self.store.on_event = self._event_raised
 
     # --- identity and state ------------------------------------------------------------------
 
@@ -194,6 +201,14 @@ class VirtualDevice:
             return False
         return self._attached.runner.connection_request()
 
+    def _event_raised(self, code: str, command_key: str) -> None:
+        if self.shared.activity is not None:
+            self.shared.activity.emit("event", self.id, code=code, command_key=command_key)
+
+    def connection_request_now(self) -> bool:
+        """A Connection Request from the operator (`proxier inform`): same rules as the ACS's."""
+        return self._connection_request()
+
     # --- attaching to the network device -----------------------------------------------------
 
     def _engine_config(self) -> EngineConfig:
@@ -209,7 +224,14 @@ class VirtualDevice:
             connection_request_username=cr_username,
             connection_request_password=cr_password,
             session_timeout=float(acs.session_timeout),
+            connection_request_limit=self.shared.config.connection_request.rate_limit,
+            connection_request_window=self.shared.config.connection_request.rate_window,
         )
+
+    def reconfigure(self) -> None:
+        """`shared.config` changed (SIGHUP): the running engine takes the new ACS settings."""
+        if self._attached is not None:
+            self._attached.engine.reconfigure(self._engine_config(), self.shared.clock())
 
     async def attach(self, dm: NetworkDmDevice, backend: UpnpBackend) -> None:
         """(Re)build engine and runner over a freshly described device; starts paused."""
@@ -221,6 +243,8 @@ class VirtualDevice:
         mounted: DataModelBackend = _DeviceBackend(self, backend)
         engine = CpeEngine(mounted, self.store, self._engine_config(), clock=self.shared.clock)
         engine.set_connection_request_url(self.connection_request_url)
+        if self.shared.on_answer is not None:
+            engine.on_answer = functools.partial(self.shared.on_answer, self)
         runner = DeviceRunner(
             engine, self.shared.transport_factory, clock=self.shared.clock, on_session=self._done
         )
@@ -340,6 +364,9 @@ class VirtualDevice:
                 "online" if transition.online else "offline",
                 transition.reason,
             )
+        if transition.changed and self.shared.activity is not None:
+            kind: Kind = "online" if transition.online else "offline"
+            self.shared.activity.emit(kind, self.id, reason=transition.reason)
         location = self.lifecycle.location or self.record.location
         if transition.online != self.record.online or location != self.record.location:
             self.record = self.shared.registry.update(
@@ -354,6 +381,7 @@ class VirtualDevice:
             attached.backend.tracker.rebaseline()
         if "1 BOOT" in events:
             attached.engine.device_booted(now)  # adds "M Reboot" for ACS-requested reboots
+            attached.backend.operations.device_rebooted()  # VendorLogFile.Persistent
         if "0 BOOTSTRAP" in events and "first_discovery" not in transition.conditions:
             attached.engine.raise_event("0 BOOTSTRAP", now=now)
         if transition.online and not transition.hold:

@@ -20,11 +20,15 @@ another virtual device (`_place`).
 from __future__ import annotations
 
 import asyncio
-import logging
+import time
 from collections.abc import Callable, Iterator
 
 import aiohttp
 
+from proxier.dp.manager import DpManager
+from proxier.dp.privacy import PrivacyGate
+from proxier.logsafe import get_logger
+from proxier.tr064.virtual import Tr064Devices, is_tr064_event
 from proxier.translate.backend import ProxierIdentity, UpnpBackend
 from proxier.translate.tables import Tables, default_tables
 from proxier.upnp.client import NetworkDmDevice, SoapTransport
@@ -32,13 +36,15 @@ from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
 from proxier.upnp.identity import DESCRIPTION, read_identity
+from proxier.upnp.nocms import DescriptionCms
+from proxier.virtual.admission import Admission, AdmissionLimits, remove_record
 from proxier.virtual.device import Shared, VirtualDevice
 from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
 from proxier.virtual.neighbours import mac_of, path_host
 from proxier.virtual.paths import Action, Decision, PathKey, Paths, joins_without_common_objects
 from proxier.virtual.registry import DeviceKey, VirtualDeviceRecord
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 #: Where a device's store remembers how its identity was found (TR-330 §4.1.1 merge rules).
 IDENTITY_SOURCE = "identity.source"
@@ -68,7 +74,14 @@ class VirtualDeviceManager:
         *,
         tables: Tables | None = None,
         neighbours: Callable[[str], str | None] | None = None,
+        dp: DpManager | None = None,
+        privacy: PrivacyGate | None = None,
     ) -> None:
+        self.dp = dp  # DeviceProtection (issue 8): TLS, pins, roles, login
+        self.privacy = privacy  # TR-330 §2.4: pending/denied devices never reach the ACS
+        self.last_alive: dict[str, DiscoveryEvent] = {}  # replayed after approve/trust
+        if dp is not None:
+            dp.on_refused = self._certificate_refused
         self.shared = shared
         self.session = session
         self.soap = soap
@@ -85,12 +98,23 @@ class VirtualDeviceManager:
         self.changed = asyncio.Event()  # set whenever the VirtualDevice table changes
         me = shared.config.proxier
         self._proxier_info = ProxierIdentity(me.oui, me.product_class, me.serial_number)
+        up = shared.config.upnp
+        self.admission = Admission(
+            AdmissionLimits(up.max_devices, up.max_new_devices_per_minute, up.prune_offline_days)
+        )
+        #: Discovery forgets a kept-out path so its next sighting is tried again (api.py).
+        self.forget_path: Callable[[str], None] = lambda udn: None
+        self.tr064 = Tr064Devices(self)
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
         (a restart sends no spurious "0 BOOTSTRAP": each device's store remembers)."""
-        for record in self.shared.registry:
-            record = self.shared.registry.update(record, online=False)
+        registry = self.shared.registry
+        for record in self.admission.stale(registry, registry, time.time()):
+            log.info("%s: offline too long (upnp.prune_offline_days): pruned", record.key.id)
+            remove_record(registry, record)  # the pruning rule, at start
+        for record in registry:
+            record = registry.update(record, online=False)
             self.devices[record.instance] = self._new_device(record)
 
     def __iter__(self) -> Iterator[VirtualDevice]:
@@ -130,6 +154,17 @@ class VirtualDeviceManager:
         return None if instance is None else self.devices.get(instance)
 
     async def handle(self, event: DiscoveryEvent) -> None:
+        if event.kind == "alive":
+            self.last_alive[event.udn] = event
+        if self.dp is not None:
+            self.dp.note_secure_location(event.location, event.secure_location)
+        known = self.by_udn(event.udn) is not None
+        if self.privacy is not None and event.kind in ("alive", "update"):
+            if not self.privacy.admit(event.udn, event.location, known=known):
+                return
+        if is_tr064_event(event):
+            await self.tr064.handle(event)  # TR-064 devices (issue 10): proxier.tr064.virtual
+            return
         device = self._owner(event.udn, event.via)
         if event.kind in ("byebye", "expired"):
             device = device or self.by_udn(event.udn)
@@ -274,6 +309,30 @@ class VirtualDeviceManager:
         )
         return await self._identify(event, reader, split=True)
 
+    def _certificate_refused(self, udn: str, reason: str) -> None:
+        """A DP device presented a certificate we refuse: offline until `trust` (the reason
+        is in its security state)."""
+        device = self.by_udn(udn)
+        if device is None or not device.online:
+            return
+        log.warning("%s: offline: %s", device.id, reason)
+        task = asyncio.get_running_loop().create_task(self._take_offline(device))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _take_offline(self, device: VirtualDevice) -> None:
+        async with self._device_lock(device):
+            if device.online:
+                self._apply(device, device.lifecycle.expired())
+
+    def replay(self, udn: str) -> bool:
+        """Handle the last sighting of `udn` again (after approve / trust)."""
+        event = self.last_alive.get(udn)
+        if event is not None:
+            self._owners.pop((event.udn, event.via), None)
+            self.on_discovery(event)
+        return event is not None
+
     def _mac(self, via: str, location: str) -> str | None:
         return self._neighbours(path_host(via, location))
 
@@ -330,6 +389,9 @@ class VirtualDeviceManager:
             else:
                 device.record = record
             return device, reader
+        if not await self._admit(key.id, event):
+            reader.close()
+            return None
         record, _ = registry.add(key, manufacturer, (event.udn,), event.location)
         device = self._new_device(record)
         with device.store.transaction():
@@ -341,8 +403,30 @@ class VirtualDeviceManager:
         log.info("%s: new virtual device %s (instance %d)", event.udn, key.id, record.instance)
         return device, reader
 
+    async def _admit(self, identity: str, event: DiscoveryEvent) -> bool:
+        """Issue 12 item 7: room and rate for one more virtual device? Offline ones past
+        the pruning age make room first; a device kept out is tried at its next sighting."""
+        registry = self.shared.registry
+        if len(registry) >= self.admission.limits.max_devices:
+            for record in self.admission.stale(registry, registry, time.time()):
+                stale = self.devices.get(record.instance)
+                log.info("%s: offline too long (upnp.prune_offline_days): pruned", record.key.id)
+                if stale is not None:
+                    await self.forget(stale)
+                else:
+                    remove_record(registry, record)
+        if self.admission.admit(
+            identity, event.udn, event.location, len(registry), self.shared.clock()
+        ):
+            return True
+        self.forget_path(event.udn)
+        return False
+
     async def _attach(self, device: VirtualDevice, reader: _Reader) -> bool:
         dm = reader.hand_over()
+        if isinstance(dm.cms, DescriptionCms):  # BMS/SMS only (TR-330 §3.1): its DeviceId
+            key = device.record.key
+            dm.cms.identify(key.oui, key.product_class, key.serial_number)
         backend = UpnpBackend(
             dm,
             instance_store=device.instances,
@@ -354,11 +438,14 @@ class VirtualDeviceManager:
             state=device.store,
         )
         await device.attach(dm, backend)
+        await self.tr064.mount_twin(device)  # a TR-064 twin's objects (issue 10)
         return True
 
     def _new_device(self, record: VirtualDeviceRecord) -> VirtualDevice:
         device = VirtualDevice(record, self.shared)
         device.on_returned = self.returned
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_added", device.id, instance=record.instance)
         return device
 
     async def returned(self, device: VirtualDevice) -> None:
@@ -376,6 +463,23 @@ class VirtualDeviceManager:
         if transition.changed:
             self.changed.set()
         device.apply(transition, events)
+
+    async def forget(self, device: VirtualDevice) -> None:
+        """Drop a virtual device with its CWMP state: seen again, it is new ("0 BOOTSTRAP")."""
+        instance = device.record.instance
+        async with self._device_lock(device):
+            await device.close()
+            self.devices.pop(instance, None)
+            self._paths.pop(instance, None)
+            self._fresh.discard(instance)
+            for path in [p for p, owner in self._owners.items() if owner == instance]:
+                del self._owners[path]
+            remove_record(self.shared.registry, device.record)
+        self._device_locks.pop(instance, None)
+        self.changed.set()
+        log.info("%s: forgotten (instance %d), with its CWMP state", device.id, instance)
+        if self.shared.activity is not None:
+            self.shared.activity.emit("device_removed", device.id, instance=instance)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -398,17 +502,19 @@ class _Reader:
 
     @classmethod
     async def read(cls, manager: VirtualDeviceManager, udn: str, location: str) -> _Reader | None:
-        result = await describe(manager.session, location)
+        link = manager.dp.link(udn, location) if manager.dp is not None else None
+        result = await (link.describe() if link else describe(manager.session, location))
         described = next((d for d in result.devices if d.candidate.udn == udn), None)
         if described is None:
             log.info("%s: no usable DM device at %s", udn, location)
             return None
-        if "CMS" not in described.actions:
-            log.warning("%s: no usable ConfigurationManagement service; skipped", udn)
-            return None
-        return cls(
-            udn, location, described, NetworkDmDevice.from_description(described, manager.soap)
-        )
+        transport = manager.soap
+        if link is not None:  # DP: TLS only, roles and login first (proxier.dp.manager)
+            described = await link.attach(described)
+            if described is None:
+                return None
+            transport = link.transport
+        return cls(udn, location, described, NetworkDmDevice.from_description(described, transport))
 
     def hand_over(self) -> NetworkDmDevice:
         """The DM client now belongs to a virtual device: `close` leaves it open."""

@@ -9,8 +9,8 @@ going is a "4 VALUE CHANGE" of the proxier itself. This module serves that model
 
 from __future__ import annotations
 
-import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,9 +37,10 @@ from proxier.cwmp.runner import DeviceRunner
 from proxier.cwmp.store import DeviceStore
 from proxier.cwmp.transport import AcsTransport
 from proxier.dbfile import private_dir
+from proxier.logsafe import get_logger
 from proxier.virtual.registry import VIRTUAL_DEVICE_TABLE, Registry
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 COUNT = "Device.ManagementServer.VirtualDeviceNumberOfEntries"
 _ROW = re.compile(re.escape(VIRTUAL_DEVICE_TABLE) + r"([0-9]+)\.")
@@ -139,6 +140,10 @@ class VirtualDeviceTable:
     async def delete_object(self, object_name: str, parameter_key: str) -> int:
         raise _err(9005, f"{object_name} is not a writable table")
 
+    def ensure_can_reboot(self, reset: bool) -> None:
+        if not reset:
+            raise _err(9001)
+
     async def reboot(self, command_key: str) -> None:
         raise _err(9001)
 
@@ -185,20 +190,7 @@ class OwnDevice:
         backend = MountedBackend(
             self.model, {VIRTUAL_DEVICE_TABLE: VirtualDeviceTable(registry.parameters)}
         )
-        self.engine = CpeEngine(
-            backend,
-            self.store,
-            EngineConfig(
-                self.device_id,
-                acs.url,
-                acs.username,
-                acs.password,
-                periodic_inform_enable=acs.periodic_inform_enable,
-                periodic_inform_interval=acs.periodic_inform_interval,
-                connection_request_username=cr.username,
-                connection_request_password=cr.password,
-            ),
-        )
+        self.engine = CpeEngine(backend, self.store, self._engine_config(config))
         token = self.store.get_meta("own_cr_token")
         self.connreq = connreq
         self.token = connreq.register(
@@ -210,6 +202,25 @@ class OwnDevice:
             self.store.set_meta("own_cr_token", self.token)
         self.engine.set_connection_request_url(connreq.url(self.token))
         self.runner = DeviceRunner(self.engine, transport_factory)
+
+    def _engine_config(self, config: Config) -> EngineConfig:
+        acs, cr = config.acs, config.connection_request
+        return EngineConfig(
+            self.device_id,
+            acs.url,
+            acs.username,
+            acs.password,
+            periodic_inform_enable=acs.periodic_inform_enable,
+            periodic_inform_interval=acs.periodic_inform_interval,
+            connection_request_username=cr.username,
+            connection_request_password=cr.password,
+            connection_request_limit=cr.rate_limit,
+            connection_request_window=cr.rate_window,
+        )
+
+    def reconfigure(self, config: Config) -> None:
+        """A reloaded config (SIGHUP): the engine takes the new ACS settings."""
+        self.engine.reconfigure(self._engine_config(config), time.time())
 
     def runner_connection_request(self) -> bool:
         return self.runner.connection_request()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -84,6 +85,7 @@ CREATE TABLE IF NOT EXISTS virtual_device (
     UNIQUE (oui, product_class, serial_number)
 );
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS offline_since (instance INTEGER PRIMARY KEY, since REAL NOT NULL);
 """
 
 
@@ -207,12 +209,26 @@ class Registry:
                 "UPDATE virtual_device SET udns=?, location=?, online=? WHERE instance=?",
                 (json.dumps(list(new.udns)), new.location, int(new.online), new.instance),
             )
+            if new.online:
+                db.execute("DELETE FROM offline_since WHERE instance=?", (new.instance,))
+            else:  # since when (wall clock, kept across restarts): the pruning rule's age
+                db.execute(
+                    "INSERT OR IGNORE INTO offline_since VALUES (?, ?)", (new.instance, time.time())
+                )
         self._rows[new.instance] = new
         return new
+
+    def offline_since(self, instance: int) -> float | None:
+        """Wall-clock time the device went offline, None while online."""
+        row = self._db.execute(
+            "SELECT since FROM offline_since WHERE instance=?", (instance,)
+        ).fetchone()
+        return None if row is None else float(row[0])
 
     def remove(self, rec: VirtualDeviceRecord) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM virtual_device WHERE instance=?", (rec.instance,))
+            db.execute("DELETE FROM offline_since WHERE instance=?", (rec.instance,))
         self._rows.pop(rec.instance, None)
 
     def parameters(self) -> list[ParameterValueStruct]:

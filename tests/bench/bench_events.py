@@ -121,6 +121,7 @@ async def main() -> int:
                 "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
                 "upnp": {"description_urls": list(lab.description_urls)},
                 "state": {"dir": tempfile.mkdtemp(prefix="proxier-bench-events-")},
+                "privacy": {"mode": "auto"},  # proxied at once (default: approve)
                 "api": {"enable": False},
             }
         )

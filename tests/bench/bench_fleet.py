@@ -134,6 +134,8 @@ def write_config(tmp: Path, name: str, acs_url: str, urls: list[str], **acs: Any
         f'dir = "{tmp / name}"',
         "[api]",
         "enable = false",
+        "[privacy]",
+        'mode = "auto"',  # proxied at once (default: approve)
     ]
     path = tmp / f"{name}.toml"
     path.write_text("\n".join(lines) + "\n")

@@ -78,6 +78,7 @@ async def main(profile: bool) -> int:
                 "connection_request": {"port": 0},
                 "upnp": {"description_urls": list(lab.description_urls)},
                 "state": {"dir": tempfile.mkdtemp(prefix="proxier-bench-proxy-")},
+                "privacy": {"mode": "auto"},  # proxied at once (default: approve)
                 "api": {"enable": False},
             }
         )

@@ -44,6 +44,7 @@ async def main() -> int:
                 "connection_request": {"port": 0},
                 "upnp": {"description_urls": list(lab.description_urls)},
                 "state": {"dir": tempfile.mkdtemp(prefix="proxier-bench-scale-")},
+                "privacy": {"mode": "auto"},  # proxied at once (default: approve)
                 "api": {"enable": False},
             }
         )

@@ -203,3 +203,19 @@ async def test_sha256_digest_when_configured() -> None:
         assert device.calls == 1
         async with aiohttp.ClientSession() as session, session.get(url) as response:
             assert "algorithm=SHA-256" in response.headers["WWW-Authenticate"]
+
+
+async def test_outcomes_reported_for_metrics() -> None:
+    """Issue 11 metrics: each answer's outcome (accepted / refused / unauthorized /
+    rate_limited, TR-069 §3.2.2); the digest challenge before credentials is not counted."""
+    outcomes: list[str] = []
+    async with ConnectionRequestServer(rate_limit=2, rate_window=60.0, clock=Clock()) as server:
+        server.on_result = outcomes.append
+        device, url = _register(server)
+        await _get(url, "acs-user", "cr-secret")
+        device.accept = False
+        await _get(url, "acs-user", "cr-secret")
+        await _get(url, "acs-user", "cr-secret")
+        await _get(url, "acs-user", "wrong")
+        assert (await _get(url + "x", "acs-user", "cr-secret")).status == 404
+    assert outcomes == ["accepted", "refused", "rate_limited", "unauthorized"]

@@ -161,11 +161,12 @@ async def test_basic_auth(acs_factory: Callable[..., Awaitable[Acs]]) -> None:
         return web.Response(status=200, body=b"<x/>")
 
     acs = await acs_factory(handler)
-    async with HttpAcsTransport(HttpSettings(acs.url(), "cpe", "pw")) as transport:
+    plain = {"allow_basic_over_http": True}  # a loopback test ACS without TLS
+    async with HttpAcsTransport(HttpSettings(acs.url(), "cpe", "pw", **plain)) as transport:
         await transport.post(b"<inform/>")
         await transport.post(b"")
     assert [s.headers.get("Authorization", "")[:5] for s in acs.seen] == ["", "Basic", "Basic"]
-    async with HttpAcsTransport(HttpSettings(acs.url(), "cpe", "nope")) as transport:
+    async with HttpAcsTransport(HttpSettings(acs.url(), "cpe", "nope", **plain)) as transport:
         with pytest.raises(TransportError):
             await transport.post(b"<inform/>")
 
@@ -367,3 +368,58 @@ async def test_transport_factory_uses_current_acs_settings(
     assert transport.settings.username == "u" and transport.url == acs.url(scheme="https")
     async with transport:
         assert (await transport.post(b"<x/>")).status == 200
+
+
+async def test_basic_over_plain_http_never_sends_the_password(
+    acs_factory: Callable[..., Awaitable[Acs]],
+) -> None:
+    """Issue 12 item 9 (TR-069 §3.4.4): an http:// ACS that challenges with Basic never sees
+    an Authorization header; the error names the fix. Digest over http is unaffected."""
+
+    async def basic(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="acs"'})
+
+    acs = await acs_factory(basic)
+    async with HttpAcsTransport(HttpSettings(acs.url(), "cpe", "pw")) as transport:
+        with pytest.raises(TransportError, match=r"acs\.allow_basic_over_http = true"):
+            await transport.post(b"<inform/>")
+    assert [s.headers.get("Authorization") for s in acs.seen] == [None]
+
+    auth = HttpAuthenticator(realm="acs", lookup={"cpe": "pw"}.get)
+
+    async def digest(request: web.Request) -> web.StreamResponse:
+        verdict = auth.check("POST", request.path_qs, request.headers.get("Authorization"), 0.0)
+        if not verdict.ok:
+            headers = [("WWW-Authenticate", c) for c in auth.challenges(0.0)]
+            return web.Response(status=401, headers=headers)
+        return web.Response(status=200, body=b"<x/>")
+
+    digest_acs = await acs_factory(digest)
+    async with HttpAcsTransport(HttpSettings(digest_acs.url(), "cpe", "pw")) as transport:
+        assert (await transport.post(b"<inform/>")).status == 200
+    assert digest_acs.seen[-1].headers["Authorization"].startswith("Digest ")
+
+
+async def test_basic_over_plain_http_refused_after_a_redirect_from_https(
+    acs_factory: Callable[..., Awaitable[Acs]], tmp_path: Path
+) -> None:
+    """Issue 12 item 9: Basic accepted over TLS is not carried on to a plain-HTTP URL the
+    ACS redirects the session to; the plain-HTTP ACS never sees the password."""
+    auth = HttpAuthenticator(realm="acs", lookup={"cpe": "pw"}.get, basic_only=True)
+    plain = await acs_factory(ok)
+
+    async def tls(request: web.Request) -> web.StreamResponse:
+        if not auth.check("POST", "/", request.headers.get("Authorization"), 0.0).ok:
+            return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="acs"'})
+        if request.headers.get("Content-Length", "0") == "0":
+            return web.Response(status=307, headers={"Location": plain.url()})
+        return web.Response(status=200, body=b"<x/>")
+
+    pki = make_pki(tmp_path)
+    secure = await acs_factory(tls, pki.server_context())
+    settings = HttpSettings(secure.url(scheme="https"), "cpe", "pw", ca_file=str(pki.ca_file))
+    async with HttpAcsTransport(settings) as transport:
+        assert (await transport.post(b"<inform/>")).status == 200  # Basic over TLS: fine
+        with pytest.raises(TransportError, match="allow_basic_over_http"):
+            await transport.post(b"")  # redirected to http:// mid-session
+    assert [s.headers.get("Authorization") for s in plain.seen] == []

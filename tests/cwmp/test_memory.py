@@ -169,6 +169,9 @@ async def test_transfers_complete_later_and_bad_scheme() -> None:
     assert [tc.command_key for tc in done] == ["k"]
     f = await fault_of(b.download(Download("k", "1 Firmware Upgrade Image", "tftp://h/f")))
     assert f.fault.fault_code == 9013
+    # issue 12: a URL urllib cannot split is a bad argument (9003), not an internal error
+    f = await fault_of(b.download(Download("k", "1 Firmware Upgrade Image", "http://[::1/f")))
+    assert f.fault.fault_code == 9003
 
 
 async def test_factory_reset_and_persistence(tmp_path: Path) -> None:

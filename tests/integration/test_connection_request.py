@@ -3,6 +3,7 @@ engine → session back to the lab ACS, over loopback HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -137,3 +138,37 @@ async def test_credentials_set_by_the_acs_apply(stack: Stack) -> None:
     assert (await get(cpe.cr_url))[0] == 401
     assert await acs.connection_request(cpe.id) == "ok"  # the lab ACS learnt them
     await cpe.wait_sessions(3)
+
+
+async def test_rate_limit_token_bucket_lets_an_acs_burst_and_stops_a_flood(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 item 12 (TR-069 §3.2.2 "SHOULD restrict"): with the default
+    `connection_request.rate_limit`/`rate_window` bucket, an ACS that sends one Connection
+    Request per task (GenieACS NBI) gets 25 in a row accepted, each a session; a flood past
+    the bucket is answered 503 and logged as rate-limited, while requests of one burst still
+    make one session."""
+    from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT
+
+    acs, _, cpe = stack
+    auth = aiohttp.DigestAuthMiddleware(CR_USER, CR_PASSWORD)
+    async with aiohttp.ClientSession(middlewares=(auth,)) as session:
+
+        async def cr() -> int:
+            async with session.get(cpe.cr_url) as response:
+                return response.status
+
+        for i in range(25):  # one per task, each waited for, as GenieACS does
+            assert await cr() == 200, f"request {i + 1} of an ACS burst refused"
+            await cpe.wait_sessions(2 + i)
+        sessions = len(acs.store.sessions(cpe.id))
+        flood = await asyncio.gather(*(cr() for _ in range(2 * DEFAULT_RATE_LIMIT)))
+    await cpe.wait_sessions(27)  # the flood's one session
+    await asyncio.sleep(0.3)
+    limited = [r for r in caplog.records if "rate-limited" in r.getMessage()]
+    accepted = flood.count(200)
+    assert accepted <= DEFAULT_RATE_LIMIT - 25 + 1  # what was left in the bucket
+    assert flood.count(503) >= 2 * DEFAULT_RATE_LIMIT - accepted
+    assert len(limited) >= 2 * DEFAULT_RATE_LIMIT - (DEFAULT_RATE_LIMIT - 25 + 1)
+    # one session per burst: 128 requests at once start at most one session
+    assert len(acs.store.sessions(cpe.id)) - sessions == 1

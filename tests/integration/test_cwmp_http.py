@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from proxier.cwmp.http import HttpSettings
+from proxier.sessionlog import SessionLog
 from tests.cwmp.tlsca import make_pki
 from tests.integration.harness import lab, make_cpe
 
@@ -135,3 +136,24 @@ async def test_redirect_applies_to_the_session_only(tmp_path: Path) -> None:
         finally:
             await cpe.stop()
             await runner.cleanup()
+
+
+async def test_basic_over_plain_http_refused_unless_allowed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 item 9: after a Basic challenge from an http:// lab ACS the CPE does not send
+    the password; the session fails naming `acs.allow_basic_over_http`, in one log line.
+    With the setting on, the same ACS gets its Inform."""
+    for sub in ("refused", "allowed"):
+        (tmp_path / sub).mkdir()
+    results, informs, _ = await bootstrap(tmp_path / "refused", {"auth": "basic"})
+    assert not results[0].ok and "acs.allow_basic_over_http" in results[0].reason
+    assert informs == []
+    SessionLog().done("CPE", results[0])  # what the daemon logs for each finished session
+    lines = [r for r in caplog.records if "allow_basic_over_http" in r.getMessage()]
+    assert len(lines) == 1 and r"\n" not in lines[0].getMessage()
+    template = HttpSettings("http://unused/", allow_basic_over_http=True)
+    results, informs, _ = await bootstrap(
+        tmp_path / "allowed", {"auth": "basic"}, template=template
+    )
+    assert results[0].ok and len(informs) == 1

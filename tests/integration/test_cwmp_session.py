@@ -338,3 +338,30 @@ async def test_several_tasks_in_one_session(
         assert done is not None and done["status"] == "done"
     sessions = acs.store.sessions(cpe.id)
     assert len(sessions) == 2 and sessions[-1]["outcome"] == "completed"
+
+
+async def test_schedule_inform_bounded_answers_9004_beyond_the_limit(
+    stack: tuple[LabAcs, ConnectionRequestServer, VirtualCpe],
+) -> None:
+    """Issue 12 item 8 (TR-069 A.4.1.2, fault 9004 Resources exceeded): pending
+    ScheduleInforms are bounded like queued transfers; one more in the same CWMP session is
+    refused with 9004 and the store keeps only the bounded number."""
+    from proxier.cwmp.engine import MAX_SCHEDULED_INFORMS
+
+    acs, _, cpe = stack
+    queued = [
+        await acs.queue_task(
+            cpe.id,
+            {"name": "ScheduleInform", "delaySeconds": 3600 + i, "commandKey": f"s{i}"},
+            connection_request=(i == MAX_SCHEDULED_INFORMS),
+        )
+        for i in range(MAX_SCHEDULED_INFORMS + 1)
+    ]
+    done = [await acs.wait_task(cpe.id, t["id"], 20.0) for t in queued]
+    assert all(d is not None for d in done)
+    statuses = [d["status"] for d in done if d is not None]
+    assert statuses[:MAX_SCHEDULED_INFORMS] == ["done"] * MAX_SCHEDULED_INFORMS
+    last = done[-1]
+    assert last is not None and last["status"] == "fault"
+    assert last["result"]["faultCode"] == 9004
+    assert len(cpe.store.scheduled_informs()) == MAX_SCHEDULED_INFORMS

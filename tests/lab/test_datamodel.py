@@ -196,6 +196,8 @@ def test_set_values_applies_and_reports_status(dm: DataModel) -> None:
         ("/BBF/Time/Nope", "1", 703),
         ("/BBF/Time/Enable", "maybe", 704),
         (PM + "0/ExternalPort", "-1", 704),
+        (PM + "0/ExternalPort", "²", 704),  # issue 12 item 1: not a crash
+        (PM + "0/ExternalPort", "9" * 5000, 704),  # beyond int()'s digit limit
         (PM + "0/ExternalPort", "70000", 705),
         (PM + "0/Protocol", "SCTP", 705),
         ("/BBF/DeviceInfo/SerialNumber", "X", 706),

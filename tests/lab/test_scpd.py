@@ -24,6 +24,10 @@ def test_arguments_are_checked_against_state_variables() -> None:
         ({"DSCP": "64"}, 601),
         ({"DataBlockSize": "70000"}, 601),
         ({"Timeout": "x"}, 600),
+        # issue 12 item 1: non-ASCII digits and huge numbers are a UPnP error, not a crash
+        ({"Timeout": "²"}, 600),
+        ({"Timeout": "١٢"}, 600),
+        ({"Timeout": "9" * 5000}, 601),
     ):
         with pytest.raises(UpnpError) as exc:
             check_arguments(BMS, ping, {**good, **bad})

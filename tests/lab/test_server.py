@@ -584,3 +584,35 @@ async def test_subscription_count_is_bounded(
         async with await _subscribe(session, url, "http://127.0.0.1:9/cb") as r:
             statuses.append(r.status)
     assert statuses[:-1] == [200] * MAX_SUBSCRIPTIONS and statuses[-1] == 503
+
+
+async def test_whole_soap_body_read_up_to_the_limit(lab: LabServer) -> None:
+    """Issue 12 item 10 (UDA §3.2.1): a ~300 KB valid SOAP request that arrives in chunks over
+    a real socket is read whole and answered, not cut at what had arrived (402)."""
+    import asyncio
+
+    from proxier.upnp import soap
+
+    d = lab.devices[0]
+    cms_type = "urn:schemas-upnp-org:service:ConfigurationManagement:2"
+    headers, body = soap.build_request(cms_type, "GetAlarmsEnabled", [])
+    body = body.replace(b"<s:Body>", b"<s:Body>" + b" \n" * 150_000)  # ~300 KB, still valid
+    path = f"{d.base_path}/cms/control"
+    host, port = d.base_url.split("//", 1)[1].rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: {headers['Content-Type']}\r\nSOAPACTION: {headers['SOAPACTION']}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    writer.write(head.encode())
+    for start in range(0, len(body), 16 * 1024):
+        writer.write(body[start : start + 16 * 1024])
+        await writer.drain()
+        await asyncio.sleep(0.005)
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    payload = rest.split(b"\r\n\r\n", 1)[1]
+    assert status_line.split()[1] == b"200", answer[:300]
+    assert soap.parse_response("GetAlarmsEnabled", 200, payload)["StateVariableValue"] == "0"

@@ -48,6 +48,7 @@ async def scenario(source: str) -> None:
                 "connection_request": {"port": 0, "username": CR[0], "password": CR[1]},
                 "upnp": {"interfaces": [source], "search_interval": 5},
                 "state": {"dir": state},
+                "privacy": {"mode": "auto"},  # proxied at once (default: approve)
                 "api": {"enable": False},
             }
         )

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the independent UPnP stack the interop tests use: GUPnP 1.6 through PyGObject
-# (Debian packages), plus iproute2 for the network-namespace harness.
+# (Debian packages), plus iproute2 for the network-namespace harness, and the real browser
+# the lab-console tests drive (chromium + chromedriver; selenium is a pip [test] extra).
 # Needs root and apt; elsewhere it says so and does nothing (the interop tests then skip
 # and say why). Idempotent: when everything is present it only reports that.
 set -euo pipefail
 
-PACKAGES=(iproute2 python3-gi gir1.2-gupnp-1.6 gir1.2-gssdp-1.6)
+PACKAGES=(iproute2 python3-gi gir1.2-gupnp-1.6 gir1.2-gssdp-1.6 chromium chromium-driver)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -28,9 +29,18 @@ export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # None of these packages ships a daemon; nothing UPnP starts in the host namespace.
-if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+# Another apt run may hold the dpkg lock (shared machines): wait for it a while.
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    if { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+        break
+    fi
+    if [ "$attempt" -lt 10 ] && grep -q "Could not get lock\|Unable to acquire\|Unable to lock" "$log"; then
+        echo "peers: apt is busy (attempt $attempt), retrying in 15 s" >&2
+        sleep 15
+        continue
+    fi
     cat "$log" >&2
-    echo "peers: apt-get failed (interop tests will skip)" >&2
+    echo "peers: apt-get failed (interop and console tests will skip)" >&2
     exit 1
-fi
+done
 dpkg-query -W -f='peers: installed ${Package} ${Version}\n' "${missing[@]}"

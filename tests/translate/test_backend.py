@@ -386,8 +386,13 @@ async def test_spv_read_only_gives_per_parameter_9008(
     assert device.model.value("/BBF/NAT/PortMapping/0/Description") == "web server"
 
 
-async def test_spv_wrong_type_gives_9006(backend: UpnpBackend) -> None:
-    """Table 2: 704 → 9006, named per parameter."""
+async def test_spv_value_outside_its_type_is_9007_before_the_device(
+    backend: UpnpBackend, device: LocalDmDevice
+) -> None:
+    """Issue 12 item 1 (TR-069 A.3.2.1, Table 9): a value outside the parameter's xsd type is
+    refused by the proxier with 9007 for that parameter, and nothing reaches the device (all
+    or nothing). The device's own 704 → 9006 (Table 2) is test_backend_faults' job."""
+    before = device.model.value("/BBF/NAT/PortMapping/0/Description")
     f = await fault_of(
         backend.set_parameter_values(
             [
@@ -399,8 +404,9 @@ async def test_spv_wrong_type_gives_9006(backend: UpnpBackend) -> None:
     )
     assert f.fault.fault_code == 9003
     assert [(d.parameter_name, d.fault_code) for d in f.fault.set_parameter_values_fault] == [
-        ("Device.NAT.PortMapping.1.Enable", 9006)
+        ("Device.NAT.PortMapping.1.Enable", 9007)
     ]
+    assert device.model.value("/BBF/NAT/PortMapping/0/Description") == before
 
 
 async def test_spv_invalid_value_single_parameter(backend: UpnpBackend) -> None:
@@ -617,9 +623,9 @@ async def test_value_change_reports_only_real_changes(
     )
     device.model.device_set({"/BBF/Hosts/Host/0/HostName": "laptop2"})
     assert await config_update(backend, events) == [
-        ValueChange("Device.Hosts.Host.1.HostName", "laptop2", "xsd:string")
+        ValueChange("Device.Hosts.Host.1.HostName", "laptop2", "xsd:string", 1)
     ]
-    assert seen == [[ValueChange("Device.Hosts.Host.1.HostName", "laptop2", "xsd:string")]]
+    assert seen == [[ValueChange("Device.Hosts.Host.1.HostName", "laptop2", "xsd:string", 1)]]
     # The ACS's own change raises ConfigurationUpdate too, but is not reported back.
     pv = ParameterValueStruct("Device.NAT.PortMapping.1.Description", "acs")
     await backend.set_parameter_values([pv], "k")
@@ -630,7 +636,7 @@ async def test_value_change_reports_only_real_changes(
         {"/BBF/Hosts/Host/2/HostName": "phone2", "/BBF/Hosts/Host/0/Active": "0"}
     )
     assert await config_update(backend, events) == [
-        ValueChange("Device.Hosts.Host.1.Active", "0", "xsd:boolean")
+        ValueChange("Device.Hosts.Host.1.Active", "0", "xsd:boolean", 1)
     ]
     assert len(seen) == 2
 

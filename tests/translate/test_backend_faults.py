@@ -124,3 +124,11 @@ async def test_unknown_codes_are_9001(tmp_path: Path, upnp: int) -> None:
 async def test_transport_failure_is_9002(tmp_path: Path) -> None:
     """UpnpError 0 (no UPnP answer: refused, reset) → 9002, the device being unreachable."""
     assert (await run(tmp_path, "SetParameterValues", 0)).fault.fault_code == 9002
+
+
+async def test_fault_string_names_the_upnp_error_once(tmp_path: Path) -> None:
+    """Issue 11: the FaultString reads "GetValues: UPnP error 703: injected", not
+    "UPnP UPnP error"."""
+    fault = (await run(tmp_path, "GetParameterValues", 703)).fault
+    assert fault.fault_string.endswith("UPnP error 703: injected")
+    assert "UPnP UPnP" not in fault.fault_string

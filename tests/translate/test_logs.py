@@ -288,3 +288,31 @@ async def test_upload_verification(file_type: str, url: str, code: int) -> None:
         assert exc.value.fault.fault_code == code
         await s.logs.settled()
         assert s.done.empty()
+
+
+async def test_log_url_on_another_host_is_never_fetched() -> None:
+    """Issue 12 item 6 (never follow a device's URL to another host): a LogURL naming a host
+    other than the device's is refused (TransferComplete 9011, TR-330 §4.4.2) and that
+    host gets no request."""
+    seen: list[str] = []
+
+    async def count(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        return web.Response(body=b"log")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", count)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.2", 0).start()
+    elsewhere = f"http://127.0.0.2:{runner.addresses[0][1]}"
+    try:
+        async with setup() as s:
+            s.rig.lab_device.log_url = lambda name: f"{elsewhere}/logs/{name}"  # type: ignore[method-assign]
+            assert (await s.logs.upload(upload(s.receiver.url + "x"))).status == 1
+            tc = await s.transfer_complete()
+            assert tc.fault_struct.fault_code == 9011
+            assert "another host" in tc.fault_struct.fault_string
+            assert seen == [] and s.receiver.received == {}
+    finally:
+        await runner.cleanup()

@@ -22,6 +22,8 @@ def tracker() -> ValueChangeTracker:
 def test_device_change_is_reported() -> None:
     changes = tracker().compare({P: "b"}, now=0.0)
     assert [(c.name, c.value) for c in changes] == [(N, "b")]
+    # EventOnChange is on: passive at least, as GPA reports (issue 12 item 11, A.3.2.4)
+    assert [c.notification for c in changes] == [1]
 
 
 def test_acs_echo_is_not_reported() -> None:

@@ -286,16 +286,18 @@ async def test_non_http_url_is_refused(device: tuple[Device, str, aiohttp.Client
 async def test_service_url_to_another_host_drops_the_service(
     device: tuple[Device, str, aiohttp.ClientSession],
 ) -> None:
-    """A controlURL on another host is refused (SSRF); without CMS the device is skipped."""
+    """A controlURL on another host is refused (SSRF): the service is dropped, and the device
+    stays with what is left (BMS and SMS; TR-330 §3.1 allows a device without CMS)."""
     dev, _, _ = device
     evil = DDD.replace(
         "<controlURL>/ctl/cms</controlURL>", "<controlURL>http://192.0.2.1/c</controlURL>"
     )
     dev.docs["/desc.xml"] = lambda: xml(evil)
     result = await run(device)
-    assert [d.candidate.udn for d in result.devices] == [SUB_UDN]
-    ((udn, why),) = result.skipped
-    assert udn == ROOT_UDN and "no ConfigurationManagement" in why
+    root, _sub = result.devices
+    assert root.candidate.udn == ROOT_UDN and set(root.actions) == {"BMS", "SMS"}
+    assert any("no ConfigurationManagement" in p for p in root.problems)
+    assert result.skipped == ()
 
 
 async def test_cms_without_required_action_is_skipped(

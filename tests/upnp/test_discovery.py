@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 import pytest
@@ -22,6 +23,8 @@ MEDIA = "urn:schemas-upnp-org:device:MediaServer:1"
 ROOT = "uuid:00000000-0000-0000-0000-0000000000r0"
 EMB = "uuid:00000000-0000-0000-0000-0000000000e1"
 LOC = "http://198.18.0.12:8000/d.xml"
+#: The test LAN's subnet: LOCATIONs on it are fetched whoever announces them (issue 12 item 6).
+LAN = (ipaddress.ip_network("198.18.0.0/15"),)
 
 
 def alive(nt: str, udn: str = ROOT, *, loc: str = LOC, max_age: int = 100, boot: int = 1) -> bytes:
@@ -38,7 +41,7 @@ def test_search_targets_cover_dm_v1_v2() -> None:
 def test_alive_once_per_device_and_non_dm_ignored() -> None:
     """TR-330 §4.1.1 step 1: an advertisement of a DM service makes one candidate; the
     rest of the alive burst refreshes it silently; non-DM devices are not candidates."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     assert t.datagram(alive("upnp:rootdevice"), "198.18.0.12", 0.0) == []  # not DM (yet)
     events = t.datagram(alive(MD2), "198.18.0.12", 0.0)
     assert [(e.kind, e.udn, e.location, e.root) for e in events] == [("alive", ROOT, LOC, True)]
@@ -50,7 +53,7 @@ def test_alive_once_per_device_and_non_dm_ignored() -> None:
 
 def test_embedded_device_is_separate_candidate() -> None:
     """TR-330 §4.1.1: root and embedded devices are each their own proxy candidate."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     t.datagram(alive(MEDIA), "h", 0.0)
     t.datagram(alive("upnp:rootdevice"), "h", 0.0)
     (event,) = t.datagram(alive(CMS2, EMB), "h", 0.0)
@@ -61,7 +64,7 @@ def test_embedded_device_is_separate_candidate() -> None:
 
 def test_location_or_bootid_change_is_new_alive() -> None:
     """UDA 1.1 §1.2.2: a new BOOTID (or LOCATION) means the device must be re-read."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     t.datagram(alive(CMS2), "h", 0.0)
     assert t.datagram(alive(CMS2, boot=1), "h", 1.0) == []
     (e1,) = t.datagram(alive(CMS2, boot=2), "h", 2.0)
@@ -73,7 +76,7 @@ def test_location_or_bootid_change_is_new_alive() -> None:
 def test_byebye_with_announcement() -> None:
     """TR-330 Table 1: ssdp:byebye with Announcement.dm.upnp.org AboutToReboot reaches the
     proxy layer once, with the announcement; later byebyes of the burst are ignored."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     t.datagram(alive(CMS2), "h", 0.0)
     bye = ssdp.build_notify("ssdp:byebye", CMS2, ROOT, announcement="aboutToReboot")
     (event,) = t.datagram(bye, "h", 1.0)
@@ -86,7 +89,7 @@ def test_byebye_with_announcement() -> None:
 
 def test_byebye_of_unknown_device_ignored() -> None:
     """A byebye for a device we never saw alive produces nothing."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     bye = ssdp.build_notify("ssdp:byebye", CMS2, ROOT, announcement="AboutToBaselineReset")
     assert t.datagram(bye, "h", 0.0) == []
 
@@ -94,7 +97,7 @@ def test_byebye_of_unknown_device_ignored() -> None:
 def test_lease_expiry() -> None:
     """UDA §1.2.2: a device that stops announcing is gone when CACHE-CONTROL max-age ends;
     each re-announcement extends the lease."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     t.datagram(alive(CMS2, max_age=10), "h", 0.0)
     assert t.get_timer() == 10.0
     t.datagram(alive(CMS2, max_age=10), "h", 5.0)
@@ -108,7 +111,7 @@ def test_lease_expiry() -> None:
 def test_update_reported_once_and_not_mistaken_for_reboot() -> None:
     """UDA 1.1 §1.2.4: ssdp:update moves BOOTID to NEXTBOOTID; the following alive with that
     BOOTID is the same device, not a reboot."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     t.datagram(alive(CMS2, boot=1), "h", 0.0)
     upd = ssdp.build_notify("ssdp:update", CMS2, ROOT, location=LOC, boot_id=1, next_boot_id=2)
     (event,) = t.datagram(upd, "h", 1.0)
@@ -121,28 +124,29 @@ def test_update_reported_once_and_not_mistaken_for_reboot() -> None:
 def test_search_response_counts_as_alive_and_msearch_ignored() -> None:
     """UDA §1.3.3: search answers announce a device like ssdp:alive; other control
     points' M-SEARCHes are not devices."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     assert t.datagram(ssdp.build_msearch(CMS2), "198.18.0.20", 0.0) == []
-    resp = ssdp.build_search_response(CMS2, ROOT, location=LOC, secure_location="https://x/d")
+    SECURE = "https://198.18.0.12:8443/d"
+    resp = ssdp.build_search_response(CMS2, ROOT, location=LOC, secure_location=SECURE)
     (event,) = t.datagram(resp, "198.18.0.12", 0.0)
     assert (event.kind, event.secure_location, event.remote) == (
         "alive",
-        "https://x/d",
+        SECURE,
         "198.18.0.12",
     )
 
 
 def test_malformed_datagram_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    """Bad input never crashes: the tracker logs and drops it."""
-    caplog.set_level(logging.INFO, logger="proxier.upnp.discovery")
-    t = DeviceTracker()
+    """Bad input never crashes: the tracker drops it with a debug line."""
+    caplog.set_level(logging.DEBUG, logger="proxier.upnp.discovery")
+    t = DeviceTracker(lan=LAN)
     assert t.datagram(b"NOTIFY * HTTP/1.1\r\nNTS: ssdp:alive\r\n\r\n", "198.18.0.66", 0.0) == []
     assert "198.18.0.66" in caplog.text
 
 
 def test_record_flood_bounded() -> None:
     """A LAN flooding fake UDNs cannot grow the tracker without bound."""
-    t = DeviceTracker(max_records=3)
+    t = DeviceTracker(max_records=3, lan=LAN)
     for i in range(10):
         t.datagram(alive(CMS2, f"uuid:flood-{i}"), "h", 0.0)
     assert len(t.candidates()) == 3
@@ -152,7 +156,7 @@ def test_multi_homed_device_has_one_lease_per_interface() -> None:
     """TR-330 §4.1.1 / UDA 2.0 §1.2: a multi-homed device announces the same UUID on each
     interface with its own LOCATION; each path is tracked on its own (no flapping between
     locations), and a byebye or expiry on one interface leaves the other alive."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     loc2 = "http://198.19.0.12:8000/d.xml"
     (a,) = t.datagram(alive(CMS2, max_age=10), "198.18.0.12", 0.0)
     (b,) = t.datagram(alive(CMS2, loc=loc2, max_age=20), "198.19.0.12", 0.0)
@@ -173,7 +177,7 @@ def test_byebye_burst_on_one_interface_leaves_the_other() -> None:
     """TR-330 §4.1.1 multi-homed: a byebye burst (one per NT, each repeated) from one
     interface ends that path only; a DM announcement from an interface with no path left is
     still reported once (it is about the device, TR-330 Table 1)."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     loc2 = "http://198.19.0.12:8000/d.xml"
     t.datagram(alive(CMS2), "198.18.0.12", 0.0)
     t.datagram(alive(CMS2, loc=loc2), "198.19.0.12", 0.0)
@@ -193,7 +197,7 @@ def test_byebye_burst_on_one_interface_leaves_the_other() -> None:
 def test_same_udn_in_two_description_urls_is_two_paths() -> None:
     """A device listed by two configured description URLs (two addresses of one device) is
     tracked per URL: one failing does not expire the other."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     url1 = "http://127.0.0.1:8000/dev/1/description.xml"
     url2 = "http://127.0.0.2:8000/dev/1/description.xml"
     devs = [ProbedDevice(ROOT, MD2, (CMS2,), True)]
@@ -209,7 +213,7 @@ def test_same_udn_in_two_description_urls_is_two_paths() -> None:
 def test_probe_path_alive_and_expiry_after_failures() -> None:
     """No-multicast path: a reachable description URL makes its DM devices alive; N misses
     in a row expire them; a device that vanished from the description expires at once."""
-    t = DeviceTracker()
+    t = DeviceTracker(lan=LAN)
     url = "http://127.0.0.1:8000/dev/1/description.xml"
     devs = [ProbedDevice(ROOT, MD2, (CMS2, BMS1), True), ProbedDevice(EMB, MEDIA, (), False)]
     (event,) = t.probe_ok(url, devs, 0.0)
@@ -355,3 +359,25 @@ def test_configured_description_urls_always_fit_the_tracker() -> None:
         udn = f"uuid:00000000-0000-0000-0000-{n:012d}"
         tracker.probe_ok(urls[n], [ProbedDevice(udn, MD2, (CMS2,), True)], now=0.0)
     assert len(tracker.candidates()) == 2000
+
+
+def test_location_host_only_sender_or_lan_subnet(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 12 item 6: an alive/update/search answer whose LOCATION (or SECURELOCATION)
+    names a host other than the sender and off the LAN interfaces' subnets is dropped, with
+    one log line per sender and URL however often it repeats; host names are refused too."""
+    t = DeviceTracker()  # no LAN subnet known: only the sender's own address
+    assert len(t.datagram(alive(CMS2), "198.18.0.12", 0.0)) == 1  # its own address
+    for _ in range(5):
+        assert (
+            t.datagram(alive(CMS2, "uuid:x", loc="http://10.1.2.3/d.xml"), "198.18.0.66", 0) == []
+        )
+    for other in ("http://gateway.example/d.xml", "http://[::1]:80/d.xml"):
+        assert t.datagram(alive(CMS2, "uuid:y", loc=other), "198.18.0.66", 0.0) == []
+    secure = ssdp.build_search_response(
+        CMS2, "uuid:z", location="http://198.18.0.66/d", secure_location="https://10.1.2.3/d"
+    )
+    assert t.datagram(secure, "198.18.0.66", 0.0) == []
+    assert t.candidates() == [ROOT]
+    assert caplog.text.count("10.1.2.3/d.xml") == 1
+    lan = DeviceTracker(lan=LAN)  # a LOCATION on the LAN subnet is fetched, whoever sent it
+    assert len(lan.datagram(alive(CMS2, loc="http://198.19.7.7/d.xml"), "198.18.0.66", 0)) == 1

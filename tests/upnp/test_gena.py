@@ -162,6 +162,18 @@ def test_seq_tracking_gap_duplicate_and_wrap() -> None:
     assert restarted.resync
 
 
+@pytest.mark.parametrize("seq", ["²", "١", "9" * 5000, "-1"])
+def test_non_ascii_or_huge_seq_is_a_gap_not_a_crash(seq: str) -> None:
+    """Issue 12 (bad input that gets through): a SEQ header that is not ASCII digits or is
+    too long is an unknown event key (a resync), never a ValueError and a 500."""
+    core = GenaCore()
+    core.add("k", "CMS", 0.0)
+    core.handle_timer(0.0)
+    core.subscribed("k", "s", 1800, 0.0)
+    result = notify(core, "s", seq)
+    assert result.status == 200 and result.resync
+
+
 def test_notify_overtaking_subscribe_answer_is_kept() -> None:
     """UDA §4.2.1: the initial event may arrive before the SUBSCRIBE answer is processed."""
     core = GenaCore()
@@ -452,3 +464,36 @@ def test_timers_of_many_subscriptions_are_kept_in_due_order() -> None:
     assert core.get_timer() == 8.0  # backoff_initial after the first failure
     assert core.handle_timer(239.0) == [Subscribe("d2999")]
     assert core.handle_timer(240.0) == [Renew("d0", "uuid:s0")]
+
+
+async def test_dtd_in_notify_is_a_clean_400_with_one_log_line(
+    peer: Peer, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12 item 2 rule "refuse DTDs from the parser's own view": a NOTIFY for a live
+    subscription whose body is UTF-16LE (with BOM) carrying a DOCTYPE/ENTITY gets 400, not
+    500; one log line says why; the entity never reaches an event."""
+    events: asyncio.Queue[DmEvent] = asyncio.Queue()
+    secret = "ENTITY-WAS-EXPANDED"
+    hostile = b"\xff\xfe" + (
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        f'<!DOCTYPE e:propertyset [<!ENTITY x "{secret}">]>'
+        '<e:propertyset xmlns:e="urn:schemas-upnp-org:event-1-0">'
+        "<e:property><ConfigurationUpdate>&x;</ConfigurationUpdate></e:property>"
+        "</e:propertyset>"
+    ).encode("utf-16-le")
+    async with GenaManager(session) as gena:
+        gena.add("d/CMS", "CMS", peer.url, events.put_nowait)
+        await next_event(events)
+        sid = gena.core.sid("d/CMS")
+        headers = {"NT": "upnp:event", "NTS": "upnp:propchange", "SID": sid, "SEQ": "1"}
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="proxier"):
+            async with session.request(
+                "NOTIFY", gena.callback_url(), headers=headers, data=hostile
+            ) as r:
+                assert r.status == 400
+        lines = [rec for rec in caplog.records if rec.name.startswith("proxier.upnp.gena")]
+        assert len(lines) == 1 and "DTD" in lines[0].getMessage(), lines
+        assert not [rec for rec in caplog.records if rec.levelname in ("ERROR", "CRITICAL")]
+        while not events.empty():
+            assert secret not in str(events.get_nowait().variables)

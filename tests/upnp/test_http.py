@@ -18,6 +18,15 @@ def test_only_http_urls_with_a_host(url: str) -> None:
         check_url(url)
 
 
+@pytest.mark.parametrize("url", ["http://[::1/desc.xml", "http://127.0.0.1:99999/d.xml"])
+async def test_every_ssdp_location_form_is_a_fetch_error_in_bounded_request(url: str) -> None:
+    """Issue 12 item 3: a LOCATION urllib cannot split (bad IPv6 brackets, bad port) is an
+    HttpFetchError from bounded_request, not a ValueError outside its try block."""
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(HttpFetchError, match="only http"):
+            await bounded_request(session, "GET", url)
+
+
 async def test_post_redirect_is_not_followed() -> None:
     """SOAP POSTs never follow redirects (an action must not be replayed elsewhere)."""
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from proxier.upnp import ssdp
 
@@ -110,3 +112,74 @@ def test_malformed_packets_rejected(raw: bytes) -> None:
     """Bad input never crashes: every malformed datagram raises SsdpError only."""
     with pytest.raises(ssdp.SsdpError):
         ssdp.parse(raw)
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("CACHE-CONTROL", "max-age=" + "9" * 4000),
+        ("CACHE-CONTROL", "max-age=2147483648"),
+        ("CACHE-CONTROL", "max-age=١٢"),
+        ("LOCATION", "http://[::1/desc.xml"),
+        ("LOCATION", "http://h:70000/d.xml"),
+        ("LOCATION", "javascript:alert(1)"),
+        ("BOOTID.UPNP.ORG", "²"),
+        ("NEXTBOOTID.UPNP.ORG", "-1"),
+        ("CONFIGID.UPNP.ORG", "9" * 400),
+        ("SERVER", "a\x1b[2Jb"),
+        ("SERVER", "x" * 1500),
+    ],
+)
+def test_every_ssdp_header_is_bounded_and_validated(header: str, value: str) -> None:
+    """Issue 12 item 3 rule: a header outside its form or bound makes the packet an
+    SsdpError (dropped by the driver), never another exception."""
+    headers = {"NT": CMS2, "NTS": "ssdp:alive", "USN": f"{UDN}::{CMS2}"}
+    headers |= {"LOCATION": "http://h/d.xml", header: value}
+    raw = "NOTIFY * HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    raw += "\r\n"
+    with pytest.raises(ssdp.SsdpError):
+        ssdp.parse(raw.encode())
+
+
+@pytest.mark.parametrize("value", ["max-age=1800", "max-age = 60", 'no-cache="Ext", max-age=90'])
+def test_usual_cache_control_forms_still_parse(value: str) -> None:
+    """UDA §1.2.2 CACHE-CONTROL forms real devices send keep working."""
+    raw = (
+        f"NOTIFY * HTTP/1.1\r\nNT: {CMS2}\r\nNTS: ssdp:alive\r\nUSN: {UDN}::{CMS2}\r\n"
+        f"LOCATION: http://[fe80::1%eth0]:80/d.xml\r\nCACHE-CONTROL: {value}\r\n\r\n"
+    ).encode()
+    assert ssdp.parse(raw).max_age in (1800, 60, 90)
+
+
+_HEADER_NAMES = ["NT", "NTS", "USN", "LOCATION", "CACHE-CONTROL", "BOOTID.UPNP.ORG",
+                 "NEXTBOOTID.UPNP.ORG", "CONFIGID.UPNP.ORG", "SECURELOCATION.UPNP.ORG",
+                 "ANNOUNCEMENT.DM.UPNP.ORG", "SERVER", "ST", "MX"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    start=st.sampled_from(["NOTIFY * HTTP/1.1", "HTTP/1.1 200 OK", "M-SEARCH * HTTP/1.1"]),
+    headers=st.lists(
+        st.tuples(
+            st.sampled_from(_HEADER_NAMES),
+            st.one_of(
+                st.text(max_size=60),
+                st.sampled_from(["ssdp:alive", "ssdp:byebye", "ssdp:update", f"{UDN}::{CMS2}"]),
+                st.from_regex(r"max-age=[0-9]{0,30}", fullmatch=True),
+                st.from_regex(r"https?://\[?[0-9a-f:.]{0,12}\]?(:[0-9]{0,6})?/x", fullmatch=True),
+            ),
+        ),
+        max_size=10,
+    ),
+)
+def test_random_headers_never_raise_anything_but_ssdp_error(
+    start: str, headers: list[tuple[str, str]]
+) -> None:
+    """Issue 12 item 3 rule: whatever the header values, parsing either gives a message or
+    an SsdpError (dropped by the driver), never another exception."""
+    raw = start + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    try:
+        msg = ssdp.parse(raw.encode("utf-8", "surrogatepass"))
+    except ssdp.SsdpError:
+        return
+    assert msg.max_age is None or 0 <= msg.max_age <= ssdp.MAX_NUMBER

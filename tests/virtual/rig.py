@@ -27,6 +27,7 @@ class Rig:
         self.own_cwmp = False
         self.acs_url = acs.url  # [acs] url of the proxier's config (an operator may change it)
         self.upnp: dict[str, Any] = {}  # extra [upnp] keys
+        self.sections: dict[str, Any] = {}  # extra top-level sections ([dps], [privacy])
         self.acs = acs
         self.lab = lab
         self.state = state
@@ -53,6 +54,8 @@ class Rig:
                 "state": {"dir": str(self.state)},
                 "api": {"enable": False},
                 "proxier": {"cwmp": self.own_cwmp},
+                "privacy": {"mode": "auto"},  # rigs proxy at once (default: approve)
+                **self.sections,
             }
         )
 
@@ -96,6 +99,17 @@ class Rig:
         raise AssertionError(
             f"no Inform with {code!r} after #{after}: {self.acs.store.informs(dev_id, after=after)}"
         )
+
+    async def transfer_complete(self, dev_id: str, key: str, wait: float = 20.0) -> dict[str, Any]:
+        """The TransferComplete the CPE sent for CommandKey `key` (recorded just after the
+        Inform that announced it)."""
+        for _ in range(int(wait / 0.1)):
+            for request in self.acs.store.cpe_requests(dev_id):
+                body: Any = request["body"]
+                if request["name"] == "TransferComplete" and body["commandKey"] == key:
+                    return dict(body)
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no TransferComplete for {key!r}")
 
     def last_inform_id(self, dev_id: str) -> int:
         informs = self.acs.store.informs(dev_id)

@@ -159,6 +159,9 @@ probe_failures = 2
 [state]
 dir = "{state}"
 
+[privacy]
+mode = "auto"
+
 [api]
 enable = false
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.virtual.rig import rig
+from proxier.gatewayid import SERIAL_FILE
+from tests.virtual.rig import Rig, rig
 
-OWN_SERIAL = "PROXIER-0001"
 COUNT = "Device.ManagementServer.VirtualDeviceNumberOfEntries"
+
+
+def own_serial(r: Rig) -> str:
+    """The proxier's own serial: derived from the gateway, kept in the state dir (#17)."""
+    return (r.state / SERIAL_FILE).read_text().strip()
 
 
 async def test_own_model_lists_virtual_devices_and_notifies_count(tmp_path: Path) -> None:
@@ -19,7 +24,7 @@ async def test_own_model_lists_virtual_devices_and_notifies_count(tmp_path: Path
         r.own_cwmp = True
         await r.start_proxier()
         found = await r.devices(2)  # the proxier itself + the first lab device
-        own = next(d["id"] for d in found if d["deviceId"]["serialNumber"] == OWN_SERIAL)
+        own = next(d["id"] for d in found if d["deviceId"]["serialNumber"] == own_serial(r))
         rows = await r.rpc(
             own, {"name": "GetParameterValues", "parameterNames": ["Device.ManagementServer."]}
         )
@@ -57,7 +62,7 @@ async def test_own_table_is_read_only(tmp_path: Path) -> None:
         r.own_cwmp = True
         await r.start_proxier()
         found = await r.devices(2)
-        own = next(d["id"] for d in found if d["deviceId"]["serialNumber"] == OWN_SERIAL)
+        own = next(d["id"] for d in found if d["deviceId"]["serialNumber"] == own_serial(r))
         spv = await r.rpc(
             own,
             {

@@ -206,7 +206,7 @@ async def test_spv_status_parameter_key_faults_and_atomicity(tmp_path: Path) -> 
     """TR-330 §4.6.4.1: CMS ChangesApplied → Status 0, ChangesCommitted → Status 1;
     ParameterKey changes only with a successful SetParameterValues (TR-069 A.3.2.1); faults
     carry one SetParameterValuesFault per parameter in error where the proxier can tell
-    which (9005/9006/9008), else (§4.6.4 note) the mapped fault without details; a
+    which (9005/9007/9008), else (§4.6.4 note) the mapped fault without details; a
     SetParameterValues with one bad parameter writes nothing on the device."""
     ntp = "Device.Time.NTPServer1"  # "commit" in the lab model: ChangesCommitted
     enable = "Device.Time.Enable"  # ChangesApplied
@@ -247,7 +247,7 @@ async def test_spv_status_parameter_key_faults_and_atomicity(tmp_path: Path) -> 
         assert ok(both)["status"] == 1, "one committed change makes the whole RPC Status 1"
         assert values(key)["Device.ManagementServer.ParameterKey"][0] == "k-both"
         assert model.value("/BBF/Time/LocalTimeZone") == "UTC0"
-        assert fault(bad[0]) == (9003, [(enable, 9006)])
+        assert fault(bad[0]) == (9003, [(enable, 9007)]), "not a boolean: issue 12 item 1"
         assert fault(bad[1]) == (9003, [("Device.DeviceInfo.SerialNumber", 9008)])
         assert fault(bad[2]) == (9003, [("Device.Time.Nope", 9005)])
         assert fault(bad[3]) == (9003, [(PM + "1.Protocol", 9007)])
