@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# Independent UPnP stacks used by the interop tests (GUPnP). Installs only when root with apt.
+# Independent UPnP stacks used by the interop tests (GUPnP; hostapd and wpa_supplicant for
+# WPS). Installs only when root with apt.
 peers:
 	@bash tests/peers/install.sh || echo "peers: not installed (interop tests will skip)"
+	@bash tests/peers/install-wsc.sh || echo "peers: WSC peers not installed (WPS interop tests will skip)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check proxier tests

@@ -35,6 +35,7 @@ from proxier.cwmp.rpc import CpeRequest, CpeResponse, Fault, ParameterValueStruc
 from proxier.dp.actions import DpActions
 from proxier.dp.manager import DpManager
 from proxier.dp.privacy import PrivacyGate
+from proxier.dp.wps import install as install_wps
 from proxier.fdlimit import raise_nofile
 from proxier.gatewayid import effective_serial
 from proxier.localapi import LocalApi
@@ -113,6 +114,7 @@ class Proxier:
         )
         self.privacy = PrivacyGate(config.privacy.mode, self.registry.state_dir / "privacy.json")
         DpActions(self).install()  # approve, deny, trust; security state; pending devices
+        self.introducer = install_wps(self)  # WPS introduction (issue 9): hook + action
 
     async def start(self) -> None:
         """Start everything; a failure stops what had started before it is raised."""
@@ -133,6 +135,7 @@ class Proxier:
             tls_for=lambda url: self.dp.context if url.startswith("https:") else None,
         )
         await self.gena.start()
+        self.introducer.gena = self.gena  # SetupReady events during WPS introduction
         template = HttpSettings(
             url=cfg.acs.url,
             ca_file=cfg.acs.ca_file or None,
@@ -322,6 +325,7 @@ class Proxier:
             await self.discovery.stop()
         if self.manager is not None:
             await self.manager.close()
+        await self.introducer.close()
         await self.dp.close()
         if self.gena is not None:
             await self.gena.stop()

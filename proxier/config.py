@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW
+from proxier.wsc.crypto import pin_valid
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -97,6 +98,20 @@ class DpsLogin:
 
 
 @dataclass(frozen=True, slots=True)
+class DpsPin:
+    """One `[[dps.pin]]` entry: the WPS device PIN (from the device's label or screen) of
+    the devices `match` names (UDN, friendly name, DP device identity or "*"), matched
+    like `[[dps.login]]` (issue 9)."""
+
+    match: str
+    pin: str = field(default="", repr=False)
+
+
+#: `[dps] introduction`: how a DP device that gives us no Admin is introduced (issue 9).
+INTRODUCTIONS = ("none", "pbc", "pin")
+
+
+@dataclass(frozen=True, slots=True)
 class DpsConfig:
     """DeviceProtection (TR-330 §2.3, §4.8): our CP identity and how devices are trusted."""
 
@@ -104,6 +119,8 @@ class DpsConfig:
     key: str = ""
     device_ca: str = ""  # verify device chains against this CA instead of pinning
     login: tuple[DpsLogin, ...] = ()
+    introduction: str = "none"
+    pin: tuple[DpsPin, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,12 +455,26 @@ def _dps(data: object, upnp: UpnpConfig) -> DpsConfig:
         if not login.name:
             raise ConfigError(e.key("name"), "must not be empty")
         logins.append(login)
+    pins: list[DpsPin] = []
+    raw = s._get("pin", [], (list,), "an array of tables ([[dps.pin]])")
+    for i, entry in enumerate(raw):
+        e = _Section(f"dps.pin[{i}]", entry)
+        pin = DpsPin(e.text("match", "*"), e.text("pin"))
+        e.finish()
+        if not pin_valid(pin.pin):
+            raise ConfigError(e.key("pin"), "must be 8 digits with a valid WPS checksum digit")
+        pins.append(pin)
+    introduction = s.text("introduction", "none")
+    if introduction not in INTRODUCTIONS:
+        raise ConfigError("dps.introduction", f"must be one of {', '.join(INTRODUCTIONS)}")
     dps = DpsConfig(
         # upnp.client_cert/client_key (documented earlier) are the same identity
         certificate=s.text("certificate") or upnp.client_cert,
         key=s.text("key") or upnp.client_key,
         device_ca=s.text("device_ca"),
         login=tuple(logins),
+        introduction=introduction,
+        pin=tuple(pins),
     )
     s.finish()
     if bool(dps.certificate) != bool(dps.key):

@@ -7,7 +7,10 @@ delivered by a Connection Request. One more lab device runs DeviceProtection (`-
 carrier flow: a development CA signed the proxier's certificate and the device trusts that
 CA), reached over mutual TLS at its SECURELOCATION; the demo shows its role (Admin). A
 FRITZ!-style TR-064 lab device (issue 10) joins them and answers a GetParameterValues of its
-Wi-Fi and DHCP settings. Everything logs to stderr; a summary goes to stdout.
+Wi-Fi and DHCP settings. A last DP device (retail flow, issue 9) trusts nobody: the proxier
+introduces itself by WPS push button, the demo presses the simulated button
+(`POST /_lab/<udn>/press`) when the device asks, and the device grants Admin. Everything logs
+to stderr; a summary goes to stdout.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from proxier.api import Proxier
 from proxier.config import from_dict
@@ -74,6 +79,36 @@ NEXT_STEPS = """
                                        to bridge your own ACS"""
 
 
+async def press_when_asked(lab: LabServer, within: float = 30.0) -> None:
+    """Play the user: when the retail device asks for its WPS button (it NACKed the
+    proxier's M2D), press it through the lab's control surface."""
+    device = lab.devices[0]
+    intro = device.protection.introduction if device.protection else None
+    if intro is None:
+        return
+    for _ in range(int(within / 0.05)):
+        run = intro.run
+        if run is not None and not run.ready and run.m2d_uuid_r:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        print("demo: the WPS device never asked for a button press", file=sys.stderr)
+        return
+    url = f"{lab.base_url}/_lab/{device.udn}/press"
+    print(f"\n== WPS: {device.friendly_name} asks for its button; pressing it (POST {url})")
+    async with aiohttp.ClientSession() as session, session.post(url) as response:
+        response.raise_for_status()
+
+
+async def introduced(proxier: Proxier, udn: str, within: float = 15.0) -> None:
+    """Wait until the WPS run after the press has ended (it runs in the background)."""
+    for _ in range(int(within / 0.1)):
+        status = proxier.introducer.status.get(udn, "")
+        if status == "introduced" or status.startswith("failed"):
+            return
+        await asyncio.sleep(0.1)
+
+
 async def run_demo(devices: int, serve: bool) -> int:
     """The demo in a temporary state dir that is removed however the demo ends."""
     with tempfile.TemporaryDirectory(prefix="proxier-demo-") as state:
@@ -85,11 +120,13 @@ async def _run_demo(devices: int, serve: bool, state: str) -> int:
     acs_config = LabAcsConfig(port=0, cr_username=cr_user, cr_password=cr_pass)
     made = certs.init(Path(state) / "certs")  # carrier flow: dev CA + CA-signed proxier id
     dps = DpSettings(state_dir=Path(state) / "lab-dp", trust_ca=made["ca"])
+    wps = DpSettings(state_dir=Path(state) / "lab-wps")  # retail: WPS push button
     tr064_user, tr064_pass = DEMO_TR064
     async with (
         LabAcs(acs_config) as acs,
         LabServer(devices) as lab,
         LabServer(1, dps=dps, config=LabConfig(seed="proxier-lab-dp")) as dp_lab,
+        LabServer(1, dps=wps, config=LabConfig(seed="proxier-lab-wps")) as wps_lab,
         Tr064LabServer(1, user=tr064_user, password=tr064_pass) as tr064,
     ):
         print(f"lab ACS:      {acs.base_url}")
@@ -98,6 +135,10 @@ async def _run_demo(devices: int, serve: bool, state: str) -> int:
         secure = [d.secure_location for d in dp_lab.devices]
         for url in secure:
             print(f"lab DP device: {url} (DeviceProtection, mutual TLS)")
+        retail = [d.secure_location for d in wps_lab.devices]
+        for url in retail:
+            print(f"lab DP device: {url} (DeviceProtection, WPS push button)")
+        secure += retail
         devices += len(secure)
         for url in tr064.description_urls:
             print(f"TR-064 lab:   {url}")
@@ -115,13 +156,20 @@ async def _run_demo(devices: int, serve: bool, state: str) -> int:
                 "state": {"dir": state},
                 "api": {"port": 0, "console": serve, "lab_acs": acs.base_url if serve else ""},
                 "tr064": {"login": [{"match": "*", "user": tr064_user, "password": tr064_pass}]},
-                "dps": {"certificate": str(made["certificate"]), "key": str(made["key"])},
+                "dps": {
+                    "certificate": str(made["certificate"]),
+                    "key": str(made["key"]),
+                    "introduction": "pbc",  # a DP device without Admin: WPS (issue 9)
+                },
                 "privacy": {"mode": "auto"},  # the demo proxies at once (default: approve, README)
             }
         )
         async with Proxier(config) as proxier, LabAcsClient(acs.base_url) as client:
             print(f"proxier:      state in {state}, local API port {proxier.local_api.port}")
+            pressed = asyncio.create_task(press_when_asked(wps_lab))
             found = await wait_devices(client, devices + 1, within=30)
+            await pressed
+            await introduced(proxier, wps_lab.devices[0].udn)
             print(f"\n== {len(found)} virtual device(s) registered at the lab ACS")
             for dev in found:
                 print(f"  {dev['id']}  CR {dev.get('connectionRequestUrl', '')}")
@@ -180,9 +228,11 @@ async def _run_demo(devices: int, serve: bool, state: str) -> int:
                 state_word = "online" if row["online"] else "offline"
                 sec = proxier.dp.status(row["udns"])
                 roles = " ".join(sec.get("roles", [])) or "-"
+                wps_text = proxier.introducer.status_for(row["udns"]).get("introduction")
+                intro = f", WPS {wps_text}" if wps_text else ""
                 print(
                     f"  {row['instance']}: {row['id']} ({state_word}) "
-                    f"security {sec['state']} roles {roles}"
+                    f"security {sec['state']} roles {roles}{intro}"
                 )
             print(f"proxier DP identity: {proxier.dp.identity.identity}")
             ok = all(r.get("status") == "done" for r in (gpv, spv, add, fritz_gpv))

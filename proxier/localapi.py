@@ -268,6 +268,8 @@ class LocalApi:
                 f"action {action!r} is not provided by this proxier",
                 available=self.proxier.actions.available(),
             )
+        except ValueError as exc:  # the handler refused the request (e.g. a bad PIN)
+            return error(400, str(exc))
         log.info("%s: %s by the operator", device.id, action)
         return web.json_response({"device": device.id, "action": action, **result})
 

@@ -67,7 +67,7 @@ def render(devices: list[dict[str, Any]], now: float) -> str:
 def _security_lines(detail: dict[str, Any]) -> list[str]:
     """Device Protection: roles held, the login, which step would give Admin, a refusal."""
     out = []
-    for key in ("roles", "login", "missing", "error"):
+    for key in ("roles", "login", "introduction", "missing", "error"):
         value = detail.get(key)
         if value:
             shown = " ".join(value) if isinstance(value, list) else value

@@ -83,7 +83,7 @@ def write_config(path: Path, acs_url: str, urls: list[str], state: Path, **extra
         f'[state]\ndir = "{state}"\n'
         f"[api]\nport = {free_port()}\n"
         f'[log]\nlevel = "info"\n{log}\n'
-        '[privacy]\nmode = "auto"\n'  # proxied at once (default: approve)
+        '[privacy]\nmode = "auto"\n'  # these tests are about the daemon, not TR-330 §2.4
     )
     return path
 

@@ -50,6 +50,7 @@ def minimal(
         f"[state]\ndir = '{state or tmp_path / 'state'}'\n"
         f"[connection_request]\nport = {cr_port or free_port()}\n"
         f"[api]\nport = {api_port or free_port()}\n"
+        "[privacy]\nmode = 'auto'\n"
     )
     return cfg
 
@@ -106,8 +107,7 @@ def test_check_unwritable_state_dir_and_unreadable_cert(tmp_path: Path) -> None:
     cert = tmp_path / "absent.pem"
     cfg = minimal(tmp_path, upnp=f"client_cert = '{cert}'\nclient_key = '{cert}'")
     proc = run("run", "--config", str(cfg), "--check")
-    # refused when the config is read (issue 8 loads the DP identity): a config error, 2
-    assert proc.returncode == 2
+    assert proc.returncode == 2  # a configured file that cannot be read is a config error
     assert "upnp.client_cert: cannot read" in proc.stderr
     assert "Traceback" not in proc.stderr
 

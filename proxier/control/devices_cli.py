@@ -15,13 +15,16 @@ from proxier.control.client import ApiError, add_arguments, call, check, endpoin
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("device", metavar="ID", help="DeviceId (OUI-Class-Serial) or instance")
+    parser.add_argument("--pin", help="introduce: the device's WPS PIN (else push button)")
     add_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     path = f"/api/devices/{quote(args.device, safe='')}/{args.action}"
     try:
-        answer = check(*asyncio.run(call(endpoint(args), "POST", path, {})))
+        pin = getattr(args, "pin", None)
+        body = {"pin": pin} if pin and args.action == "introduce" else {}
+        answer = check(*asyncio.run(call(endpoint(args), "POST", path, body)))
     except ApiError as exc:
         print(f"proxier devices {args.action}: {exc}", file=sys.stderr)
         return 1

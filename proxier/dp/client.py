@@ -22,6 +22,7 @@ class DpClient:
         self.transport = transport
         self.url = service.control_url
         self.type = service.service_type
+        self.event_url = service.event_sub_url  # SetupReady events (WPS, issue 9)
 
     async def get_assigned_roles(self) -> tuple[str, ...]:
         out = await self.transport.invoke(

@@ -22,6 +22,7 @@ from proxier.lab.dp import ADMINISTRATOR, DpSettings
 from proxier.lab.server import LabConfig, LabServer, load_config
 from proxier.lab.tr064.server import Tr064LabServer
 from proxier.upnp.netns import MulticastRefused
+from proxier.wsc.crypto import pin_valid
 
 #: A load-testing fleet (issue 13 measures 2,000 in one process).
 MAX_DEVICES = 10_000
@@ -70,6 +71,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="roles a DM action needs (default: reference §6.6 project choice); repeatable",
     )
     dps.add_argument(
+        "--pin",
+        help="WPS introduction by this 8-digit PIN (default: push button, POST /_lab/<udn>/press)",
+    )
+    dps.add_argument(
+        "--intro-roles",
+        default="Admin",
+        help="roles a control point gets when introduced by WPS (default Admin, TR-330 §4.8.1.2)",
+    )
+    dps.add_argument(
         "--state-dir",
         default=str(Path.home() / ".local/state/proxier-lab"),
         help="where device identities and ACLs persist (default ~/.local/state/proxier-lab)",
@@ -114,8 +124,12 @@ def dp_settings(args: argparse.Namespace) -> DpSettings | None:
             out.append((key.strip(), " ".join(roles.replace(",", " ").split())))
         return out
 
+    if args.pin is not None and not pin_valid(args.pin):
+        raise ValueError("--pin must be 8 digits with a valid WPS checksum digit (or 4 digits)")
     return DpSettings(
         state_dir=Path(args.state_dir),
+        pin=args.pin,
+        intro_roles=tuple(args.intro_roles.replace(",", " ").split()) or ("Admin",),
         trust_ca=trust,
         admin_password=password,
         admin_name=name,

@@ -269,6 +269,9 @@ class LabDevice:
             return self.model.state_variables()
         if short == "BMS":
             return self.bms.state_variables()
+        if short == "DP":
+            intro = self.protection.introduction if self.protection else None
+            return intro.state_variables() if intro else {"SetupReady": "1"}
         return self.sms.lists()
 
     def publish(self, short: str, variables: Mapping[str, str]) -> None:

@@ -5,7 +5,8 @@ HTTPS endpoint) or are None for plain HTTP. Roles of a call = Public ∪ the ACL
 CP identity ∪ the roles of the user logged in on that TLS session (DP §2.3). The ACL (users,
 CPs) persists in a JSON file; factory reset drops everything user-added. With a trusted CA
 (TR-330 §4.8.1.1) a control point whose certificate that CA signed is added with Admin on its
-first call. SendSetupMessage answers 600 until WPS introduction exists (issue 9).
+first call. SendSetupMessage runs the WPS Enrollee (`lab/wps.py`, issue 9): a control point
+that completes it is added with `introduced="1"` and the introduction roles (default Admin).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from lxml import etree
 from proxier.dp import pkcs5
 from proxier.lab.scpd import Action, ServiceDef, StateVar, check_arguments
 from proxier.lab.tls_front import TlsPeer
+from proxier.lab.wps import LabIntroduction
 from proxier.logsafe import get_logger
 from proxier.upnp.device import UpnpError
 from proxier.xmlsafe import XmlError, local_name, parse_xml
@@ -177,6 +180,10 @@ class DpSettings:
     admin_name: str = ADMINISTRATOR
     acl_cps: tuple[tuple[str, str], ...] = ()  # (CP identity, space-separated roles)
     action_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: WPS introduction: PIN mode (`--pin`), else push button (`POST /_lab/<udn>/press`)
+    pin: str | None = None
+    #: roles a control point gets when introduced (TR-330 §4.8.1.2 recommends Admin)
+    intro_roles: tuple[str, ...] = (ADMIN,)
 
     def roles_for_dm(self, action: str) -> frozenset[str]:
         if action in self.action_roles:
@@ -193,6 +200,8 @@ class LabProtection:
         self.udn = udn
         self.acl_file = acl_file
         self.acl = Acl()
+        self.introduction: LabIntroduction | None = None  # set by enable_protection
+        self.clock = time.monotonic
         self._trusted_ca: x509.Certificate | None = None
         if settings.trust_ca is not None:
             self._trusted_ca = x509.load_pem_x509_certificate(settings.trust_ca.read_bytes())
@@ -322,7 +331,33 @@ class LabProtection:
         return [(name, result[name]) for name, _ in action.outs]
 
     def _SendSetupMessage(self, a: dict[str, str], peer: TlsPeer | None) -> dict[str, str]:
-        raise UpnpError(600, f"setup protocol {a['ProtocolType'][:20]!r} not supported yet")
+        if self.introduction is None:
+            raise UpnpError(600, "no setup protocol on this device")
+        identity = peer.identity if peer is not None else None
+        out, done = self.introduction.message(
+            a["ProtocolType"], a["InMessage"], identity, self.clock()
+        )
+        if done is not None and peer is not None:
+            self._introduce(peer)
+        return {"OutMessage": out}
+
+    def _introduce(self, peer: TlsPeer) -> None:
+        """WPS Done: the control point joins the ACL, introduced, with the intro roles."""
+        roles = {PUBLIC, *self.settings.intro_roles}
+        cp = self.acl.cps.get(peer.identity)
+        if cp is None:
+            self.acl.cps[peer.identity] = ControlPoint(peer.common_name, roles, introduced=True)
+        else:
+            cp.roles |= roles
+            cp.introduced = True
+        self._save()
+        _LOG.info(
+            "%s: CP %s (%s) introduced by WPS: %s",
+            self.udn,
+            peer.identity,
+            peer.common_name,
+            " ".join(sorted(roles)),
+        )
 
     def _GetSupportedProtocols(self, a: dict[str, str], peer: TlsPeer | None) -> dict[str, str]:
         root = etree.Element(_x("SupportedProtocols"), nsmap={None: DP_NS})  # type: ignore[dict-item]
@@ -504,6 +539,7 @@ async def enable_protection(device: LabDevice, settings: DpSettings, host: str, 
     """Give `device` its DP identity (stable: kept under `settings.state_dir`), its ACL and
     its HTTPS endpoint relaying to the plain server at (host, port)."""
     from proxier.dbfile import private_dir
+    from proxier.lab.publisher import Publisher
     from proxier.lab.tls_front import TlsFront, server_context
     from proxier.upnp.tls import dp_identity, ensure_identity
 
@@ -511,7 +547,42 @@ async def enable_protection(device: LabDevice, settings: DpSettings, host: str, 
     folder = private_dir(settings.state_dir / device.udn.removeprefix("uuid:"))
     files = ensure_identity(folder / "identity", device.friendly_name, server=True, hosts=[host])
     device_id = dp_identity(files.leaf_der)
-    device.protection = LabProtection(settings, device_id, device.udn, folder / "acl.json")
+    protection = LabProtection(settings, device_id, device.udn, folder / "acl.json")
+    device.protection = protection
+
+    def publish(ready: bool) -> None:
+        device.publish("DP", {"SetupReady": "1" if ready else "0"})
+        intro = protection.introduction
+        if not ready and intro is not None:  # a run started: a stalled one must time out
+            schedule_expiry(intro.run_timeout)
+
+    def schedule_expiry(delay: float) -> None:
+        import asyncio
+
+        def check() -> None:
+            intro = protection.introduction
+            if intro is None or intro.run is None:
+                return
+            if not intro.expire(time.monotonic()):
+                schedule_expiry(max(0.1, intro.last_at + intro.run_timeout - time.monotonic()))
+
+        asyncio.get_running_loop().call_later(delay, check)
+
+    def prompt() -> None:  # the lab console's "press the button" notice
+        _LOG.warning(
+            "%s: WPS introduction waiting: press the button (POST /_lab/%s/press) within 120 s",
+            device.friendly_name,
+            device.udn,
+        )
+
+    protection.introduction = LabIntroduction(
+        device_identity=device_id,
+        friendly_name=device.friendly_name,
+        pin=settings.pin,
+        publish=publish,
+        prompt=prompt,
+    )
+    device.publishers["DP"] = Publisher()
     front = TlsFront(server_context(files.chain, files.key), host, port)
     await front.start()
     device.tls = front

@@ -21,6 +21,7 @@ the listening address itself):
     GET|POST /_lab/{udn}/faults             read / change the fault knobs (JSON, see Faults)
     POST /_lab/{udn}/set                    JSON {path: value}: a change made by the device
     POST /_lab/{udn}/move                   serve the device on a new port (+ ssdp:update)
+    POST /_lab/{udn}/press                  press the WPS button (DP introduction, 120 s)
     PUT  /_lab/files/{name}                 host a file at /files/{name}
 
 While a device reboots, or when the `silent` knob is on, its URLs answer 503 and it sends
@@ -238,6 +239,7 @@ class LabServer:
         app.router.add_route("*", "/_lab/{dev}/faults", self._ctl_faults)
         app.router.add_post("/_lab/{dev}/set", self._ctl_set)
         app.router.add_post("/_lab/{dev}/move", self._ctl_move)
+        app.router.add_post("/_lab/{dev}/press", self._ctl_press)
         app.router.add_put("/_lab/files/{name}", self._ctl_file)
         return app
 
@@ -594,6 +596,16 @@ class LabServer:
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         return web.json_response({"version": device.model.version})
+
+    async def _ctl_press(self, request: web.Request) -> web.Response:
+        """The user presses the device's WPS button (issue 9): valid for the walk time."""
+        device = self._ctl_device(request)
+        intro = device.protection.introduction if device.protection else None
+        if intro is None:
+            raise web.HTTPConflict(text="the device has no DeviceProtection (run with --dps)")
+        now = time.monotonic()
+        until = intro.press(now)
+        return web.json_response({"pressed": True, "valid_for": round(until - now, 1)})
 
     async def _ctl_move(self, request: web.Request) -> web.Response:
         device = self._ctl_device(request)

@@ -114,8 +114,8 @@ async def test_inform_starts_a_session_now(tmp_path: Path) -> None:
 
 async def test_device_actions_contract_and_forget(tmp_path: Path) -> None:
     """Issue 11: `POST /api/devices/{id}/{action}`; Device Protection (issue 8) provides
-    approve/deny/trust; an action no feature provides (introduce: WPS) answers 501 with a
-    JSON error; forget drops the device and its state: still there, it comes back
+    approve/deny/trust, WPS (issue 9) introduce, which a plain device refuses with 400 and
+    a JSON error; forget drops the device and its state: still there, it comes back
     as a new device with "0 BOOTSTRAP" (TR-069 Table 7)."""
     async with bench(tmp_path) as b:
         (dev_id,) = await b.device_ids(1)
@@ -126,9 +126,9 @@ async def test_device_actions_contract_and_forget(tmp_path: Path) -> None:
         rc, out, err = await cli("devices", "approve", dev_id, *cfg)
         assert rc == 0 and f'{dev_id}: approve done {{"privacy": "approved"}}' in out, err
         rc, _, err = await cli("devices", "introduce", dev_id, *cfg)
-        assert rc == 1 and "HTTP 501" in err and "not provided" in err
+        assert rc == 1 and "HTTP 400" in err and "not a DeviceProtection device" in err
         status, body = await http(b, "POST", f"/api/devices/{dev_id}/introduce", token)
-        assert status == 501 and body["available"] == ["approve", "deny", "forget", "trust"]
+        assert status == 400 and "not a DeviceProtection device" in body["error"]
         status, body = await http(b, "POST", f"/api/devices/{dev_id}/explode", token)
         assert status == 404 and "approve" in body["actions"]
 

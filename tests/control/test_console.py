@@ -162,8 +162,8 @@ def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
 
     url, count = demo
     browser.get(url)
-    # every virtual device the demo reported: its DM lab devices, its DeviceProtection lab
-    # device and its TR-064 one
+    # every virtual device the demo reported: its DM lab devices, its two DeviceProtection
+    # lab devices (carrier CA, WPS push button: issue 9) and its TR-064 one
     rows = wait_for(
         browser,
         f"{count} device rows",
@@ -179,8 +179,8 @@ def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
     first = cells[index]
     dev_id = first[1]
     assert first[2] == "online", first
-    # issue 8 carrier flow: the DP device's security state is admin
-    assert [c[3] for c in cells].count("admin") == 1, cells
+    # issue 8 carrier flow and issue 9 WPS: both DP devices' security state is admin
+    assert [c[3] for c in cells].count("admin") == 2, cells
     assert "token=" not in browser.current_url  # the token left the address bar
     assert f"{count} of {count} device(s) online" in text(browser, "#health")
     shot(browser, "1-devices")
@@ -197,7 +197,7 @@ def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
     shot(browser, "2-detail")
 
     # issue 8: approve is provided (the demo runs privacy.mode = auto, so the device is
-    # already proxied and stays so); introduce waits for WPS (issue 9) and says so
+    # already proxied and stays so); introduce (WPS, issue 9) refuses a plain device
     click(browser, "button[data-action=approve]")
     wait_for(browser, "approve answer", lambda: text(browser, "#action-result") == "approve: done")
     click(browser, "button[data-action=introduce]")
@@ -205,7 +205,7 @@ def test_console_in_chromium(demo: tuple[str, int], browser: Any) -> None:
         browser,
         "introduce answer",
         lambda: (
-            "introduce: action 'introduce' is not provided by this proxier"
+            "introduce: not a DeviceProtection device the proxier is connected to"
             in text(browser, "#action-result")
         ),
     )

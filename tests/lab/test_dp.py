@@ -322,11 +322,11 @@ async def test_renegotiation_refused_dp_6_1(tmp_path: Path) -> None:
         await lab.stop()
 
 
-async def test_send_setup_message_600_until_wps_and_remove_identity_dp_6_4(
+async def test_send_setup_message_600_for_other_protocols_and_remove_identity_dp_6_4(
     tmp_path: Path, cp: Cp
 ) -> None:
-    """SendSetupMessage answers 600 until WPS introduction exists (issue 9); an Admin CP
-    removes an identity from the ACL with RemoveIdentity."""
+    """SendSetupMessage answers 600 for a protocol other than WPS (issue 9 runs WPS, see
+    test_wps.py); an Admin CP removes an identity from the ACL with RemoveIdentity."""
     admin = Cp(ensure_identity(tmp_path / "admin", "admin CP"))
     lab = await _lab(tmp_path, acl_cps=((admin.identity, "Admin"), (cp.identity, "Basic")))
     try:
@@ -338,7 +338,7 @@ async def test_send_setup_message_600_until_wps_and_remove_identity_dp_6_4(
                 device.udn,
                 "dp",
                 "SendSetupMessage",
-                [("ProtocolType", "WPS"), ("InMessage", "")],
+                [("ProtocolType", "NFC"), ("InMessage", "")],
             )
         assert err.value.code == 600
         one = f'<Identity xmlns="{DP_NS}"><CP><ID>{cp.identity}</ID></CP></Identity>'

@@ -113,6 +113,8 @@ function renderDetail(d) {
     ["Next periodic inform", when(d.next_periodic_inform)],
     ["Connection Request URL", d.connection_request_url],
   ];
+  const intro = (d.security_detail || {}).introduction;  // WPS (issue 9)
+  if (intro) facts.push(["WPS introduction", intro]);
   for (const [k, v] of facts) dl.append(el("dt", k), el("dd", String(v)));
   $("pending").textContent = d.pending_events.join(", ") || "none";
   fillTable($("parameters"), d.parameters);
