@@ -130,6 +130,10 @@ def write_config(tmp: Path, name: str, acs_url: str, urls: list[str], **acs: Any
         # Liveness by description probe is per-device polling: once per 30 min, like an
         # SSDP max-age (the SSDP path has no polling at all).
         "probe_interval = 1800",
+        # issue 12's admission limits (128 devices, 32 new a minute) guard a home LAN; a
+        # test fleet raises them to its size
+        f"max_devices = {max(len(urls), 1)}",
+        f"max_new_devices_per_minute = {max(len(urls), 1)}",
         "[state]",
         f'dir = "{tmp / name}"',
         "[api]",
@@ -366,7 +370,9 @@ async def main(count: int) -> int:
     lab = None
     try:
         base_session = await baseline_session(acs_url)
-        idle_proxier = start_proxier(write_config(tmp, "idle", acs_url, []), tmp / "idle.log")
+        # `proxier run` needs a discovery source (issue 11): one URL nothing answers on
+        nobody = ["http://127.0.0.1:9/description.xml"]  # discard port: refused
+        idle_proxier = start_proxier(write_config(tmp, "idle", acs_url, nobody), tmp / "idle.log")
         await asyncio.sleep(3)
         await settle(idle_proxier.pid)
         idle_rss = rss_kib(idle_proxier.pid)
