@@ -30,11 +30,13 @@ from proxier.cwmp.connreq import ConnectionRequestServer
 from proxier.cwmp.engine import SessionResult
 from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
+from proxier.cwmp.rate import SessionPacer
 from proxier.cwmp.rpc import CpeRequest, CpeResponse, Fault, ParameterValueStruct
 from proxier.dp.actions import DpActions
 from proxier.dp.manager import DpManager
 from proxier.dp.privacy import PrivacyGate
 from proxier.dp.wps import install as install_wps
+from proxier.fdlimit import raise_nofile
 from proxier.gatewayid import effective_serial
 from proxier.localapi import LocalApi
 from proxier.logsafe import get_logger
@@ -126,6 +128,7 @@ class Proxier:
 
     async def _start(self) -> None:
         cfg = self.config
+        raise_nofile(max(len(self.registry), len(cfg.upnp.description_urls)), what="devices")
         self._session = aiohttp.ClientSession()
         await self.connreq.start()
         self.gena = GenaManager(
@@ -146,7 +149,11 @@ class Proxier:
             registry=self.registry,
             connreq=self.connreq,
             gena=self.gena,
-            transport_factory=limited(factory, asyncio.Semaphore(cfg.acs.max_parallel_sessions)),
+            transport_factory=limited(
+                factory,
+                asyncio.Semaphore(cfg.acs.max_parallel_sessions),
+                SessionPacer(cfg.acs.session_rate) if cfg.acs.session_rate else None,
+            ),
             clock=self.clock,
             on_session=self._session_done,
             activity=self.activity,

@@ -40,6 +40,8 @@ class AcsConfig:
     periodic_inform_interval: int = 3600
     session_timeout: int = 60
     max_parallel_sessions: int = 16
+    #: New sessions per second across all virtual devices; 0 = unlimited (a storm).
+    session_rate: float = 0.0
     #: Answer a Basic challenge from an http:// ACS with the password (readable on the wire).
     allow_basic_over_http: bool = False
 
@@ -303,6 +305,7 @@ def from_dict(data: dict[str, Any]) -> Config:
         periodic_inform_interval=s.integer("periodic_inform_interval", 3600, 1, 2**31 - 1),
         session_timeout=s.integer("session_timeout", 60, 5, 3600),
         max_parallel_sessions=s.integer("max_parallel_sessions", 16, 1, 1024),
+        session_rate=s.number("session_rate", 0.0, 0.0, 100000.0),
         allow_basic_over_http=s.flag("allow_basic_over_http", False),
     )
     s.finish()

@@ -114,6 +114,22 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
         load(tmp_path / "nope.toml")
 
 
+def test_session_rate_defaults_to_unlimited_and_takes_a_number(tmp_path: Path) -> None:
+    """Issue 13: acs.session_rate (sessions per second) is 0 = unlimited unless set."""
+    assert load(write(tmp_path, FULL)).acs.session_rate == 0.0
+    shaped = FULL.replace("[acs]\n", "[acs]\nsession_rate = 2.5\nmax_parallel_sessions = 4\n")
+    cfg = load(write(tmp_path, shaped))
+    assert cfg.acs.session_rate == 2.5
+    assert cfg.acs.max_parallel_sessions == 4
+
+
+@pytest.mark.parametrize("value", ["-1", '"fast"', "true"])
+def test_bad_session_rate_names_the_key(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, FULL.replace("[acs]\n", f"[acs]\nsession_rate = {value}\n")))
+    assert err.value.key == "acs.session_rate"
+
+
 @pytest.mark.parametrize(
     ("section", "line", "key"),
     [

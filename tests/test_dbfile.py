@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from proxier.dbfile import immediate, open_private_db
+from proxier import dbfile
+from proxier.dbfile import PrivateDatabase, immediate, open_private_db
 
 
 def mode(path: Path) -> int:
@@ -45,3 +46,70 @@ def test_immediate_commits_all_or_nothing(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert [row[0] for row in db.execute("SELECT v FROM t")] == [1]
     db.close()
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_idle_databases_release_their_connections_and_reopen_with_their_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 (memory, fds): past OPEN_DATABASES the least recently used connections close;
+    the next use reopens them and every committed row is still there."""
+    monkeypatch.setattr(dbfile.OPEN, "limit", 4)
+    fds = open_fds()
+    databases = [PrivateDatabase(tmp_path / f"{i}" / "db.sqlite") for i in range(20)]
+    for i, database in enumerate(databases):
+        with database.transaction():
+            database.connection.execute("CREATE TABLE t (v INTEGER)")
+            database.connection.execute("INSERT INTO t VALUES (?)", (i,))
+    assert len(dbfile.OPEN) == 4
+    dbfile.wait_released()  # released ones close off the loop
+    assert open_fds() - fds <= 4 * 3  # file, -wal, -shm of the open ones only
+    for i, database in enumerate(databases):
+        assert database.connection.execute("SELECT v FROM t").fetchall() == [(i,)]
+    for database in databases:
+        database.close()
+    assert len(dbfile.OPEN) == 0
+
+
+def test_a_connection_inside_a_transaction_is_never_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: opening other databases mid-transaction must not close (and so roll back)
+    the one whose transaction is running; it commits whole."""
+    monkeypatch.setattr(dbfile.OPEN, "limit", 1)
+    busy = PrivateDatabase(tmp_path / "busy.sqlite")
+    others = [PrivateDatabase(tmp_path / f"o{i}.sqlite") for i in range(3)]
+    with busy.transaction():
+        busy.connection.execute("CREATE TABLE t (v INTEGER)")
+        for other in others:
+            other.connection.execute("SELECT 1")
+        busy.connection.execute("INSERT INTO t VALUES (1)")
+    busy.release()
+    assert busy.connection.execute("SELECT v FROM t").fetchall() == [(1,)]
+    for database in (busy, *others):
+        database.close()
+
+
+async def test_connections_close_once_idle_on_one_shared_timer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 (idle memory): a connection unused for IDLE_RELEASE seconds is closed by
+    the process's one sweep timer, with no further database activity; its data stays."""
+    import asyncio
+
+    monkeypatch.setattr(dbfile.OPEN, "idle", 0.05)
+    database = PrivateDatabase(tmp_path / "idle.sqlite")
+    with database.transaction():
+        database.connection.execute("CREATE TABLE t (v INTEGER)")
+        database.connection.execute("INSERT INTO t VALUES (7)")
+    assert len(dbfile.OPEN) == 1
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if len(dbfile.OPEN) == 0:
+            break
+    assert len(dbfile.OPEN) == 0
+    assert database.connection.execute("SELECT v FROM t").fetchall() == [(7,)]
+    database.close()

@@ -145,18 +145,19 @@ class DeviceStore:
         #: The device's one connection; other layers keep their tables in it too
         #: (`proxier.translate.instances.InstanceStore`) and join `transaction()`.
         self.database = PrivateDatabase(self.path)
-        self._db = self.database.connection
         with self.transaction():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
-                    self._db.execute(statement)
+                    self.database.connection.execute(statement)
         self._meta: dict[str, str] = {}
         self._load_meta()
         self.database.on_rollback(self._load_meta)
 
     def _load_meta(self) -> None:
         """The engine's scalars are read on every session: keep a write-through copy."""
-        self._meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        self._meta = dict(
+            self.database.connection.execute("SELECT key, value FROM meta").fetchall()
+        )
         #: Told (code, CommandKey) of every event added: the operator's timeline (status, API).
         self.on_event: Callable[[str, str], None] | None = None
 
@@ -168,22 +169,26 @@ class DeviceStore:
         return self.database.transaction()
 
     def integrity_ok(self) -> bool:
-        row = self._db.execute("PRAGMA integrity_check").fetchone()
+        row = self.database.connection.execute("PRAGMA integrity_check").fetchone()
         return bool(row and row[0] == "ok")
 
     # --- events ------------------------------------------------------------------------------
 
     def events(self) -> list[PendingEvent]:
         """Undelivered events, oldest first."""
-        rows = self._db.execute("SELECT seq, code, command_key FROM events ORDER BY seq")
+        rows = self.database.connection.execute(
+            "SELECT seq, code, command_key FROM events ORDER BY seq"
+        )
         return [PendingEvent(seq, code, key) for seq, code, key in rows]
 
     def apply_events(self, change: EventChange) -> None:
         if not change.remove and not change.add:
             return
         with self.transaction():
-            self._db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in change.remove])
-            self._db.executemany(
+            self.database.connection.executemany(
+                "DELETE FROM events WHERE seq = ?", [(s,) for s in change.remove]
+            )
+            self.database.connection.executemany(
                 "INSERT INTO events (code, command_key) VALUES (?, ?)", list(change.add)
             )
         if self.on_event is not None:
@@ -199,7 +204,7 @@ class DeviceStore:
         if self._meta.get(key) == value:
             return
         with self.transaction():
-            self._db.execute(
+            self.database.connection.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
@@ -208,7 +213,7 @@ class DeviceStore:
 
     def delete_meta(self, key: str) -> None:
         with self.transaction():
-            self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            self.database.connection.execute("DELETE FROM meta WHERE key = ?", (key,))
             self._meta.pop(key, None)
 
     def meta_items(self, prefix: str) -> dict[str, str]:
@@ -217,12 +222,14 @@ class DeviceStore:
     # --- generic key/value for other layers --------------------------------------------------
 
     def kv_get(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        row = self.database.connection.execute(
+            "SELECT value FROM kv WHERE key = ?", (key,)
+        ).fetchone()
         return None if row is None else str(row[0])
 
     def kv_set(self, key: str, value: str) -> None:
         with self.transaction():
-            self._db.execute(
+            self.database.connection.execute(
                 "INSERT INTO kv (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
@@ -230,10 +237,10 @@ class DeviceStore:
 
     def kv_delete(self, key: str) -> None:
         with self.transaction():
-            self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+            self.database.connection.execute("DELETE FROM kv WHERE key = ?", (key,))
 
     def kv_items(self, prefix: str = "") -> dict[str, str]:
-        rows = self._db.execute(
+        rows = self.database.connection.execute(
             "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key",
             (len(prefix), prefix),
         )
@@ -243,12 +250,14 @@ class DeviceStore:
 
     def notification(self, name: str) -> int | None:
         """The Notification attribute the ACS set, or None if it never set one."""
-        row = self._db.execute("SELECT level FROM notification WHERE name = ?", (name,)).fetchone()
+        row = self.database.connection.execute(
+            "SELECT level FROM notification WHERE name = ?", (name,)
+        ).fetchone()
         return None if row is None else int(row[0])
 
     def set_notification(self, name: str, level: int) -> None:
         with self.transaction():
-            self._db.execute(
+            self.database.connection.execute(
                 "INSERT INTO notification (name, level) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET level = excluded.level",
                 (name, level),
@@ -258,40 +267,46 @@ class DeviceStore:
         """An object was deleted: its attributes and pending values go with it (A.3.2.7)."""
         with self.transaction():
             for table in ("notification", "changed_values"):
-                self._db.execute(
+                self.database.connection.execute(
                     f"DELETE FROM {table} WHERE substr(name, 1, ?) = ?", (len(prefix), prefix)
                 )
 
     def record_value_change(self, name: str, value: str, type_: str) -> None:
         """Keep only the newest value of a changed parameter; a newer change gets a newer seq."""
         with self.transaction():
-            self._db.execute(
+            self.database.connection.execute(
                 "INSERT OR REPLACE INTO changed_values (name, value, type) VALUES (?, ?, ?)",
                 (name, value, type_),
             )
 
     def changed_values(self) -> list[tuple[int, ParameterValueStruct]]:
-        rows = self._db.execute("SELECT seq, name, value, type FROM changed_values ORDER BY seq")
+        rows = self.database.connection.execute(
+            "SELECT seq, name, value, type FROM changed_values ORDER BY seq"
+        )
         return [(seq, ParameterValueStruct(n, v, t)) for seq, n, v, t in rows]
 
     def clear_changed_values(self, up_to_seq: int | None = None) -> None:
         with self.transaction():
             if up_to_seq is None:
-                self._db.execute("DELETE FROM changed_values")
+                self.database.connection.execute("DELETE FROM changed_values")
             else:
-                self._db.execute("DELETE FROM changed_values WHERE seq <= ?", (up_to_seq,))
+                self.database.connection.execute(
+                    "DELETE FROM changed_values WHERE seq <= ?", (up_to_seq,)
+                )
 
     # --- notification baseline (proxier.translate.notify) ------------------------------------
 
     def notified_values(self) -> dict[str, str]:
         """The last value seen of each notified parameter (device path → value)."""
-        return dict(self._db.execute("SELECT path, value FROM notified_values").fetchall())
+        return dict(
+            self.database.connection.execute("SELECT path, value FROM notified_values").fetchall()
+        )
 
     def set_notified_values(self, values: Mapping[str, str]) -> None:
         if not values:
             return
         with self.transaction():
-            self._db.executemany(
+            self.database.connection.executemany(
                 "INSERT INTO notified_values (path, value) VALUES (?, ?) "
                 "ON CONFLICT(path) DO UPDATE SET value = excluded.value",
                 list(values.items()),
@@ -299,14 +314,14 @@ class DeviceStore:
 
     def forget_notified_values(self, paths: Iterable[str]) -> None:
         with self.transaction():
-            self._db.executemany(
+            self.database.connection.executemany(
                 "DELETE FROM notified_values WHERE path = ?", [(p,) for p in paths]
             )
 
     def clear_notified_values(self) -> None:
         """The device rebooted or was reset: its values start over without notification."""
         with self.transaction():
-            self._db.execute("DELETE FROM notified_values")
+            self.database.connection.execute("DELETE FROM notified_values")
 
     # --- transfers ---------------------------------------------------------------------------
 
@@ -325,7 +340,7 @@ class DeviceStore:
         state: int,
     ) -> int:
         with self.transaction():
-            cur = self._db.execute(
+            cur = self.database.connection.execute(
                 "INSERT INTO transfers (command_key, is_download, file_type, url, username, "
                 "password, file_size, target_file_name, due, state) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -345,7 +360,7 @@ class DeviceStore:
             return int(cur.lastrowid or 0)
 
     def transfers(self) -> list[TransferRecord]:
-        rows = self._db.execute(
+        rows = self.database.connection.execute(
             "SELECT id, command_key, is_download, file_type, url, username, password, "
             "file_size, target_file_name, due, state, fault_code, fault_string, start_time, "
             "complete_time FROM transfers ORDER BY id"
@@ -373,7 +388,9 @@ class DeviceStore:
 
     def set_transfer_state(self, transfer_id: int, state: int) -> None:
         with self.transaction():
-            self._db.execute("UPDATE transfers SET state = ? WHERE id = ?", (state, transfer_id))
+            self.database.connection.execute(
+                "UPDATE transfers SET state = ? WHERE id = ?", (state, transfer_id)
+            )
 
     def complete_transfer(
         self,
@@ -384,7 +401,7 @@ class DeviceStore:
         complete_time: str,
     ) -> None:
         with self.transaction():
-            self._db.execute(
+            self.database.connection.execute(
                 "UPDATE transfers SET state = ?, fault_code = ?, fault_string = ?, "
                 "start_time = ?, complete_time = ?, password = '' WHERE id = ?",
                 (COMPLETED, fault_code, fault_string, start_time, complete_time, transfer_id),
@@ -392,14 +409,14 @@ class DeviceStore:
 
     def delete_transfer(self, transfer_id: int) -> None:
         with self.transaction():
-            self._db.execute("DELETE FROM transfers WHERE id = ?", (transfer_id,))
+            self.database.connection.execute("DELETE FROM transfers WHERE id = ?", (transfer_id,))
 
     # --- autonomous transfers -----------------------------------------------------------------
 
     def add_autonomous_transfer(self, atc: AutonomousTransferComplete) -> int:
         """Keep `atc` until an AutonomousTransferCompleteResponse confirms it (A.3.3.3)."""
         with self.transaction():
-            cur = self._db.execute(
+            cur = self.database.connection.execute(
                 "INSERT INTO autonomous_transfers (announce_url, transfer_url, is_download, "
                 "file_type, file_size, target_file_name, fault_code, fault_string, start_time, "
                 "complete_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -420,7 +437,7 @@ class DeviceStore:
 
     def autonomous_transfers(self) -> list[tuple[int, AutonomousTransferComplete]]:
         """Unconfirmed AutonomousTransferCompletes with their row ids, oldest first."""
-        rows = self._db.execute(
+        rows = self.database.connection.execute(
             "SELECT id, announce_url, transfer_url, is_download, file_type, file_size, "
             "target_file_name, fault_code, fault_string, start_time, complete_time "
             "FROM autonomous_transfers ORDER BY id"
@@ -445,38 +462,49 @@ class DeviceStore:
 
     def delete_autonomous_transfer(self, row_id: int) -> None:
         with self.transaction():
-            self._db.execute("DELETE FROM autonomous_transfers WHERE id = ?", (row_id,))
+            self.database.connection.execute(
+                "DELETE FROM autonomous_transfers WHERE id = ?", (row_id,)
+            )
 
     # --- scheduled informs and reboots -------------------------------------------------------
 
     def add_scheduled_inform(self, due: float, command_key: str) -> int:
         with self.transaction():
-            cur = self._db.execute(
+            cur = self.database.connection.execute(
                 "INSERT INTO scheduled_informs (due, command_key) VALUES (?, ?)",
                 (due, command_key),
             )
             return int(cur.lastrowid or 0)
 
     def scheduled_informs(self) -> list[ScheduledInform]:
-        rows = self._db.execute(
+        rows = self.database.connection.execute(
             "SELECT id, due, command_key FROM scheduled_informs ORDER BY due, id"
         )
         return [ScheduledInform(i, d, k) for i, d, k in rows]
 
     def delete_scheduled_inform(self, inform_id: int) -> None:
         with self.transaction():
-            self._db.execute("DELETE FROM scheduled_informs WHERE id = ?", (inform_id,))
+            self.database.connection.execute(
+                "DELETE FROM scheduled_informs WHERE id = ?", (inform_id,)
+            )
 
     def add_reboot(self, command_key: str) -> None:
         with self.transaction():
-            self._db.execute("INSERT INTO reboots (command_key) VALUES (?)", (command_key,))
+            self.database.connection.execute(
+                "INSERT INTO reboots (command_key) VALUES (?)", (command_key,)
+            )
 
     def reboots(self) -> list[str]:
-        return [k for (k,) in self._db.execute("SELECT command_key FROM reboots ORDER BY id")]
+        return [
+            k
+            for (k,) in self.database.connection.execute(
+                "SELECT command_key FROM reboots ORDER BY id"
+            )
+        ]
 
     def clear_reboots(self) -> None:
         with self.transaction():
-            self._db.execute("DELETE FROM reboots")
+            self.database.connection.execute("DELETE FROM reboots")
 
     def clear_for_bootstrap(self, *, factory_reset: bool = False) -> None:
         """A new ACS (or a factory reset): forget what only the old ACS asked for.
@@ -493,6 +521,6 @@ class DeviceStore:
             tables += ["notification", "notified_values", "reboots", "meta"]
         with self.transaction():
             for table in tables:
-                self._db.execute(f"DELETE FROM {table}")
+                self.database.connection.execute(f"DELETE FROM {table}")
             if factory_reset:
                 self._meta.clear()

@@ -14,6 +14,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from proxier.fdlimit import raise_nofile
 from proxier.lab.announcer import interface_address
 from proxier.lab.datamodel import DEFAULT_MODEL, ModelError
 from proxier.lab.device import LabDevice
@@ -22,6 +23,9 @@ from proxier.lab.server import LabConfig, LabServer, load_config
 from proxier.lab.tr064.server import Tr064LabServer
 from proxier.upnp.netns import MulticastRefused
 from proxier.wsc.crypto import pin_valid
+
+#: A load-testing fleet (issue 13 measures 2,000 in one process).
+MAX_DEVICES = 10_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -157,9 +161,10 @@ def main(args: argparse.Namespace) -> int:
     except ModelError as exc:
         print(f"proxier lab: {exc}", file=sys.stderr)
         return 2
-    if args.devices < 1 or args.devices > 1000:
-        print("proxier lab: --devices must be between 1 and 1000", file=sys.stderr)
+    if args.devices < 1 or args.devices > MAX_DEVICES:
+        print(f"proxier lab: --devices must be between 1 and {MAX_DEVICES}", file=sys.stderr)
         return 2
+    raise_nofile(args.devices, what="lab devices")
     try:
         dps = dp_settings(args)
     except ValueError as exc:

@@ -85,14 +85,13 @@ class InstanceStore:
     def __init__(self, where: str | Path | PrivateDatabase, *, legacy: Path | None = None) -> None:
         self._owned = not isinstance(where, PrivateDatabase)
         self._database = where if isinstance(where, PrivateDatabase) else PrivateDatabase(where)
-        self._db = self._database.connection
         self._tables: dict[str, _Table] = {}
         #: bumped whenever a mapping goes away or an alias changes (translation caches)
         self.generation = 0
         with self._database.transaction():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
-                    self._db.execute(statement)
+                    self._database.connection.execute(statement)
         if legacy is not None and legacy.exists():
             self._import(legacy)
         self._load()
@@ -100,9 +99,9 @@ class InstanceStore:
 
     def _load(self) -> None:
         self._tables = {}
-        for tbl, nxt in self._db.execute("SELECT tbl, next FROM instance_next"):
+        for tbl, nxt in self._database.connection.execute("SELECT tbl, next FROM instance_next"):
             self._tables[tbl] = _Table(next=nxt)
-        for tbl, cwmp, upnp, alias in self._db.execute(
+        for tbl, cwmp, upnp, alias in self._database.connection.execute(
             "SELECT tbl, cwmp, upnp, alias FROM instance"
         ):
             t = self._tables.setdefault(tbl, _Table(next=cwmp + 1))
@@ -136,17 +135,17 @@ class InstanceStore:
             log.warning("instance map %s not imported (kept as it is): %s", legacy, exc)
             return
         with self._database.transaction():
-            self._db.executemany(
+            self._database.connection.executemany(
                 "INSERT OR IGNORE INTO instance (tbl, cwmp, upnp, alias) VALUES (?, ?, ?, ?)",
                 rows,
             )
-            self._db.executemany(
+            self._database.connection.executemany(
                 "INSERT INTO instance_next (tbl, next) VALUES (?, ?) "
                 "ON CONFLICT(tbl) DO UPDATE SET next = max(next, excluded.next)",
                 nexts,
             )
             # The engine recorded every level the ACS set after this layer did: its record wins.
-            self._db.executemany(
+            self._database.connection.executemany(
                 "INSERT OR IGNORE INTO notification (name, level) VALUES (?, ?)", levels
             )
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -206,7 +205,7 @@ class InstanceStore:
                     cwmp = t.next
                     t.next += 1
                     alias = self._free_alias(t, f"cpe-{cwmp}")
-                    self._db.execute(
+                    self._database.connection.execute(
                         "INSERT INTO instance (tbl, cwmp, upnp, alias) VALUES (?, ?, ?, ?)",
                         (table, cwmp, u, alias),
                     )
@@ -237,12 +236,14 @@ class InstanceStore:
         t.alias.pop(cwmp, None)
         below = f"{table}{upnp}/"
         with self._database.transaction():
-            self._db.execute("DELETE FROM instance WHERE tbl = ? AND upnp = ?", (table, upnp))
+            self._database.connection.execute(
+                "DELETE FROM instance WHERE tbl = ? AND upnp = ?", (table, upnp)
+            )
             self._save_next(table, t)
             for sub in [name for name in self._tables if name.startswith(below)]:
                 del self._tables[sub]
-                self._db.execute("DELETE FROM instance WHERE tbl = ?", (sub,))
-                self._db.execute("DELETE FROM instance_next WHERE tbl = ?", (sub,))
+                self._database.connection.execute("DELETE FROM instance WHERE tbl = ?", (sub,))
+                self._database.connection.execute("DELETE FROM instance_next WHERE tbl = ?", (sub,))
 
     def set_alias(self, table: str, cwmp: int, alias: str) -> None:
         """Set an instance's Alias as the ACS asked (TR-069 §3.6.1 rules on the value)."""
@@ -257,19 +258,21 @@ class InstanceStore:
         t.alias[cwmp] = alias
         self.generation += 1
         with self._database.transaction():
-            self._db.execute(
+            self._database.connection.execute(
                 "UPDATE instance SET alias = ? WHERE tbl = ? AND cwmp = ?", (alias, table, cwmp)
             )
 
     def notification(self, name: str) -> int | None:
         """The Notification level the ACS set on a CWMP parameter, if any (0: set off)."""
-        row = self._db.execute("SELECT level FROM notification WHERE name = ?", (name,)).fetchone()
+        row = self._database.connection.execute(
+            "SELECT level FROM notification WHERE name = ?", (name,)
+        ).fetchone()
         return None if row is None else int(row[0])
 
     def set_notifications(self, levels: dict[str, int]) -> None:
         """Record the Notification levels the ACS set (0 included: it overrides a default)."""
         with self._database.transaction():
-            self._db.executemany(
+            self._database.connection.executemany(
                 "INSERT INTO notification (name, level) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET level = excluded.level",
                 list(levels.items()),
@@ -278,7 +281,7 @@ class InstanceStore:
     def forget_notifications(self, prefix: str) -> None:
         """Drop the levels of a deleted object instance's parameters."""
         with self._database.transaction():
-            self._db.execute(
+            self._database.connection.execute(
                 "DELETE FROM notification WHERE substr(name, 1, ?) = ?", (len(prefix), prefix)
             )
 
@@ -291,7 +294,7 @@ class InstanceStore:
         return alias
 
     def _save_next(self, table: str, t: _Table) -> None:
-        self._db.execute(
+        self._database.connection.execute(
             "INSERT INTO instance_next (tbl, next) VALUES (?, ?) "
             "ON CONFLICT(tbl) DO UPDATE SET next = excluded.next",
             (table, t.next),

@@ -488,6 +488,12 @@ class DiscoveryConfig:
     fetch_timeout: float = 5.0
     max_description_bytes: int = 1024 * 1024
     allow_lan_multicast: bool = False
+    #: Description fetches in flight at once: with thousands of URLs, starting them all
+    #: together makes the last ones wait their turn past `fetch_timeout` (issue 13).
+    max_parallel_fetches: int = 32
+    #: (device, path) leases tracked at most: a guard against SSDP floods, not a fleet
+    #: limit (issue 13 runs 2,000 devices); configured description URLs always fit.
+    max_records: int = 4096
 
 
 def discovery_config(upnp: UpnpConfig) -> DiscoveryConfig:
@@ -558,7 +564,9 @@ class Discovery:
         #: TLS context for https description URLs (DeviceProtection devices: our client
         #: certificate; the probe only asks "still there?", pins are checked when describing)
         self._probe_ssl = probe_ssl
-        self.tracker = DeviceTracker()
+        self.tracker = DeviceTracker(
+            max_records=max(config.max_records, 4 * len(config.description_urls))
+        )
         self._on_event = on_event
         self._session = session
         self._own_session = False
@@ -567,6 +575,7 @@ class Discovery:
         self._search_targets: list[tuple[asyncio.DatagramTransport, str]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._expiry: asyncio.TimerHandle | None = None
+        self._fetches = asyncio.Semaphore(config.max_parallel_fetches)
         self._conditions: dict[str, Condition] = {}
 
     def _condition(self, url: str) -> Condition:
@@ -649,8 +658,13 @@ class Discovery:
         return int(transport.get_extra_info("sockname")[1])
 
     async def probe_now(self) -> None:
-        """Fetch every configured description URL once."""
+        """Fetch every configured description URL once (`max_parallel_fetches` at a time)."""
         await asyncio.gather(*(self._probe(url) for url in self.config.description_urls))
+
+    def probe_gap(self) -> float:
+        """Seconds between two probes after the first round: each URL once per
+        `probe_interval`, spread evenly over it instead of a burst every interval."""
+        return self.config.probe_interval / max(len(self.config.description_urls), 1)
 
     # -- internals
 
@@ -705,11 +719,18 @@ class Discovery:
             await asyncio.sleep(self.config.search_interval)
 
     async def _probe_loop(self) -> None:
+        await self.probe_now()
+        gap = self.probe_gap()
         while True:
-            await self.probe_now()
-            await asyncio.sleep(self.config.probe_interval)
+            for url in self.config.description_urls:
+                await asyncio.sleep(gap)
+                await self._probe(url)
 
     async def _probe(self, url: str) -> None:
+        async with self._fetches:
+            await self._probe_one(url)
+
+    async def _probe_one(self, url: str) -> None:
         assert self._session is not None
         try:
             result = await bounded_request(

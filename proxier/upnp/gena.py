@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import heapq
 import ipaddress
+import itertools
 import math
+import random
 import re
 import socket
 import ssl
@@ -163,6 +166,8 @@ class GenaCore:
         poll_interval: float = 60.0,
         renew_margin: float = 60.0,
         max_pending: int = 16,
+        renew_jitter: float = 0.0,
+        rng: random.Random | None = None,
     ) -> None:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
@@ -170,10 +175,31 @@ class GenaCore:
         self.poll_interval = poll_interval
         self.renew_margin = renew_margin
         self.max_pending = max_pending
+        #: Renew up to this fraction of the subscription's time early, at random: thousands
+        #: of subscriptions made in one bootstrap burst would otherwise all renew in the same
+        #: second, every TIMEOUT, forever (issue 13).
+        self.renew_jitter = renew_jitter
+        self._rng = rng or random.Random()
         self._subs: dict[str, _Sub] = {}
         self._by_sid: dict[str, str] = {}
         # NOTIFYs with a SID we do not know yet, while initial SUBSCRIBEs are in flight.
         self._pending: list[tuple[str, int | None, bytes]] = []
+        #: (due, order, key) of every waiting subscription; stale entries (the sub moved on,
+        #: is in flight or gone) are skipped when they surface. Thousands of subscriptions
+        #: made the full scans of every wake-up quadratic in a bootstrap (issue 13).
+        self._heap: list[tuple[float, int, str]] = []
+        self._order = itertools.count()
+
+    def _schedule(self, sub: _Sub) -> None:
+        if not math.isinf(sub.due):
+            heapq.heappush(self._heap, (sub.due, next(self._order), sub.key))
+
+    def _current(self, entry: tuple[float, int, str]) -> _Sub | None:
+        """The subscription a heap entry stands for, if it is still what is due."""
+        sub = self._subs.get(entry[2])
+        if sub is None or sub.in_flight or sub.due != entry[0]:
+            return None
+        return sub
 
     # -- set-up
 
@@ -181,7 +207,8 @@ class GenaCore:
         """Start keeping a subscription for `key` (the SUBSCRIBE is due at once)."""
         if key in self._subs:
             return
-        self._subs[key] = _Sub(key=key, service=service, due=now)
+        self._subs[key] = sub = _Sub(key=key, service=service, due=now)
+        self._schedule(sub)
 
     def remove(self, key: str) -> str:
         """Forget `key`; returns its SID (to UNSUBSCRIBE) or ""."""
@@ -212,17 +239,20 @@ class GenaCore:
         sub = self._subs.get(key)
         if sub is not None and not sub.in_flight:
             sub.due = now
+            self._schedule(sub)
 
     # -- timers
 
     def get_timer(self) -> float | None:
-        dues = [s.due for s in self._subs.values() if not s.in_flight]
-        return min(dues) if dues else None
+        while self._heap and self._current(self._heap[0]) is None:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
 
     def handle_timer(self, now: float) -> list[Action]:
         actions: list[Action] = []
-        for sub in self._subs.values():
-            if sub.in_flight or sub.due > now:
+        while self._heap and self._heap[0][0] <= now:
+            sub = self._current(heapq.heappop(self._heap))
+            if sub is None:
                 continue
             if sub.sid and sub.expires <= now:
                 _LOG.info("subscription %s of %s lapsed", sub.sid, sub.key)
@@ -261,7 +291,11 @@ class GenaCore:
         seconds = 1800.0 if timeout is None else timeout
         sub.expires = now + seconds
         margin = min(self.renew_margin, seconds / 2)
-        sub.due = math.inf if math.isinf(seconds) else now + seconds - margin
+        lead = seconds - margin
+        if self.renew_jitter:
+            lead -= lead * self.renew_jitter * self._rng.random()
+        sub.due = math.inf if math.isinf(seconds) else now + lead
+        self._schedule(sub)
         return actions
 
     def failed(self, key: str, now: float, status: int | None) -> list[Action]:
@@ -280,6 +314,7 @@ class GenaCore:
             self._drop_sid(sub)
             if status == 412:
                 sub.due = now
+                self._schedule(sub)
                 return []
         sub.failures += 1
         if status is not None and not was_renewal:
@@ -290,9 +325,11 @@ class GenaCore:
                 _LOG.info("%s refuses subscriptions (HTTP %s): polling instead", key, status)
                 sub.polling = True
                 sub.due = now + self.poll_interval
+                self._schedule(sub)
                 return [Poll(key)]
             delay = self.poll_interval
         sub.due = now + delay
+        self._schedule(sub)
         return []
 
     def _drop_sid(self, sub: _Sub) -> None:
@@ -392,6 +429,9 @@ def _local_ip_towards(url: str) -> str:
         return str(probe.getsockname()[0])
 
 
+#: The proxier's renewals come 0–25 % early at random (spread, not synchronised).
+RENEW_JITTER = 0.25
+
 #: `GenaManager(host=PER_PATH)`: listen on, and advertise, the local address of the path to
 #: each device (issue 8: a LAN device must be able to deliver events, and the callback must
 #: never listen on the WAN side, as a wildcard bind would).
@@ -422,7 +462,7 @@ class GenaManager:
         #: TLS context for an https eventSubURL (a DeviceProtection device known only by its
         #: secure URL); the CALLBACK itself stays plain HTTP (proxier.dp.manager says why)
         self._tls_for = tls_for or (lambda url: None)
-        self.core = core or GenaCore()
+        self.core = core or GenaCore(renew_jitter=RENEW_JITTER)
         self._session = session
         self._host = host
         self._port = port

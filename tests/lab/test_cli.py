@@ -100,4 +100,4 @@ async def test_rule13_cli_services_flag_serves_only_bms_or_only_sms() -> None:
 async def test_cli_refuses_zero_devices() -> None:
     """Issue 11: `lab --devices 0` is refused (a lab with nothing to serve is a mistake)."""
     err = await _lab_usage_error("--devices", "0")
-    assert err.decode().strip() == "proxier lab: --devices must be between 1 and 1000"
+    assert err.decode().strip() == "proxier lab: --devices must be between 1 and 10000"

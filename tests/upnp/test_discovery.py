@@ -304,6 +304,63 @@ async def test_description_urls_probe_over_loopback() -> None:
         assert [(e.kind, e.udn) for e in seen[1:]] == [("expired", EMB)]
 
 
+async def test_many_description_urls_are_fetched_a_bounded_number_at_a_time() -> None:
+    """Issue 13: 120 description URLs on a slow server: at most `max_parallel_fetches`
+    GETs are in flight at once, so none waits its turn past `fetch_timeout`; all 120 are
+    found. Later rounds probe one URL per probe_interval / len(urls)."""
+    import asyncio
+
+    from aiohttp import web
+
+    from proxier.upnp.discovery import Discovery, DiscoveryConfig, DiscoveryEvent
+
+    in_flight = peak = 0
+
+    async def description(request: web.Request) -> web.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        n = int(request.match_info["n"])
+        body = DESCRIPTION.replace(EMB.encode(), f"uuid:00000000-0000-0000-0000-{n:012d}".encode())
+        return web.Response(body=body, content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_get("/{n}/d.xml", description)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    urls = tuple(f"http://127.0.0.1:{port}/{n}/d.xml" for n in range(120))
+    config = DiscoveryConfig(
+        description_urls=urls, probe_interval=60, fetch_timeout=1.0, max_parallel_fetches=8
+    )
+    seen: list[DiscoveryEvent] = []
+    try:
+        async with Discovery(config, seen.append) as discovery:
+            await discovery.probe_now()
+            assert discovery.probe_gap() == 0.5
+    finally:
+        await runner.cleanup()
+    assert peak <= 8
+    assert len({e.udn for e in seen if e.kind == "alive"}) == 120
+
+
+def test_configured_description_urls_always_fit_the_tracker() -> None:
+    """Issue 13: the SSDP flood guard (max_records) must not ignore a fleet the operator
+    listed: 2,000 description URLs leave room for 4 leases each."""
+    from proxier.upnp.discovery import Discovery, DiscoveryConfig, ProbedDevice
+
+    urls = tuple(f"http://127.0.0.1:1/{n}/d.xml" for n in range(2000))
+    tracker = Discovery(DiscoveryConfig(description_urls=urls), lambda event: None).tracker
+    for n in range(2000):
+        udn = f"uuid:00000000-0000-0000-0000-{n:012d}"
+        tracker.probe_ok(urls[n], [ProbedDevice(udn, MD2, (CMS2,), True)], now=0.0)
+    assert len(tracker.candidates()) == 2000
+
+
 def test_location_host_only_sender_or_lan_subnet(caplog: pytest.LogCaptureFixture) -> None:
     """Issue 12 item 6: an alive/update/search answer whose LOCATION (or SECURELOCATION)
     names a host other than the sender and off the LAN interfaces' subnets is dropped, with

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from typing import Any, cast
@@ -419,6 +420,50 @@ async def test_wildcard_callback_host_uses_the_route_to_the_device(
     local address that routes to the device's eventSubURL."""
     gena = GenaManager(session, host="0.0.0.0")
     assert gena.callback_url("http://127.0.0.1:9/evt").startswith("http://127.0.0.1:")
+
+
+def test_renewals_of_a_burst_of_subscriptions_are_spread() -> None:
+    """Issue 13 (idle): 1,000 subscriptions made in the same second must not all renew in
+    the same second, every TIMEOUT: with renew_jitter they spread over that fraction of
+    the lead time, and every renewal still comes before expiry (UDA §4.1.2)."""
+    core = GenaCore(renew_margin=60, renew_jitter=0.25, rng=random.Random(13))
+    for i in range(1000):
+        core.add(f"d{i}/CMS", "CMS", now=0.0)
+    core.handle_timer(0.0)
+    for i in range(1000):
+        core.subscribed(f"d{i}/CMS", f"uuid:s{i}", 1800, now=0.0)
+    dues = []
+    while (due := core.get_timer()) is not None:
+        renewed = core.handle_timer(due)
+        dues.append(due)
+        for action in renewed:
+            core.remove(action.key)
+    assert len(dues) == 1000
+    assert min(dues) >= 1740 * 0.75 and max(dues) <= 1740
+    # no single second carries more than 1 % of them
+    per_second: dict[int, int] = {}
+    for due in dues:
+        per_second[int(due)] = per_second.get(int(due), 0) + 1
+    assert max(per_second.values()) <= 10
+
+
+def test_timers_of_many_subscriptions_are_kept_in_due_order() -> None:
+    """Issue 13: with thousands of subscriptions the core finds the next due one without
+    scanning them all; expedite, failures and renewals reschedule exactly (UDA §4.1.2)."""
+    core = GenaCore(renew_margin=60)
+    for i in range(3000):
+        core.add(f"d{i}", "CMS", now=0.0)
+    assert len(core.handle_timer(0.0)) == 3000
+    for i in range(3000):
+        core.subscribed(f"d{i}", f"uuid:s{i}", 300 + i, now=0.0)
+    assert core.get_timer() == 240.0
+    core.expedite("d2999", 5.0)
+    assert core.get_timer() == 5.0
+    assert core.handle_timer(5.0) == [Renew("d2999", "uuid:s2999")]
+    assert core.failed("d2999", 6.0, None) == []
+    assert core.get_timer() == 8.0  # backoff_initial after the first failure
+    assert core.handle_timer(239.0) == [Subscribe("d2999")]
+    assert core.handle_timer(240.0) == [Renew("d0", "uuid:s0")]
 
 
 async def test_dtd_in_notify_is_a_clean_400_with_one_log_line(
