@@ -17,6 +17,10 @@ after its last use, the process keeps at most `OPEN_DATABASES` open (least recen
 closed first, never one inside a transaction) and reopens on the next access. Closing
 checkpoints the WAL into the file; every committed transaction is on disk either way, so
 kill -9 safety is unchanged.
+
+What survives power loss is less (docs/architecture.md, "Durability promised"): a file stays
+consistent but may lack its latest commits (synchronous=NORMAL), and a new store whose
+switch to WAL was not synced may come back empty.
 """
 
 from __future__ import annotations
@@ -79,11 +83,19 @@ def open_private_db(
         private_dir(p.parent)
     os.close(os.open(p, os.O_CREAT | os.O_RDWR, 0o600))
     os.chmod(p, 0o600)
+    fresh = p.stat().st_size == 0
     db = sqlite3.connect(
         p, isolation_level=None, check_same_thread=False, cached_statements=statements
     )
     if lean:
         db.execute("PRAGMA cache_size=0")
+    if fresh:
+        # Switching a new, empty file to WAL goes through a rollback journal: at sqlite's
+        # default synchronous=FULL that is 4 fsyncs (journal twice, its directory, the file)
+        # per new device, on the event loop during a bootstrap (issue 13). The file holds no
+        # data yet: the OS has the header after a process kill; see the module docstring for
+        # power loss.
+        db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
     return db

@@ -98,9 +98,13 @@ class Registry:
         self._db = open_private_db(self.state_dir / "registry.sqlite", synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._rows: dict[int, VirtualDeviceRecord] = {}
+        #: instance by identity: `get` runs on every discovery event, a scan was quadratic
+        #: over a 2,000-device bootstrap (issue 13)
+        self._by_key: dict[DeviceKey, int] = {}
         for row in self._db.execute("SELECT * FROM virtual_device ORDER BY instance"):
             rec = self._from_row(row)
             self._rows[rec.instance] = rec
+            self._by_key[rec.key] = rec.instance
 
     def close(self) -> None:
         self._db.close()
@@ -133,10 +137,8 @@ class Registry:
         return len(self._rows)
 
     def get(self, key: DeviceKey) -> VirtualDeviceRecord | None:
-        for rec in self._rows.values():
-            if rec.key == key:
-                return rec
-        return None
+        instance = self._by_key.get(key)
+        return None if instance is None else self._rows.get(instance)
 
     def by_udn(self, udn: str) -> VirtualDeviceRecord | None:
         for rec in self._rows.values():
@@ -188,6 +190,7 @@ class Registry:
             )
         private_dir(self.device_dir(instance))
         self._rows[instance] = rec
+        self._by_key[key] = instance
         return rec, True
 
     def update(
@@ -230,6 +233,8 @@ class Registry:
             db.execute("DELETE FROM virtual_device WHERE instance=?", (rec.instance,))
             db.execute("DELETE FROM offline_since WHERE instance=?", (rec.instance,))
         self._rows.pop(rec.instance, None)
+        if self._by_key.get(rec.key) == rec.instance:
+            del self._by_key[rec.key]
 
     def parameters(self) -> list[ParameterValueStruct]:
         """`Device.ManagementServer.VirtualDevice.{i}.*` and the entry count (TR-330 §4.3.1)."""

@@ -119,7 +119,12 @@ async def main() -> int:
             {
                 "acs": {"url": acs.url, "periodic_inform_interval": 3600},
                 "connection_request": {"port": 0, "username": cr_user, "password": cr_pass},
-                "upnp": {"description_urls": list(lab.description_urls)},
+                "upnp": {
+                    "description_urls": list(lab.description_urls),
+                    # issue 12's admission limits (128, 32 new a minute) sized to the bench
+                    "max_devices": DEVICES,
+                    "max_new_devices_per_minute": DEVICES,
+                },
                 "state": {"dir": tempfile.mkdtemp(prefix="proxier-bench-events-")},
                 "privacy": {"mode": "auto"},  # proxied at once (default: approve)
                 "api": {"enable": False},
