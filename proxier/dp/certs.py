@@ -9,7 +9,6 @@ under state.dir. Private keys are written 0600 in 0700 folders and never committ
 from __future__ import annotations
 
 import datetime
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from proxier.upnp.tls import KEY_BITS, VALIDITY_DAYS, _write_private, dp_identity
+from proxier.upnp.tls import (
+    KEY_BITS,
+    VALIDITY_DAYS,
+    _write_private,
+    dp_identity,
+    subject_alt_names,
+)
 
 _PEM = serialization.Encoding.PEM
 
@@ -107,13 +112,7 @@ def issue(
         )
     )
     if hosts:
-        names: list[x509.GeneralName] = []
-        for host in hosts:
-            try:
-                names.append(x509.IPAddress(ipaddress.ip_address(host)))
-            except ValueError:
-                names.append(x509.DNSName(host))
-        leaf = leaf.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        leaf = leaf.add_extension(subject_alt_names(hosts), critical=False)
     signed = leaf.sign(signer, hashes.SHA256())
     _write_private(out / "ca.pem", ca.public_bytes(_PEM))
     chain, key_path = out / "chain.pem", out / "key.pem"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import ipaddress
 import os
 import socket
 import ssl
@@ -61,6 +62,17 @@ def _write_private(path: Path, data: bytes) -> None:
         os.close(fd)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+def subject_alt_names(hosts: Collection[str]) -> x509.SubjectAlternativeName:
+    """The SAN of a server certificate: IP literals as IP addresses, the rest as DNS names."""
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return x509.SubjectAlternativeName(names)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -151,15 +163,7 @@ def ensure_identity(
         )
     )
     if hosts:
-        import ipaddress
-
-        names: list[x509.GeneralName] = []
-        for host in hosts:
-            try:
-                names.append(x509.IPAddress(ipaddress.ip_address(host)))
-            except ValueError:
-                names.append(x509.DNSName(host))
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        builder = builder.add_extension(subject_alt_names(hosts), critical=False)
     leaf = builder.sign(ca_key, hashes.SHA256())
 
     pem = serialization.Encoding.PEM
