@@ -32,6 +32,7 @@ from proxier.cwmp.http import HttpSettings, make_ssl_context, transport_factory
 from proxier.cwmp.limit import limited
 from proxier.cwmp.rate import SessionPacer
 from proxier.cwmp.rpc import CpeRequest, CpeResponse, Fault, ParameterValueStruct
+from proxier.dbfile import wait_released
 from proxier.dp.actions import DpActions
 from proxier.dp.manager import DpManager
 from proxier.dp.privacy import PrivacyGate
@@ -323,6 +324,8 @@ class Proxier:
         """Stop everything, in reverse order; safe after a failed or partial start."""
         if self._watch is not None:
             self._watch.cancel()
+        if self.gena is not None:
+            self.gena.begin_stop()  # its UNSUBSCRIBEs go out at once, bounded, below
         if self.own is not None:
             await self.own.close()
         if self.discovery is not None:
@@ -338,6 +341,7 @@ class Proxier:
         if self._session is not None:
             await self._session.close()
         self.registry.close()
+        await asyncio.to_thread(wait_released)  # every store closed (checkpointed) when we return
 
     async def __aenter__(self) -> Proxier:
         await self.start()

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import signal
 import sqlite3
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from proxier import logsafe, preflight, reload, sdnotify
 from proxier.config import Config, ConfigError, load
@@ -152,6 +155,17 @@ class Daemon:
             )
 
 
+def leave(code: int) -> NoReturn:
+    """End the process once the daemon has stopped: every store is closed, the lock released
+    and the log flushed, so Python's own teardown has nothing left to do but free memory
+    object by object, which took 0.5 s of a 2,000-device proxier's stop (the kernel frees
+    it at once)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(args: argparse.Namespace) -> int:
     try:
         config = load(args.config)
@@ -183,7 +197,9 @@ def main(args: argparse.Namespace) -> int:
         setup_logging(config.log.level, config.log.format, config.log.target)
         for finding in findings:
             log.warning("%s", finding.line())
-        return asyncio.run(Daemon(args.config, config).run())
+        code = asyncio.run(Daemon(args.config, config).run())
+        lock.release()
+        leave(code)
     except OSError as exc:
         _say("cannot start", summarise(exc))
         return EXIT_RUNTIME

@@ -249,11 +249,9 @@ class PrivateDatabase:
             _CLOSER.submit(connection.close)
 
     def close(self) -> None:
-        """Close now (the owner is done with it)."""
-        connection, self._connection = self._connection, None
-        OPEN.closed(self)
-        if connection is not None:
-            connection.close()
+        """The owner is done with it: closed on the closer thread like a release (a stopping
+        fleet's checkpoints do not hold up the event loop); `wait_released()` waits for it."""
+        self.release()
 
     def on_rollback(self, reload: Callable[[], None]) -> None:
         self._reloads.append(reload)

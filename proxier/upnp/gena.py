@@ -33,6 +33,7 @@ from proxier.httpserver import server_runner
 from proxier.logsafe import get_logger
 from proxier.upnp.device import DmEvent
 from proxier.upnp.http import HttpFetchError, bounded_request
+from proxier.upnp.leaving import Leaving
 from proxier.xmlsafe import XmlError, local_name, namespace, parse_xml
 
 _LOG = get_logger(__name__)
@@ -476,6 +477,7 @@ class GenaManager:
         self._timer_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._jobs: set[asyncio.Task[None]] = set()
+        self._leaving: Leaving | None = None  # the proxier is stopping (proxier.upnp.leaving)
 
     @property
     def port(self) -> int:
@@ -526,8 +528,17 @@ class GenaManager:
             self._port = int(self._runner.addresses[0][1])
         self._timer_task = asyncio.create_task(self._timer_loop())
 
+    def begin_stop(self) -> None:
+        """The proxier is stopping: from now on `remove` hands its UNSUBSCRIBE to a few
+        workers and returns (a fleet's devices close without one round trip each), and
+        `stop` waits a bounded time for the rest (proxier.upnp.leaving)."""
+        if self._leaving is None:
+            self._leaving = Leaving(self._unsubscribe)
+
     async def stop(self) -> None:
-        """UNSUBSCRIBE everything, then stop the callback server."""
+        """UNSUBSCRIBE everything (in bounded time), then stop the callback server."""
+        self.begin_stop()
+        assert self._leaving is not None
         if self._timer_task is not None:
             self._timer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -536,7 +547,10 @@ class GenaManager:
         for job in list(self._jobs):
             job.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)
-        await asyncio.gather(*(self.remove(key) for key in list(self._targets)))
+        for key in list(self._targets):
+            await self.remove(key)
+        await self._leaving.finish()
+        self._leaving = None  # started again (tests, embedding): removals unsubscribe at once
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -584,6 +598,9 @@ class GenaManager:
         target = self._targets.pop(key, None)
         sid = self.core.remove(key)
         if target is not None and sid:
+            if self._leaving is not None:
+                self._leaving.add(key, target.event_sub_url, sid)
+                return
             await self._unsubscribe(key, target.event_sub_url, sid)
 
     async def release(self, event_sub_url: str, sid: str) -> bool:

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from proxier.cwmp.ratelimit import TokenBucket
+from proxier.dbfile import wait_released
 from proxier.logsafe import get_logger
 from proxier.virtual.registry import Registry, VirtualDeviceRecord
 
@@ -131,4 +132,5 @@ class Admission:
 def remove_record(registry: Registry, record: VirtualDeviceRecord) -> None:
     """Remove a virtual device's row and its private state directory (forgotten or pruned)."""
     registry.remove(record)
+    wait_released()  # its store's connection is closed before its files go
     shutil.rmtree(record.state_dir, ignore_errors=True)

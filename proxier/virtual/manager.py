@@ -52,6 +52,8 @@ IDENTITY_MAC = "identity.mac"
 
 #: Devices described and attached at the same time (the rest wait their turn).
 ATTACH_CONCURRENCY = 16
+#: Virtual devices closed at once when the proxier stops (`close`).
+CLOSE_CONCURRENCY = 64
 
 
 def table1_events(tables: Tables, transition: Transition) -> tuple[str, ...]:
@@ -482,11 +484,18 @@ class VirtualDeviceManager:
             self.shared.activity.emit("device_removed", device.id, instance=instance)
 
     async def close(self) -> None:
+        """Close every virtual device, CLOSE_CONCURRENCY at a time: one after the other,
+        each one's few awaits made a 2,000-device proxier slow to stop on SIGTERM."""
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for device in self.devices.values():
-            await device.close()
+        limit = asyncio.Semaphore(CLOSE_CONCURRENCY)
+
+        async def close(device: VirtualDevice) -> None:
+            async with limit:
+                await device.close()
+
+        await asyncio.gather(*(close(device) for device in list(self.devices.values())))
 
 
 class _Reader:
