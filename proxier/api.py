@@ -22,6 +22,7 @@ import aiohttp
 from proxier.config import Config, UpnpConfig
 from proxier.control.actions import DeviceActions, Sighting
 from proxier.control.activity import Activity, ActivityLog, Kind
+from proxier.control.ids import resolve
 from proxier.control.metrics import Metrics, TimedSoapTransport
 from proxier.control.readings import Readings
 from proxier.control.token import ensure_token
@@ -263,11 +264,9 @@ class Proxier:
         return self.activity.subscribe()
 
     def device(self, wanted: str) -> VirtualDevice | None:
-        """A virtual device by DeviceId string or VirtualDevice table instance number."""
-        for device in self.devices():
-            if device.id == wanted or str(device.record.instance) == wanted:
-                return device
-        return None
+        """A virtual device by DeviceId (raw or as the ACS escapes it) or VirtualDevice table
+        instance number (proxier.control.ids)."""
+        return resolve(self.devices(), wanted)
 
     def target(self, wanted: str) -> VirtualDevice | Sighting | None:
         """What a device action names: a virtual device (DeviceId or instance), or a device

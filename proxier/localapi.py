@@ -26,6 +26,7 @@ from proxier.control.actions import (
     Target,
     inform_now,
 )
+from proxier.control.ids import acs_id
 from proxier.control.token import authorized
 from proxier.control.view import detail, held_back, summary
 from proxier.httpserver import server_runner
@@ -88,7 +89,7 @@ class LocalApi:
         if api.lab_acs:
             from proxier.control.labbridge import LabBridge
 
-            LabBridge(api.lab_acs).add_routes(app)
+            LabBridge(api.lab_acs, self._acs_id).add_routes(app)
         return app
 
     async def start(self, *, bind: str, port: int | None, socket_path: str, token: str) -> None:
@@ -149,11 +150,16 @@ class LocalApi:
 
     # --- handlers ----------------------------------------------------------------------------
 
+    def _acs_id(self, wanted: str) -> str:
+        """The lab ACS's id of the device `wanted` names (any accepted form); else as given."""
+        device = self.proxier.device(wanted)
+        return acs_id(device) if device is not None else wanted
+
     def _find(self, request: web.Request) -> VirtualDevice:
         wanted = request.match_info["id"]
-        for device in self.proxier.devices():
-            if device.id == wanted or str(device.record.instance) == wanted:
-                return device
+        device = self.proxier.device(wanted)
+        if device is not None:
+            return device
         raise web.HTTPNotFound(
             text=json.dumps({"error": f"no virtual device {wanted!r}"}),
             content_type="application/json",
@@ -276,6 +282,12 @@ class LocalApi:
         log.info("%s: %s by the operator", device.id, action)
         return web.json_response({"device": device.id, "action": action, **result})
 
+    def _device_filter(self, request: web.Request) -> str:
+        """`?device=` in any accepted id form (proxier.control.ids), as activities name it."""
+        wanted = request.query.get("device", "")
+        device = self.proxier.device(wanted) if wanted else None
+        return device.id if device is not None else wanted
+
     def _since(self, request: web.Request) -> int:
         try:
             return int(request.query.get("since", "0"))
@@ -284,14 +296,14 @@ class LocalApi:
 
     async def _sessions(self, request: web.Request) -> web.Response:
         items = self.proxier.activity.recent(
-            since=self._since(request), kinds=("session",), device=request.query.get("device", "")
+            since=self._since(request), kinds=("session",), device=self._device_filter(request)
         )
         return web.json_response([a.as_dict() for a in items])
 
     async def _events(self, request: web.Request) -> web.Response:
         kinds = tuple(k for k in request.query.get("kind", "").split(",") if k)
         items = self.proxier.activity.recent(
-            since=self._since(request), kinds=kinds, device=request.query.get("device", "")
+            since=self._since(request), kinds=kinds, device=self._device_filter(request)
         )
         return web.json_response([a.as_dict() for a in items])
 

@@ -6,6 +6,7 @@ Forwarded by the proxier's API (same origin, same token) to the lab ACS REST API
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,8 +25,10 @@ def _error(status: int, message: str) -> web.Response:
 class LabBridge:
     """`/api/lab-acs/...` routes over one LabAcsClient."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, acs_id: Callable[[str], str] = lambda wanted: wanted) -> None:
         self.base_url = base_url
+        #: the ACS's (escaped) id of a device named in any accepted form (control/ids.py)
+        self.acs_id = acs_id
         self.client = LabAcsClient(base_url, timeout=MAX_WAIT + 5)
 
     def add_routes(self, app: web.Application) -> None:
@@ -53,7 +56,9 @@ class LabBridge:
             return _error(400, "the body must be a task object (docs/labacs.md)")
         if not isinstance(task, dict) or task.get("name") not in FORM_RPCS:
             return _error(400, f"the console queues only {', '.join(FORM_RPCS)}")
-        return await self._forward(self.client.add_task(request.match_info["id"], task))
+        return await self._forward(
+            self.client.add_task(self.acs_id(request.match_info["id"]), task)
+        )
 
     async def _task(self, request: web.Request) -> web.Response:
         try:
@@ -61,5 +66,5 @@ class LabBridge:
             wait = min(float(request.query.get("wait", "0")), MAX_WAIT)
         except ValueError:
             return _error(400, "task must be a number, wait seconds")
-        call = self.client.task(request.match_info["id"], task_id, wait=wait)
+        call = self.client.task(self.acs_id(request.match_info["id"]), task_id, wait=wait)
         return await self._forward(call)

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from proxier.cwmp import rpc
+from proxier.cwmp.deviceid import acs_device_id
 from proxier.cwmp.rpc import DeviceIdStruct, Fault, ParameterValueStruct
 from proxier.cwmp.xsdtypes import format_datetime, parse_datetime
 
@@ -34,23 +35,8 @@ _ALIASES = {"parameterValues": "parameterList"}
 
 
 def device_id(device: DeviceIdStruct) -> str:
-    """GenieACS id `OUI-ProductClass-SerialNumber` (`OUI-Serial` without a ProductClass).
-
-    Every character other than [A-Za-z0-9_] is percent-encoded, as TR-069 §3.4.4 does for
-    the CPE username, so the three parts can be split back out.
-    """
-
-    def esc(text: str) -> str:
-        return "".join(c if c.isascii() and (c.isalnum() or c == "_") else _pct(c) for c in text)
-
-    parts = [device.oui, device.product_class, device.serial_number]
-    if not device.product_class:
-        parts = [device.oui, device.serial_number]
-    return "-".join(esc(p) for p in parts)
-
-
-def _pct(char: str) -> str:
-    return "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
+    """GenieACS id `OUI-ProductClass-SerialNumber`, escaped (proxier.cwmp.deviceid)."""
+    return acs_device_id(device.oui, device.product_class, device.serial_number)
 
 
 def _snake(name: str) -> str:
