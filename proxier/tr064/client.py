@@ -12,6 +12,7 @@ hammered.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
 import time
@@ -37,6 +38,7 @@ from proxier.upnp.description import DescriptionError, Scpd
 from proxier.upnp.device import UpnpError
 from proxier.upnp.http import HttpFetchError, HttpResult, bounded_request
 from proxier.upnp.pins import PinStore
+from proxier.upnp.tls import PinError
 from proxier.xmlsafe import XmlError, local_name, parse_xml
 
 log = get_logger(__name__)
@@ -90,6 +92,9 @@ class Tr064Client:
         self.blocked_until = 0.0
         self._backoff = BACKOFF_MIN
         self.requests = 0  # requests sent (tests check there is no storm)
+        #: told (UDN, why) when the HTTPS side presents another certificate than the pinned
+        #: one (proxier.tr064.virtual takes the device offline, as DP does)
+        self.on_refused: Callable[[str, str], None] | None = None
         self._tls = ssl.create_default_context()
         self._tls.check_hostname = False
         self._tls.verify_mode = ssl.CERT_NONE  # self-signed: pinned on first use instead
@@ -122,6 +127,44 @@ class Tr064Client:
             except (UpnpError, ValueError) as exc:
                 log.info("%s: no security port (%s); staying on HTTP", description.udn, exc)
         return description
+
+    async def certificate_refusal(self) -> str:
+        """After `attach`: why the HTTPS side's certificate is refused (another one than the
+        pinned one), or "" (accepted, pinned now on first contact, or no HTTPS side). The
+        description is plain HTTP: only a handshake on the security port shows a change."""
+        if self.security_port is None or self.description is None:
+            return ""
+        refused: list[str] = []
+        check = self._peer_check(self.description.udn)
+
+        def noted(der: bytes | None) -> None:
+            try:
+                check(der)
+            except PinError as exc:
+                refused.append(str(exc))
+                raise
+
+        with contextlib.suppress(HttpFetchError):  # the HTTP answer itself does not matter
+            await bounded_request(
+                self.session,
+                "GET",
+                self._control_url(self.url),
+                time_limit=self.timeout,
+                ssl_context=self._tls,
+                peer_check=noted,
+            )
+        return refused[0] if refused else ""
+
+    def _peer_check(self, udn: str) -> Callable[[bytes | None], None]:
+        def check(der: bytes | None) -> None:
+            try:
+                self.pins.check(udn, der)
+            except PinError as exc:
+                if self.on_refused is not None:
+                    self.on_refused(udn, str(exc))
+                raise
+
+        return check
 
     async def _get(self, url: str) -> HttpResult:
         try:
@@ -181,7 +224,7 @@ class Tr064Client:
                 data=body,
                 time_limit=self.timeout,
                 ssl_context=self._tls if tls else None,
-                peer_check=(lambda der: self.pins.check(udn, der)) if tls else None,
+                peer_check=self._peer_check(udn) if tls else None,
             )
         except HttpFetchError as exc:
             raise UpnpError(0, str(exc)) from None

@@ -219,6 +219,21 @@ class Tr064Devices:
             log.info("%s: TR-064 twin serves %s (UPnP DM wins elsewhere)", device.id, added)
         return added
 
+    def _certificate_refused(self, udn: str, reason: str) -> None:
+        """The HTTPS side presented another certificate than the pinned one (its description
+        is plain HTTP, so only a handshake shows it): the reason goes where a DP device's
+        goes (its security state's error, with the `trust` hint) and the device goes
+        offline, as a DP device does, until `proxier devices trust ID`."""
+        dp = self.manager.dp
+        if dp is None:
+            return
+        state = dp.state(udn)
+        if state.error != reason:
+            log.warning("%s: device certificate refused: %s", udn, reason)
+            state.error = reason
+        if dp.on_refused is not None:
+            dp.on_refused(udn, reason)
+
     async def handle(self, event: DiscoveryEvent) -> None:
         manager = self.manager
         device = manager.by_udn(event.udn)
@@ -231,11 +246,14 @@ class Tr064Devices:
         if event.root is False:
             return  # an embedded device (LANDevice …): its root's virtual device serves it
         client = Tr064Client(manager.session, event.location, None, pins=self.pins)
+        client.on_refused = self._certificate_refused
         try:
             description = await client.attach()
         except (DescriptionError, UpnpError) as exc:
             log.warning("%s: TR-064 device at %s not usable: %s", event.udn, event.location, exc)
             return
+        if await client.certificate_refusal():
+            return  # offline until `proxier devices trust` (_certificate_refused)
         if description.udn != event.udn:
             log.debug("%s is embedded in %s: served by the root", event.udn, description.udn)
             return

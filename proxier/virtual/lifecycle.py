@@ -23,6 +23,10 @@ ABOUT_TO_BASELINE_RESET = "AboutToBaselineReset"
 FAILURES_BEFORE_OFFLINE = 3
 
 
+#: Why a device with a refused (changed) certificate is offline, and what to do.
+CERTIFICATE_CHANGED = "device certificate changed: run `proxier devices trust ID`"
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """What changed. `trigger`/`conditions` feed TR-330 Table 1 (mappings/table1_events)."""
@@ -152,6 +156,13 @@ class Lifecycle:
         self.online = False
         reason = f"byebye ({announcement})" if announcement else "byebye"
         return Transition(online=False, changed=was_online, reason=reason)
+
+    def certificate_refused(self) -> Transition:
+        """The device presented another certificate than the pinned one (DP:1 pinning,
+        TR-064 HTTPS): offline until the operator trusts the new one."""
+        was_online = self.online
+        self.online = False
+        return Transition(online=False, changed=was_online, reason=CERTIFICATE_CHANGED)
 
     def expired(self) -> Transition:
         """The SSDP lease ran out or the description URL stopped answering."""

@@ -39,7 +39,12 @@ from proxier.upnp.identity import DESCRIPTION, read_identity
 from proxier.upnp.nocms import DescriptionCms
 from proxier.virtual.admission import Admission, AdmissionLimits, remove_record
 from proxier.virtual.device import Shared, VirtualDevice
-from proxier.virtual.lifecycle import ABOUT_TO_BASELINE_RESET, ABOUT_TO_REBOOT, Transition
+from proxier.virtual.lifecycle import (
+    ABOUT_TO_BASELINE_RESET,
+    ABOUT_TO_REBOOT,
+    CERTIFICATE_CHANGED,
+    Transition,
+)
 from proxier.virtual.neighbours import mac_of, path_host
 from proxier.virtual.paths import Action, Decision, PathKey, Paths, joins_without_common_objects
 from proxier.virtual.registry import DeviceKey, VirtualDeviceRecord
@@ -312,10 +317,15 @@ class VirtualDeviceManager:
         return await self._identify(event, reader, split=True)
 
     def _certificate_refused(self, udn: str, reason: str) -> None:
-        """A DP device presented a certificate we refuse: offline until `trust` (the reason
-        is in its security state)."""
+        """A DP or TR-064 device presented a certificate we refuse: offline until `trust`
+        (the pin store's words are in its security state)."""
         device = self.by_udn(udn)
-        if device is None or not device.online:
+        if device is None:
+            return
+        if not device.online:  # away before, back with another certificate: say why it stays
+            activity = self.shared.activity
+            if activity is not None and activity.reason.get(device.id) != CERTIFICATE_CHANGED:
+                activity.emit("offline", device.id, reason=CERTIFICATE_CHANGED)
             return
         log.warning("%s: offline: %s", device.id, reason)
         task = asyncio.get_running_loop().create_task(self._take_offline(device))
@@ -325,7 +335,7 @@ class VirtualDeviceManager:
     async def _take_offline(self, device: VirtualDevice) -> None:
         async with self._device_lock(device):
             if device.online:
-                self._apply(device, device.lifecycle.expired())
+                self._apply(device, device.lifecycle.certificate_refused())
 
     def replay(self, udn: str) -> bool:
         """Handle the last sighting of `udn` again (after approve / trust)."""

@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from proxier.api import Proxier
 from proxier.config import Config, Tr064Login
 from proxier.lab.server import DeviceConfig, LabConfig
 from proxier.lab.tr064.server import Tr064LabServer, lab_mac
@@ -21,6 +22,16 @@ from tests.ports import free_port
 from tests.virtual.rig import Rig, rig
 
 PASSWORD = "lab-secret"
+
+
+async def refused_detail(proxier: Proxier, dev_id: str, within: float = 20.0) -> dict[str, Any]:
+    """The device's security detail once its changed certificate was refused."""
+    for _ in range(int(within / 0.1)):
+        detail = proxier.dp.status(proxier.device(dev_id).record.udns)  # type: ignore[union-attr]
+        if "device certificate changed" in detail.get("error", ""):
+            return detail
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{dev_id}: certificate change not seen: {detail}")
 
 
 class _Tr064Rig(Rig):
@@ -130,8 +141,9 @@ async def test_one_pin_store_imports_tr064_pins_and_trust_repins(tmp_path: Path)
     """One pin store for DP and TR-064 devices: the old `state.dir/tr064-pins.json`
     (SHA-256 of the DER leaf) is imported once into `state.dir/dp/pins.json` (DP §2.3.2
     identities) and removed; the device whose imported pin matches comes online. Another
-    certificate than the pinned one is refused until `proxier devices trust ID`, which
-    re-pins it and brings the device back (issue 10 trust on first use, issue 8 trust)."""
+    certificate than the pinned one keeps it offline with the reason until `proxier devices
+    trust ID`, which re-pins it and brings the device back (issue 10 trust on first use,
+    issue 8 trust)."""
     async with rig(tmp_path, devices=0) as base, Tr064LabServer(1, password=PASSWORD) as tr064:
         r = _Tr064Rig(base.acs, base.lab, base.state)
         r.description_urls = list(tr064.description_urls)
@@ -161,23 +173,79 @@ async def test_one_pin_store_imports_tr064_pins_and_trust_repins(tmp_path: Path)
                 "name": "GetParameterValues",
                 "parameterNames": ["Device.Hosts.HostNumberOfEntries"],
             }
-            refused: dict[str, Any] = {}
-            for _ in range(50):  # until discovery re-attached it: its HTTPS calls are refused
-                refused = await r.rpc(dev["id"], gpv, wait=5)
-                if "device certificate changed" in json.dumps(refused):
-                    break
-                await asyncio.sleep(0.2)
-            assert refused["status"] != "done", refused
-            assert "run `proxier devices trust`" in json.dumps(refused), refused
+            (virtual,) = proxier.devices()
+            detail = await refused_detail(proxier, virtual.id)
+            assert not virtual.online and "run `proxier devices trust`" in detail["error"]
             token_file = r.state / "api-token"
             where = ("--api", f"http://127.0.0.1:{port}/api/", "--token-file", str(token_file))
-            (virtual,) = proxier.devices()  # the API names it by DeviceId (unescaped)
             rc, out, err = await cli("devices", "trust", virtual.id, *where)
             assert rc == 0 and f'{virtual.id}: trust done {{"trusted": true}}' in out, err
             done = await r.rpc(dev["id"], gpv, wait=10)
             assert done["status"] == "done", done
             assert done["result"]["parameterList"][0]["value"] == "3"
             assert json.loads(pins_file.read_text()) == {device.udn: dp_identity(der)}
+        finally:
+            await r.stop_proxier()
+            await r.client.close()
+
+
+async def test_restarted_with_a_new_certificate_shows_offline_with_the_trust_hint(
+    tmp_path: Path,
+) -> None:
+    """Issue 10 trust on first use, shown as DP:1 pinning shows it (issue 8): the lab TR-064
+    device comes back on the same URL with a new certificate. Its description is plain HTTP,
+    yet the virtual device stays offline; `proxier status`, the API and the console's data
+    say "device certificate changed" with the `proxier devices trust` hint; nothing is sent
+    to the ACS for it; `trust` (by the ACS's id) re-pins and brings it back online."""
+    port, api_port = free_port(), free_port()
+    async with rig(tmp_path, devices=0) as base:
+        r = _Tr064Rig(base.acs, base.lab, base.state)
+        r.description_urls = [f"http://127.0.0.1:{port}/tr64desc.xml"]
+        r.sections = {"api": {"enable": True, "port": api_port}}
+        where = (
+            "--api",
+            f"http://127.0.0.1:{api_port}/api/",
+            "--token-file",
+            str(r.state / "api-token"),
+        )
+        try:
+            proxier = await r.start_proxier()
+            async with Tr064LabServer(1, password=PASSWORD, ports=(port,)) as first:
+                (dev,) = await r.devices(1)
+                await r.inform_with(dev["id"], "0 BOOTSTRAP")
+                udn = first.devices[0].udn
+                assert udn in json.loads((r.state / "dp" / "pins.json").read_text())
+            (virtual,) = proxier.devices()
+            for _ in range(100):  # the old one went away: probes fail
+                if not virtual.online:
+                    break
+                await asyncio.sleep(0.1)
+            assert not virtual.online
+            async with Tr064LabServer(1, password=PASSWORD, ports=(port,)) as second:
+                assert second.devices[0].udn == udn  # the same device, a new certificate
+                detail = await refused_detail(proxier, virtual.id)
+                assert "device certificate changed: pinned" in detail["error"]
+                assert "run `proxier devices trust` to accept it" in detail["error"]
+                assert not virtual.online
+                mark = r.last_inform_id(dev["id"])
+                rc, out, err = await cli("status", *where)
+                assert rc == 0, err
+                assert "offline (device certificate changed: run `proxier devices trust ID`)" in out
+                assert "error: device certificate changed: pinned" in out
+                assert r.acs.store.informs(dev["id"], after=mark) == []  # nothing while refused
+                rc, out, err = await cli("devices", "trust", dev["id"], *where)
+                assert rc == 0 and "trust done" in out, (out, err)
+                for _ in range(100):
+                    if virtual.online:
+                        break
+                    await asyncio.sleep(0.1)
+                assert virtual.online and proxier.dp.status(virtual.record.udns)["error"] == ""
+                gpv = {
+                    "name": "GetParameterValues",
+                    "parameterNames": ["Device.Hosts.HostNumberOfEntries"],
+                }
+                done = await r.rpc(dev["id"], gpv, wait=10)
+                assert done["status"] == "done", done
         finally:
             await r.stop_proxier()
             await r.client.close()

@@ -116,6 +116,8 @@ function renderDetail(d) {
   ];
   const intro = (d.security_detail || {}).introduction;  // WPS (issue 9)
   if (intro) facts.push(["WPS introduction", intro]);
+  const refused = (d.security_detail || {}).error;  // a changed certificate (DP, TR-064)
+  if (refused) facts.push(["Security error", refused]);
   for (const [k, v] of facts) dl.append(el("dt", k), el("dd", String(v)));
   $("pending").textContent = d.pending_events.join(", ") || "none";
   fillTable($("parameters"), d.parameters);
