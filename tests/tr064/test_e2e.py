@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.tr064.harness import tr064_rig
+from tests.tr064.harness import Rig, tr064_rig
 
 
 def values(done: dict[str, Any]) -> dict[str, str]:
@@ -209,30 +209,33 @@ async def test_reboot_and_factory_reset_raise_table1_events(tmp_path: Path) -> N
         assert state["resets"] == 1 and state["wlan"]["1"]["SSID"] != "before-reset"
 
 
+async def download_firmware(rig: Rig, key: str) -> None:
+    """A TR-069 Download of a firmware image, answered Status 1, then its TransferComplete
+    (TR-069 A.3.2.8) without fault."""
+    rig.files.images["fw.image"] = b"FRITZ!OS image"
+    task = {
+        "name": "Download",
+        "commandKey": key,
+        "fileType": "1 Firmware Upgrade Image",
+        "url": rig.files.base + "/files/fw.image",
+    }
+    done = await rig.run(task)
+    assert done["status"] == "done" and done["result"]["status"] == 1
+    tcs = await rig.acs.wait_for(
+        lambda: [r for r in rig.acs.store.cpe_requests(rig.id) if r["name"] == "TransferComplete"],
+        25.0,
+    )
+    assert tcs and tcs[0]["body"]["commandKey"] == key
+    assert tcs[0]["body"]["faultStruct"]["faultCode"] == 0
+
+
 async def test_download_firmware_and_upload_log(tmp_path: Path) -> None:
     """Download "1 Firmware Upgrade Image" → X_AVM-DE_DoManualUpdate with the URL, then
     TransferComplete once SoftwareVersion changed; Upload "4 Vendor Log File 1" PUTs
     DeviceInfo:GetDeviceLog."""
     async with tr064_rig(tmp_path) as rig:
         old = rig.lab.devices[0].software_version
-        rig.files.images["fw.image"] = b"FRITZ!OS image"
-        done = await rig.run(
-            {
-                "name": "Download",
-                "commandKey": "fw-1",
-                "fileType": "1 Firmware Upgrade Image",
-                "url": rig.files.base + "/files/fw.image",
-            }
-        )
-        assert done["status"] == "done" and done["result"]["status"] == 1
-        tcs = await rig.acs.wait_for(
-            lambda: [
-                r for r in rig.acs.store.cpe_requests(rig.id) if r["name"] == "TransferComplete"
-            ],
-            25.0,
-        )
-        assert tcs and tcs[0]["body"]["commandKey"] == "fw-1"
-        assert tcs[0]["body"]["faultStruct"]["faultCode"] == 0
+        await download_firmware(rig, "fw-1")
         assert rig.lab.devices[0].software_version != old
         up = await rig.run(
             {
@@ -245,6 +248,24 @@ async def test_download_firmware_and_upload_log(tmp_path: Path) -> None:
         assert up["status"] == "done"
         await rig.backend.settled()
         assert b"Firmware updated" in rig.files.uploads["log.txt"]
+
+
+async def test_download_falls_back_to_do_update_without_manual_update(tmp_path: Path) -> None:
+    """AVM UserInterface (x_userifSCPD): a FRITZ!OS without X_AVM-DE_DoManualUpdate updates
+    from its own source with X_AVM-DE_DoUpdate (the Download URL cannot be passed), and the
+    TR-069 Download still ends in a TransferComplete without fault once SoftwareVersion
+    changed (TR-069 A.3.2.8; the device reboots into the new version)."""
+    async with tr064_rig(tmp_path) as rig:
+        old = rig.lab.devices[0].software_version
+        await rig.lab_post("faults", {"hidden_actions": ["UserInterface:X_AVM-DE_DoManualUpdate"]})
+        await rig.client.attach()  # the SCPDs of this (older) firmware
+        assert not rig.client.offers("UserInterface:1", "X_AVM-DE_DoManualUpdate")
+        assert rig.client.offers("UserInterface:1", "X_AVM-DE_DoUpdate")
+        await download_firmware(rig, "fw-auto")
+        assert rig.lab.devices[0].software_version != old
+        device = rig.lab.devices[0]
+        assert "update_url" not in device.state  # DoManualUpdate (with the URL) never ran
+        assert "Firmware update started" in device.log  # DoUpdate did
 
 
 async def test_second_factor_fault_says_what_to_do(tmp_path: Path) -> None:

@@ -100,6 +100,9 @@ class LabTr064Device:
     reboot_delay: float = 1.0
     second_factor: set[str] = field(default_factory=lambda: {"LANConfigSecurity:SetConfigPassword"})
     fail_actions: set[str] = field(default_factory=set)  # "Service:Action" answering 501
+    #: "Service:Action" this firmware lacks: left out of the SCPD, answered 401 (an older
+    #: FRITZ!OS, e.g. without UserInterface:X_AVM-DE_DoManualUpdate)
+    hidden_actions: set[str] = field(default_factory=set)
     state: dict[str, Any] = field(default_factory=dict)
     booted: float = 0.0
     down_until: float = 0.0

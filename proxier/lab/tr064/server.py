@@ -14,8 +14,8 @@ certificate. Repeated bad logins from one address get 503 for `lockout` seconds 
 Control endpoint for tests (loopback clients only), on the HTTP port:
 
     GET  /_lab/state        JSON: version, reboots, resets, wlan, dhcp, transaction, …
-    POST /_lab/faults       JSON: second_factor, fail_actions, reboot_delay, max_failures,
-                            lockout
+    POST /_lab/faults       JSON: second_factor, fail_actions, hidden_actions (left out of
+                            the SCPD, answered 401), reboot_delay, max_failures, lockout
     POST /_lab/2fa          JSON {"action": "Service:Action", "state": "confirm|block|busy"}
     POST /_lab/hosts        JSON {"add": {MACAddress, IPAddress, HostName, …}} or
                             {"remove": "<MAC>"}
@@ -24,6 +24,7 @@ Control endpoint for tests (loopback clients only), on the HTTP port:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import secrets
 import shutil
@@ -218,9 +219,15 @@ class _DeviceServer:
 
     async def _scpd(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["name"] + ".xml"
+        hidden = self.device.hidden_actions
         for service in SERVICES:
             if service.scpd == path:
-                return _xml(documents.scpd(service))
+                actions = {
+                    name: spec
+                    for name, spec in service.actions.items()
+                    if f"{service.name}:{name}" not in hidden
+                }
+                return _xml(documents.scpd(dataclasses.replace(service, actions=actions)))
         return _html(404, "Not Found")
 
     # --- control -------------------------------------------------------------------------
@@ -243,6 +250,8 @@ class _DeviceServer:
         if service_type != service.service_type:
             return _xml(documents.fault(401), 500)
         spec = service.actions.get(action)
+        if f"{service.name}:{action}" in device.hidden_actions:
+            return _xml(documents.fault(401), 500)  # Invalid Action: not in this firmware
         header = contentauth.header_of(envelope)
         user, answer, next_header = self._authenticate(
             request, header, spec is not None and spec.rights != "-", client, now
@@ -421,6 +430,8 @@ class _DeviceServer:
             d.second_factor = set(knobs["second_factor"])
         if "fail_actions" in knobs:
             d.fail_actions = set(knobs["fail_actions"])
+        if "hidden_actions" in knobs:
+            d.hidden_actions = set(knobs["hidden_actions"])
         if "reboot_delay" in knobs:
             d.reboot_delay = float(knobs["reboot_delay"])
         if "max_failures" in knobs:
