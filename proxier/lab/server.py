@@ -17,7 +17,7 @@ URL layout (all devices share host:port; `{dev}` is the UDN without `uuid:`):
 Control endpoint for tests in other processes (clients on this host only: loopback, or
 the listening address itself):
 
-    GET  /_lab/devices                      JSON: udn, description URL, state per device
+    GET  /_lab/devices                      JSON: udn, serial, description URL, state per device
     GET|POST /_lab/{udn}/faults             read / change the fault knobs (JSON, see Faults)
     POST /_lab/{udn}/set                    JSON {path: value}: a change made by the device
     POST /_lab/set                          JSON {udn: {path: value}}: changes made by many
@@ -559,6 +559,7 @@ class LabServer:
             [
                 {
                     "udn": d.udn,
+                    "serial_number": d.serial_number,
                     "description_url": d.description_url,
                     "state": d.state,
                     "available": d.available,

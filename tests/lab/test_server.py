@@ -376,6 +376,12 @@ async def test_storm_endpoint_changes_many_devices_at_one_moment(
     events = [await callback.next() for _ in lab.devices]
     assert all("ConfigurationUpdate" in e.variables for e in events)
     assert len({e.sid for e in events}) == len(lab.devices)
+    async with session.get(f"{lab.base_url}/_lab/devices") as r:
+        listed = await r.json()
+    # what another process needs to pair a lab device with the ACS's DeviceId
+    assert [(d["udn"], d["serial_number"]) for d in listed] == [
+        (d.udn, d.serial_number) for d in lab.devices
+    ]
 
 
 async def test_storm_endpoint_checks_everything_before_changing_anything(
