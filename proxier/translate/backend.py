@@ -251,6 +251,7 @@ class UpnpBackend:
 
     async def after_session(self) -> None:
         """Start the diagnostics the session requested (TR-069: after the session)."""
+        self._handoff.clear()  # read during a session: not for the next one's Inform
         await self.operations.after_session()
 
     async def close(self) -> None:

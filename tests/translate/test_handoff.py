@@ -67,6 +67,18 @@ async def test_acs_set_after_a_change_read_is_read_from_the_device(
     assert code_of(await backend.get_parameter_values(FORCED)) == "acs-1"
 
 
+async def test_a_read_during_a_session_is_not_kept_for_the_next_one(
+    device: LocalDmDevice, store: InstanceStore
+) -> None:
+    """Issue 13 (storms): values read with a change while a session runs are dropped when
+    it ends (anything may have happened in it): the next Inform reads the device."""
+    backend, events = await notified_backend(device, store, Clock())
+    await change(backend, events, device, "device-1")
+    await backend.after_session()
+    device.model.device_set({UPNP: "device-2"})  # its event not consumed: no new read
+    assert code_of(await backend.get_parameter_values(FORCED)) == "device-2"
+
+
 async def test_handed_over_values_are_used_once_and_expire(
     device: LocalDmDevice, store: InstanceStore
 ) -> None:
