@@ -174,6 +174,7 @@ class LabServer:
         self.default_faults = dict(faults or {})
         self._spec: ModelSpec = load_model_spec(model)
         self.devices: list[LabDevice] = []
+        self._by_udn: dict[str, LabDevice] = {}  # UDN without "uuid:" → device (see device())
         self.files: dict[str, bytes] = {}
         self.announcer: Announcer | None = None
         self._runner: web.AppRunner | None = None
@@ -209,11 +210,14 @@ class LabServer:
 
     def device(self, udn: str) -> LabDevice:
         """The device with this UDN (with or without `uuid:`); KeyError if none."""
-        key = udn.removeprefix("uuid:")
-        for device in self.devices:
-            if device.udn.removeprefix("uuid:") == key:
-                return device
-        raise KeyError(udn)
+        if len(self._by_udn) != len(self.devices):
+            # every request looks its device up: a scan cost ~0.4 ms per request in a lab
+            # of 2,000 (issue 13); UDNs never change, the list only when the lab starts
+            self._by_udn = {d.udn.removeprefix("uuid:"): d for d in self.devices}
+        device = self._by_udn.get(udn.removeprefix("uuid:"))
+        if device is None:
+            raise KeyError(udn)
+        return device
 
     # -- life cycle --
 
@@ -607,16 +611,16 @@ class LabServer:
         (time.time(), taken just before) lets another process time what follows."""
         if not _is_local(request):
             raise web.HTTPForbidden(text="the lab control endpoint answers local clients only")
-        by_udn = {d.udn.removeprefix("uuid:"): d for d in self.devices}
         try:
             body = await request.json()
             if not isinstance(body, dict):
                 raise ValueError("expected a JSON object of udn: {path: value}")
             staged = []
             for udn, changes in body.items():
-                device = by_udn.get(str(udn).removeprefix("uuid:"))
-                if device is None:
-                    raise web.HTTPNotFound(text=f"no such device: {str(udn)[:80]}")
+                try:
+                    device = self.device(str(udn))
+                except KeyError:
+                    raise web.HTTPNotFound(text=f"no such device: {str(udn)[:80]}") from None
                 if not isinstance(changes, dict):
                     raise ValueError(f"{str(udn)[:80]}: expected a JSON object of path: value")
                 staged.append(device.model.stage({str(k): str(v) for k, v in changes.items()}))

@@ -355,6 +355,17 @@ async def test_device_side_change_is_evented(
     assert "ConfigurationUpdate" in event.variables
 
 
+async def test_device_lookup_by_udn_with_or_without_uuid_prefix(lab: LabServer) -> None:
+    """UDA §1.1.4 (UDN = "uuid:" + UUID): the lab finds a device by either form (its URLs
+    carry the bare UUID); an unknown UDN is a KeyError (404 over HTTP). Issue 13: by index,
+    not by a scan per request."""
+    for d in lab.devices:
+        assert lab.device(d.udn) is d
+        assert lab.device(d.udn.removeprefix("uuid:")) is d
+    with pytest.raises(KeyError):
+        lab.device("uuid:00000000-0000-0000-0000-000000000000")
+
+
 async def test_storm_endpoint_changes_many_devices_at_one_moment(
     lab: LabServer, session: aiohttp.ClientSession, callback: CallbackServer
 ) -> None:
