@@ -64,18 +64,15 @@ async def test_value_change_reads_the_device_once_and_informs_forced_values(
             del device.call  # back to the class's method
 
 
-async def test_acs_set_between_read_and_inform_is_read_again(tmp_path: Path) -> None:
-    """Issue 13 (storms): values handed over from a change's read are not used once another
-    action went to the device (here the ACS's SetParameterValues of a forced parameter): the
-    next Inform reads the device and carries the value the ACS set."""
+async def test_inform_after_an_acs_set_carries_the_acs_value(tmp_path: Path) -> None:
+    """Issue 13 (storms) / TR-069 A.3.3.1: after a change was read (with the forced values)
+    and the ACS then set ProvisioningCode, the next Inform carries the value the ACS set,
+    not one handed over from the change's read (the handoff is per change, once)."""
     async with rig(tmp_path) as r:
         await r.start_proxier()
         dev_id = (await r.devices(1))[0]["id"]
         assert (await r.rpc(dev_id, spa(NAME, 2)))["status"] == "done"
         device = r.lab_device(dev_id)
-        hw = "Device.DeviceInfo.HardwareVersion"
-        # a change is read (with the forced values) while the ACS's session sets HardwareVersion
-        # ... is not settable; SoftwareVersion neither: use the notified one itself
         mark = r.last_inform_id(dev_id)
         device.model.device_set({UPNP: "before-set"})
         await r.inform_with(dev_id, "4 VALUE CHANGE", after=mark)
@@ -87,4 +84,5 @@ async def test_acs_set_between_read_and_inform_is_read_again(tmp_path: Path) -> 
         assert await r.client.connection_request(dev_id) == "ok"
         inform = await r.inform_with(dev_id, "6 CONNECTION REQUEST", after=mark)
         assert inform["parameters"][NAME][0] == "acs-set"
+        hw = "Device.DeviceInfo.HardwareVersion"
         assert inform["parameters"][hw][0] == device.model.value("/BBF/DeviceInfo/HardwareVersion")
