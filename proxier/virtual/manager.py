@@ -286,7 +286,11 @@ class VirtualDeviceManager:
         Virtual CWMP Device unless LOCATION uses the same port (`paths.joins_without_common_
         objects`); the description is fetched first so the gateway knows the MAC behind
         the path. A new UUID is identified (`_identify`)."""
-        known = [d for d in self if event.udn in d.record.udns]
+        # instance order, without sorting the whole fleet for every new device (issue 13)
+        known = sorted(
+            (d for d in self.devices.values() if event.udn in d.record.udns),
+            key=lambda d: d.record.instance,
+        )
         if not known:
             return await self._identify(event)
         if all(d.store.kv_get(IDENTITY_SOURCE) != DESCRIPTION for d in known):
