@@ -696,13 +696,16 @@ class Discovery:
     def _datagram(self, data: bytes, remote: str) -> None:
         self._emit(self.tracker.datagram(data, remote, self._clock()))
 
-    def _emit(self, events: list[DiscoveryEvent]) -> None:
+    def _emit(self, events: list[DiscoveryEvent], *, leases: bool = True) -> None:
+        """`leases=False`: nothing leased (SSDP max-age) changed, the expiry timer stands
+        (a probe's paths have none: re-arming scanned every lease per probe, issue 13)."""
         for event in events:
             try:
                 self._on_event(event)
             except Exception:
                 _LOG.exception("discovery event handler failed on %s", event)
-        self._arm_expiry()
+        if leases:
+            self._arm_expiry()
 
     def _arm_expiry(self) -> None:
         if self._expiry is not None:
@@ -760,4 +763,4 @@ class Discovery:
             events = self.tracker.probe_ok(url, devices, self._clock())
             if self.documents is not None and any(e.kind == "alive" for e in events):
                 self.documents.keep(url, result, self._clock())
-        self._emit(events)
+        self._emit(events, leases=False)
