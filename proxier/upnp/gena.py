@@ -370,7 +370,7 @@ class GenaCore:
         mine = normalize_sid(sub.sid)
         parked = [p for p in self._pending if normalize_sid(p[0]) == mine]
         self._pending = [p for p in self._pending if normalize_sid(p[0]) != mine]
-        if not any(s.in_flight and not s.sid for s in self._subs.values()):
+        if self._pending and not any(s.in_flight and not s.sid for s in self._subs.values()):
             self._pending.clear()
         return [self._deliver(sub, seq, body) for _, seq, body in parked]
 
