@@ -36,9 +36,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 #: Prepared statements a lean connection keeps (Python's default is 128, ~3.5 KiB each).
-#: Measured (tests/bench): an empty CWMP session runs as fast with 8 as with 128 and 40 %
-#: slower with 4 (re-preparing); 8 instead of 16 saves ~27 KiB per virtual device.
-LEAN_CACHED_STATEMENTS = 8
+#: A value change and its session run ~20 distinct statements: with 8 every one was
+#: prepared again each time (store work per change 0.59 ms CPU, 0.37 ms with 32; issue 13
+#: storms). Only open connections hold them: an idle device's is closed (IDLE_RELEASE).
+LEAN_CACHED_STATEMENTS = 32
 
 #: Connections of `PrivateDatabase`s a process keeps open at once (the busy devices': a
 #: session, an event burst); each open one costs ~90 KiB and 3 fds.
