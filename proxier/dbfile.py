@@ -183,7 +183,8 @@ class _OpenConnections:
                     break
                 if other is not database and other.releasable:
                     other.release()
-        self._arm()
+        if self._timer is None or self._loop is not asyncio._get_running_loop():
+            self._arm()  # (the check first: this runs on every statement outside a transaction)
 
     def closed(self, database: PrivateDatabase) -> None:
         self._open.pop(id(database), None)
@@ -263,7 +264,8 @@ class PrivateDatabase:
             if new_wal:
                 _start_unsynced(self._connection)
                 self._unsynced = True
-        OPEN.used(self)
+        if not self._depth:  # inside a transaction: touched once, when it ends
+            OPEN.used(self)
         return self._connection
 
     @property
@@ -319,5 +321,6 @@ class PrivateDatabase:
             raise
         finally:
             self._depth = 0
+            OPEN.used(self)  # its last use: released IDLE_RELEASE after this
         if self._unsynced and _wal_path(self.path).stat().st_size:
             self._durable(connection)  # the WAL file's first frames are in: NORMAL again
