@@ -321,6 +321,7 @@ class PrivateDatabase:
             raise
         finally:
             self._depth = 0
-            OPEN.used(self)  # its last use: released IDLE_RELEASE after this
+            if self._connection is not None:  # (not closed inside the transaction)
+                OPEN.used(self)  # its last use: released IDLE_RELEASE after this
         if self._unsynced and _wal_path(self.path).stat().st_size:
             self._durable(connection)  # the WAL file's first frames are in: NORMAL again
