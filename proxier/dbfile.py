@@ -36,9 +36,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 #: Prepared statements a lean connection keeps (Python's default is 128, ~3.5 KiB each).
-#: Measured (tests/bench): an empty CWMP session runs as fast with 8 as with 128 and 40 %
-#: slower with 4 (re-preparing); 8 instead of 16 saves ~27 KiB per virtual device.
-LEAN_CACHED_STATEMENTS = 8
+#: A value change and its session run ~20 distinct statements: with 8 every one was
+#: prepared again each time (store work per change 0.59 ms CPU, 0.37 ms with 32; issue 13
+#: storms). Only open connections hold them: an idle device's is closed (IDLE_RELEASE).
+LEAN_CACHED_STATEMENTS = 32
 
 #: Connections of `PrivateDatabase`s a process keeps open at once (the busy devices': a
 #: session, an event burst); each open one costs ~90 KiB and 3 fds.
@@ -182,7 +183,8 @@ class _OpenConnections:
                     break
                 if other is not database and other.releasable:
                     other.release()
-        self._arm()
+        if self._timer is None or self._loop is not asyncio._get_running_loop():
+            self._arm()  # (the check first: this runs on every statement outside a transaction)
 
     def closed(self, database: PrivateDatabase) -> None:
         self._open.pop(id(database), None)
@@ -262,7 +264,8 @@ class PrivateDatabase:
             if new_wal:
                 _start_unsynced(self._connection)
                 self._unsynced = True
-        OPEN.used(self)
+        if not self._depth:  # inside a transaction: touched once, when it ends
+            OPEN.used(self)
         return self._connection
 
     @property
@@ -315,5 +318,7 @@ class PrivateDatabase:
             raise
         finally:
             self._depth = 0
+            if self._connection is not None:  # (not closed inside the transaction)
+                OPEN.used(self)  # its last use: released IDLE_RELEASE after this
         if self._unsynced and _wal_path(self.path).stat().st_size:
             self._durable(connection)  # the WAL file's first frames are in: NORMAL again

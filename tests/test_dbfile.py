@@ -165,3 +165,26 @@ def test_a_transaction_without_writes_keeps_the_new_wal_unsynced(tmp_path: Path)
         db.connection.execute("INSERT INTO t VALUES (1)")
     assert _sync_settings(db)[0] == 1
     db.close()
+
+
+async def test_a_connection_counts_as_used_when_its_transaction_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 (idle release, storms): statements inside a transaction do not each mark the
+    connection used (a cost on every statement); the transaction's end does, so a connection
+    is released IDLE_RELEASE after its last transaction ended, not after it began."""
+    import asyncio
+    import time
+
+    monkeypatch.setattr(dbfile.OPEN, "idle", 0.1)
+    database = PrivateDatabase(tmp_path / "long.sqlite")
+    with database.transaction():
+        database.connection.execute("CREATE TABLE t (v INTEGER)")
+        await asyncio.sleep(0.15)  # longer than `idle`, inside the transaction
+        database.connection.execute("INSERT INTO t VALUES (1)")
+    dbfile.OPEN.sweep(time.monotonic())
+    assert len(dbfile.OPEN) == 1, "released although its transaction just ended"
+    dbfile.OPEN.sweep(time.monotonic() + 0.2)
+    assert len(dbfile.OPEN) == 0
+    assert database.connection.execute("SELECT v FROM t").fetchall() == [(1,)]
+    database.close()
