@@ -203,6 +203,7 @@ class Proxier:
             self.manager.on_discovery,
             session=self._session,
             probe_ssl=self.dp.context,  # https description URLs: DP devices
+            documents=self.manager.documents,
         )
         self.manager.forget_path = self.discovery.tracker.forget
         await self.discovery.start()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from proxier import logsafe, preflight, reload, sdnotify
 from proxier.config import Config, ConfigError, load
+from proxier.gcpolicy import GcFreezer
 from proxier.instancelock import InstanceLock, InstanceLocked
 from proxier.logsetup import setup_logging
 from proxier.redact import summarise
@@ -108,16 +109,20 @@ class Daemon:
             _say("cannot start", summarise(exc))
             return EXIT_RUNTIME
         self._started = True
-        sdnotify.ready("running")
-        if self._hup_pending:
-            self._hup()
-        await self.stop.wait()
-        log.info("stopping (%s)", self.reason)
-        sdnotify.stopping()
-        loop.remove_signal_handler(signal.SIGHUP)
-        for task in list(self._reloads):
-            task.cancel()
-        await self.proxier.stop()
+        freezer = GcFreezer()  # full GC passes walk only what is new (issue 13)
+        try:
+            sdnotify.ready("running")
+            if self._hup_pending:
+                self._hup()
+            await self.stop.wait()
+            log.info("stopping (%s)", self.reason)
+            sdnotify.stopping()
+            loop.remove_signal_handler(signal.SIGHUP)
+            for task in list(self._reloads):
+                task.cancel()
+            await self.proxier.stop()
+        finally:
+            freezer.close()
         log.info("stopped (%s)", self.reason)
         return 0
 

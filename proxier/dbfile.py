@@ -53,6 +53,12 @@ IDLE_RELEASE = 5.0
 #: most `TRIM_BELOW` are still open: then the C heap's free pages go back (`memtrim`).
 TRIM_AFTER = 32
 TRIM_BELOW = 8
+#: sqlite's default WAL auto-checkpoint (pages), restored after a WAL file's first commit.
+WAL_AUTOCHECKPOINT = 1000
+
+
+def _wal_path(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
 
 
 def private_dir(path: Path) -> Path:
@@ -105,6 +111,27 @@ def open_private_db(
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
     return db
+
+
+def _start_unsynced(db: sqlite3.Connection) -> None:
+    """The connection is about to create its WAL file: no fsync until its first commit.
+
+    sqlite syncs a new WAL file's header and its directory at the first commit into it
+    (synchronous=NORMAL), ~2 fsyncs on the event loop for every new device store and
+    every reopened one (issue 13). They guard a WAL file being reused over older frames; a
+    file just created holds none. So the first commit runs at synchronous=OFF, with no
+    checkpoint possible meanwhile (`wal_autocheckpoint=0`); `_settle` restores NORMAL
+    before anything else can checkpoint. Power loss before the first checkpoint loses the
+    WAL's commits, which synchronous=NORMAL never synced either: the file stays consistent.
+    """
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def _settle(db: sqlite3.Connection) -> None:
+    """Back to the durable settings of `open_private_db` (see `_start_unsynced`)."""
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
 
 
 def _reopen(path: Path, lean: bool) -> sqlite3.Connection:
@@ -219,7 +246,7 @@ class PrivateDatabase:
     docstring): read `connection` each time, never keep it.
     """
 
-    __slots__ = ("_connection", "_depth", "_lean", "_opened", "_reloads", "path")
+    __slots__ = ("_connection", "_depth", "_lean", "_opened", "_reloads", "_unsynced", "path")
 
     def __init__(self, path: str | Path, *, lean: bool = True) -> None:
         self.path = Path(path)
@@ -229,18 +256,23 @@ class PrivateDatabase:
         self._opened = False
         self._depth = 0
         self._reloads: list[Callable[[], None]] = []
+        self._unsynced = False  # the open connection's WAL file is new (`_start_unsynced`)
         _ = self.connection  # create the file now (0600), so a bad path fails here
 
     @property
     def connection(self) -> sqlite3.Connection:
         """The open connection (opened again if it was released)."""
         if self._connection is None:
+            new_wal = str(self.path) != ":memory:" and not _wal_path(self.path).exists()
             self._connection = (
                 _reopen(self.path, self._lean)
                 if self._opened
                 else open_private_db(self.path, lean=self._lean)
             )
             self._opened = True
+            if new_wal:
+                _start_unsynced(self._connection)
+                self._unsynced = True
         OPEN.used(self)
         return self._connection
 
@@ -257,6 +289,7 @@ class PrivateDatabase:
         connection, self._connection = self._connection, None
         OPEN.closed(self)
         if connection is not None:
+            self._durable(connection)  # the close checkpoints: synced as ever
             _CLOSER.submit(connection.close)
 
     def close(self) -> None:
@@ -264,7 +297,13 @@ class PrivateDatabase:
         connection, self._connection = self._connection, None
         OPEN.closed(self)
         if connection is not None:
+            self._durable(connection)
             connection.close()
+
+    def _durable(self, connection: sqlite3.Connection) -> None:
+        if self._unsynced:
+            self._unsynced = False
+            _settle(connection)
 
     def on_rollback(self, reload: Callable[[], None]) -> None:
         self._reloads.append(reload)
@@ -290,3 +329,5 @@ class PrivateDatabase:
             raise
         finally:
             self._depth = 0
+        if self._unsynced and _wal_path(self.path).stat().st_size:
+            self._durable(connection)  # the WAL file's first frames are in: NORMAL again

@@ -113,3 +113,54 @@ async def test_connections_close_once_idle_on_one_shared_timer(
     assert len(dbfile.OPEN) == 0
     assert database.connection.execute("SELECT v FROM t").fetchall() == [(7,)]
     database.close()
+
+
+def _sync_settings(db: PrivateDatabase) -> tuple[int, int]:
+    connection = db.connection
+    return (
+        connection.execute("PRAGMA synchronous").fetchone()[0],
+        connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+    )
+
+
+def test_a_new_wal_file_takes_its_first_commit_unsynced_then_normal(tmp_path: Path) -> None:
+    """Issue 13 (bootstrap): the first commit into a WAL file the connection creates skips
+    the header and directory fsyncs (synchronous=OFF, no checkpoint meanwhile); once the
+    WAL holds frames the connection is back at synchronous=NORMAL, so the documented power
+    loss promise (docs/architecture.md, "Durability promised") is unchanged."""
+    path = tmp_path / "s" / "store.sqlite"
+    db = PrivateDatabase(path)
+    assert _sync_settings(db) == (0, 0)  # OFF, no auto-checkpoint: the WAL file is new
+    with db.transaction():
+        db.connection.execute("CREATE TABLE IF NOT EXISTS kv (k TEXT, v TEXT)")
+        db.connection.execute("INSERT INTO kv VALUES ('a', '1')")
+    assert _sync_settings(db) == (1, dbfile.WAL_AUTOCHECKPOINT)  # NORMAL again
+    db.release()
+    dbfile.wait_released()
+    assert not (tmp_path / "s" / "store.sqlite-wal").exists()  # checkpointed on close
+    assert _sync_settings(db) == (0, 0)  # reopened: a new WAL file again
+    db.connection.execute("INSERT INTO kv VALUES ('b', '2')")  # autocommit, unsynced
+    db.close()  # settles first: the close's checkpoint syncs as ever
+    again = PrivateDatabase(path)
+    rows = again.connection.execute("SELECT k, v FROM kv ORDER BY k").fetchall()
+    assert rows == [("a", "1"), ("b", "2")]
+    assert again.connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    again.close()
+
+
+def test_a_transaction_without_writes_keeps_the_new_wal_unsynced(tmp_path: Path) -> None:
+    """A store opened on an existing file whose schema is all there commits nothing: the
+    first frames (and the header fsync they would cost) come with the first real write."""
+    path = tmp_path / "s" / "store.sqlite"
+    db = PrivateDatabase(path)
+    with db.transaction():
+        db.connection.execute("CREATE TABLE t (x)")
+    db.close()
+    db = PrivateDatabase(path)
+    with db.transaction():
+        db.connection.execute("CREATE TABLE IF NOT EXISTS t (x)")  # nothing to write
+    assert _sync_settings(db) == (0, 0)
+    with db.transaction():
+        db.connection.execute("INSERT INTO t VALUES (1)")
+    assert _sync_settings(db)[0] == 1
+    db.close()

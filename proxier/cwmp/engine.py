@@ -40,6 +40,7 @@ from proxier.cwmp import autonomous, soap
 from proxier.cwmp import events as ev
 from proxier.cwmp.backend import AutonomousTransferNotifier, DataModelBackend, ValueChange
 from proxier.cwmp.faults import fault, refuse_when_full
+from proxier.cwmp.forced import read_forced_separately
 from proxier.cwmp.notification import effective_level
 from proxier.cwmp.ratelimit import DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW, TokenBucket
 from proxier.cwmp.retry import RetryPolicy
@@ -704,23 +705,10 @@ class CpeEngine:
             if exc.fault.fault_code != 9005:
                 log.warning("forced Inform parameters not read (%s): last values", exc)
                 return list(self._last_forced.values())
-            values = []  # one of them is missing: take those that exist, remember the others
-            failing = False
-            for name in names:
-                try:
-                    if not failing:
-                        values.extend(await self.backend.get_parameter_values([name]))
-                        continue
-                except CwmpFaultError as inner:
-                    if inner.fault.fault_code == 9005:
-                        self._missing_forced.add(name)
-                        continue
-                    failing = True
-                except Exception:
-                    log.exception("reading %s failed", name)
-                    failing = True
-                if name in self._last_forced:
-                    values.append(self._last_forced[name])
+            # some are missing: take those that exist, remember the others
+            values = await read_forced_separately(
+                self.backend.get_parameter_values, names, self._missing_forced, self._last_forced
+            )
         except Exception:
             log.exception("reading forced Inform parameters failed")
             return list(self._last_forced.values())

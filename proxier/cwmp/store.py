@@ -137,6 +137,11 @@ class ScheduledInform:
     command_key: str
 
 
+#: Bits of `DeviceStore._empty`: tables known to hold no row.
+_NO_TRANSFERS = 1
+_NO_SCHEDULED = 2
+
+
 class DeviceStore:
     """One virtual device's CWMP state file."""
 
@@ -150,16 +155,23 @@ class DeviceStore:
                 if statement.strip():
                     self.database.connection.execute(statement)
         self._meta: dict[str, str] = {}
+        #: Told (code, CommandKey) of every event added: the operator's timeline (status, API).
+        #: (Set here, not in `_load_meta`: a rollback must not drop the listener.)
+        self.on_event: Callable[[str, str], None] | None = None
         self._load_meta()
         self.database.on_rollback(self._load_meta)
 
     def _load_meta(self) -> None:
-        """The engine's scalars are read on every session: keep a write-through copy."""
+        """The engine's scalars are read on every session: keep a write-through copy.
+
+        Also forgets which tables are known to be empty (`_empty`): the engine looks for
+        transfers and scheduled informs on every timer check and session, and they are
+        nearly always empty; a storm of changes should not pay a query for each (issue 13).
+        An insert clears its bit; a rollback (this reload) forgets them all."""
+        self._empty = 0
         self._meta = dict(
             self.database.connection.execute("SELECT key, value FROM meta").fetchall()
         )
-        #: Told (code, CommandKey) of every event added: the operator's timeline (status, API).
-        self.on_event: Callable[[str, str], None] | None = None
 
     def close(self) -> None:
         self.database.close()
@@ -340,6 +352,7 @@ class DeviceStore:
         state: int,
     ) -> int:
         with self.transaction():
+            self._empty &= ~_NO_TRANSFERS
             cur = self.database.connection.execute(
                 "INSERT INTO transfers (command_key, is_download, file_type, url, username, "
                 "password, file_size, target_file_name, due, state) "
@@ -360,11 +373,15 @@ class DeviceStore:
             return int(cur.lastrowid or 0)
 
     def transfers(self) -> list[TransferRecord]:
+        if self._empty & _NO_TRANSFERS:
+            return []
         rows = self.database.connection.execute(
             "SELECT id, command_key, is_download, file_type, url, username, password, "
             "file_size, target_file_name, due, state, fault_code, fault_string, start_time, "
             "complete_time FROM transfers ORDER BY id"
-        )
+        ).fetchall()
+        if not rows:
+            self._empty |= _NO_TRANSFERS
         return [
             TransferRecord(
                 r[0],
@@ -470,6 +487,7 @@ class DeviceStore:
 
     def add_scheduled_inform(self, due: float, command_key: str) -> int:
         with self.transaction():
+            self._empty &= ~_NO_SCHEDULED
             cur = self.database.connection.execute(
                 "INSERT INTO scheduled_informs (due, command_key) VALUES (?, ?)",
                 (due, command_key),
@@ -477,9 +495,13 @@ class DeviceStore:
             return int(cur.lastrowid or 0)
 
     def scheduled_informs(self) -> list[ScheduledInform]:
+        if self._empty & _NO_SCHEDULED:
+            return []
         rows = self.database.connection.execute(
             "SELECT id, due, command_key FROM scheduled_informs ORDER BY due, id"
-        )
+        ).fetchall()
+        if not rows:
+            self._empty |= _NO_SCHEDULED
         return [ScheduledInform(i, d, k) for i, d, k in rows]
 
     def delete_scheduled_inform(self, inform_id: int) -> None:

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from proxier.fdlimit import raise_nofile
+from proxier.gcpolicy import GcFreezer
 from proxier.lab.announcer import interface_address
 from proxier.lab.datamodel import DEFAULT_MODEL, ModelError
 from proxier.lab.device import LabDevice
@@ -214,5 +215,9 @@ async def serve(lab: LabServer | Tr064LabServer) -> int:
                     file=sys.stderr,
                 )
         sys.stdout.flush()
-        await stop.wait()
+        freezer = GcFreezer()  # a big lab's full GC passes walk only what is new (issue 13)
+        try:
+            await stop.wait()
+        finally:
+            freezer.close()
     return 0

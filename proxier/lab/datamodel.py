@@ -718,13 +718,18 @@ class DataModel:
 
     def device_set(self, changes: Mapping[str, str]) -> None:
         """A change made by the device itself (e.g. a counter, a host leaving): no access check."""
+        self.stage(changes)()
+
+    def stage(self, changes: Mapping[str, str]) -> Callable[[], None]:
+        """Check a device-side change (UpnpError if bad) and return what applies it: many
+        devices' changes can be checked first, then applied at one moment."""
         staged: list[tuple[str, Param, str]] = []
         for path, value in changes.items():
             param = self._resolve(self.root, path, wildcard=False)[0][1]
             if not isinstance(param, Param):
                 raise UpnpError(703, f"not a parameter: {path}")
             staged.append((path, param, check_value(param.d, value)))
-        self._apply(staged)
+        return lambda: self._apply(staged)
 
     def _apply(self, staged: Sequence[tuple[str, Param, str]]) -> None:
         self.version += 1

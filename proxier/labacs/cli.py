@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from proxier import logsafe
+from proxier.gcpolicy import GcFreezer
 from proxier.labacs.client import LabAcsClient, LabAcsError
 from proxier.labacs.server import LabAcs, LabAcsConfig
 from proxier.labacs.tasks import TaskError, task_request
@@ -119,7 +120,11 @@ def _serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)  # a clean stop, exit 0
         async with LabAcs(config) as acs:
             print(f"lab ACS: CWMP {acs.url}  REST {acs.base_url}/devices", flush=True)
-            await stop.wait()
+            freezer = GcFreezer()  # a fleet's full GC passes walk only what is new (issue 13)
+            try:
+                await stop.wait()
+            finally:
+                freezer.close()
 
     try:
         asyncio.run(run())

@@ -68,6 +68,7 @@ from proxier.cwmp.xsdtypes import check_value
 from proxier.logsafe import get_logger
 from proxier.translate.dmevents import CONFIGURATION_UPDATE, EventRaiser
 from proxier.translate.facts import SharedFacts
+from proxier.translate.handoff import ReadHandoff, forced_paths
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
 from proxier.translate.opcommon import KeyValueStore, MemoryKeyValueStore
@@ -226,6 +227,7 @@ class UpnpBackend:
         self._eoc: SharedFacts[str, bool] = SharedFacts()  # param path → EventOnChange
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
+        self._handoff = ReadHandoff()  # forced Inform values read with a change
         #: TR-330 §4.3.2, §4.4, §4.5, §4.7: diagnostics, vendor logs, firmware.
         self.operations = Operations(
             device,
@@ -250,6 +252,7 @@ class UpnpBackend:
 
     async def after_session(self) -> None:
         """Start the diagnostics the session requested (TR-069: after the session)."""
+        self._handoff.clear()  # read during a session: not for the next one's Inform
         await self.operations.after_session()
 
     async def close(self) -> None:
@@ -266,6 +269,8 @@ class UpnpBackend:
         """One device call, bounded; UPnP errors become CWMP faults through Table 2.
 
         `asyncio.timeout` awaits in place (no task per call, unlike `wait_for`)."""
+        if action != "GetValues":
+            self._handoff.clear()  # it may change what a read handed over holds
         try:
             async with asyncio.timeout(self.timeout):
                 return await awaitable
@@ -752,8 +757,10 @@ class UpnpBackend:
         dropped when every listing of it is in `optional` (proxier-held objects), else it is
         9005. Parameters under the engine's objects are left out."""
         cms = self.device.cms
+        got = self._handoff.take(content, self.clock())
         try:
-            got = await self._call(rpc, "GetValues", cms.get_values(content))
+            if got is None:
+                got = await self._call(rpc, "GetValues", cms.get_values(content))
         except CwmpFaultError as exc:
             if exc.fault.fault_code != 9005 or not optional:
                 raise
@@ -1312,10 +1319,13 @@ class UpnpBackend:
         if not self._reports_configuration_updates():
             return []  # Table 1 (row 4) gives a ConfigurationUpdate no "4 VALUE CHANGE"
 
+        async def get(paths: Sequence[str]) -> list[ParameterValue]:
+            cms = self.device.cms
+            return await self._call("GetParameterValues", "GetValues", cms.get_values(paths))
+
         async def read(paths: Sequence[str]) -> dict[str, str]:
-            got = await self._call(
-                "GetParameterValues", "GetValues", self.device.cms.get_values(paths)
-            )
+            forced = forced_paths(self._gpv.plain, self._gpv.answers)
+            got = await self._handoff.read(paths, forced, get, self.clock())
             return {pv.path: pv.value for pv in got}
 
         try:

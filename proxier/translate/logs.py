@@ -135,6 +135,8 @@ class VendorLogs:
         self._refreshed_at: float | None = None
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+        #: An observation asked for and not started yet (True: after a reboot), see `_soon`.
+        self._asked: bool | None = None
         self.persistence = LogPersistence(store, self._content)
 
     @property
@@ -304,11 +306,25 @@ class VendorLogs:
 
     def attached(self) -> None:
         """The device is (back) in use: mark its logs not marked yet (`logpersist`)."""
-        self._spawn(self._observe(rebooted=False))
+        self._soon(rebooted=False)
 
     def device_rebooted(self) -> None:
         """The device rebooted (Table 1 "1 BOOT"): judge what its logs kept."""
-        self._spawn(self._observe(rebooted=True))
+        self._soon(rebooted=True)
+
+    def _soon(self, *, rebooted: bool) -> None:
+        """One observation for what is asked before it starts: a device attached and
+        rebooted at once (its first discovery, "1 BOOT") lists its logs once (issue 13);
+        judging after a reboot marks every log again, so it covers the marking."""
+        if self._asked is not None:
+            self._asked = self._asked or rebooted
+            return
+        self._asked = rebooted
+        self._spawn(self._observe_asked())
+
+    async def _observe_asked(self) -> None:
+        rebooted, self._asked = bool(self._asked), None
+        await self._observe(rebooted=rebooted)
 
     async def _observe(self, *, rebooted: bool) -> None:
         bms = self.device.bms

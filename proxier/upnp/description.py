@@ -23,7 +23,13 @@ import aiohttp
 from lxml import etree
 
 from proxier.logsafe import get_logger
-from proxier.upnp.http import HttpFetchError, PeerCheck, bounded_request, check_url
+from proxier.upnp.http import (
+    HttpFetchError,
+    HttpResult,
+    PeerCheck,
+    bounded_request,
+    check_url,
+)
 from proxier.xmlsafe import XmlError, local_name, namespace, parse_xml
 
 _LOG = get_logger(__name__)
@@ -519,21 +525,31 @@ class _Tls:
 
 
 async def _fetch_xml(
-    session: aiohttp.ClientSession, url: str, limits: Limits, what: str, tls: _Tls
+    session: aiohttp.ClientSession,
+    url: str,
+    limits: Limits,
+    what: str,
+    tls: _Tls,
+    fetched: HttpResult | None = None,
 ) -> tuple[bytes, str]:
-    try:
-        result = await bounded_request(
-            session,
-            "GET",
-            url,
-            time_limit=limits.document_time,
-            max_bytes=limits.max_bytes,
-            max_redirects=limits.max_redirects,
-            ssl_context=tls.ssl_context,
-            peer_check=tls.peer_check,
-        )
-    except HttpFetchError as exc:
-        raise DescriptionError(f"{what}: {exc}") from None
+    """GET `url` (bounded); `fetched` is the answer discovery just got from it (`fresh`),
+    used when it is within this fetch's bounds (else fetched again: same errors as ever)."""
+    if fetched is not None and fetched.status == 200 and len(fetched.body) <= limits.max_bytes:
+        result = fetched
+    else:
+        try:
+            result = await bounded_request(
+                session,
+                "GET",
+                url,
+                time_limit=limits.document_time,
+                max_bytes=limits.max_bytes,
+                max_redirects=limits.max_redirects,
+                ssl_context=tls.ssl_context,
+                peer_check=tls.peer_check,
+            )
+        except HttpFetchError as exc:
+            raise DescriptionError(f"{what}: {exc}") from None
     if result.status != 200:
         raise DescriptionError(f"{what}: HTTP {result.status} from {url[:200]}")
     content_type = result.content_type
@@ -549,17 +565,19 @@ async def describe(
     *,
     ssl_context: ssl.SSLContext | None = None,
     peer_check: PeerCheck | None = None,
+    fetched: HttpResult | None = None,
 ) -> DescribeResult:
     """Fetch and check the description at `url`; never raises for anything the device does.
 
     For a DeviceProtection device pass its SECURELOCATION URL with our client
-    `ssl_context` (and a `peer_check` to pin it), see `proxier.upnp.tls`.
+    `ssl_context` (and a `peer_check` to pin it), see `proxier.upnp.tls`. `fetched`: the
+    description discovery has just read from `url` (`proxier.upnp.fresh`), not read again.
     """
     limits = limits or Limits()
     tls = _Tls(ssl_context, peer_check)
     try:
         async with asyncio.timeout(limits.total_time):
-            return await _describe(session, url, limits, tls)
+            return await _describe(session, url, limits, tls, fetched)
     except TimeoutError:
         reason = f"description and SCPDs took longer than {limits.total_time:g} s in total"
     except DescriptionError as exc:
@@ -569,9 +587,13 @@ async def describe(
 
 
 async def _describe(
-    session: aiohttp.ClientSession, url: str, limits: Limits, tls: _Tls
+    session: aiohttp.ClientSession,
+    url: str,
+    limits: Limits,
+    tls: _Tls,
+    fetched: HttpResult | None = None,
 ) -> DescribeResult:
-    body, final_url = await _fetch_xml(session, url, limits, "device description", tls)
+    body, final_url = await _fetch_xml(session, url, limits, "device description", tls, fetched)
     candidates, skipped = parse_device_description(body, final_url, max_bytes=limits.max_bytes)
     scpd_cache: dict[str, Scpd | str] = {}
     devices: list[DescribedDevice] = []

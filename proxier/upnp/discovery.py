@@ -41,6 +41,7 @@ from proxier.redact import redact_url
 from proxier.tr064.description import SEARCH_TARGETS as TR064_SEARCH_TARGETS
 from proxier.tr064.description import is_tr064_type
 from proxier.upnp import ssdp
+from proxier.upnp.fresh import FreshDocuments
 from proxier.upnp.http import HttpFetchError, bounded_request
 from proxier.upnp.lanhosts import Network, lan_networks, location_refusal
 from proxier.upnp.netns import check_multicast_allowed
@@ -559,8 +560,12 @@ class Discovery:
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.monotonic,
         probe_ssl: ssl.SSLContext | None = None,
+        documents: FreshDocuments | None = None,
     ) -> None:
         self.config = config
+        #: Where a probe that makes a device alive leaves the description it read, for the
+        #: describe step that follows (`proxier.upnp.fresh`: one fetch, not two).
+        self.documents = documents
         #: TLS context for https description URLs (DeviceProtection devices: our client
         #: certificate; the probe only asks "still there?", pins are checked when describing)
         self._probe_ssl = probe_ssl
@@ -691,13 +696,16 @@ class Discovery:
     def _datagram(self, data: bytes, remote: str) -> None:
         self._emit(self.tracker.datagram(data, remote, self._clock()))
 
-    def _emit(self, events: list[DiscoveryEvent]) -> None:
+    def _emit(self, events: list[DiscoveryEvent], *, leases: bool = True) -> None:
+        """`leases=False`: nothing leased (SSDP max-age) changed, the expiry timer stands
+        (a probe's paths have none: re-arming scanned every lease per probe, issue 13)."""
         for event in events:
             try:
                 self._on_event(event)
             except Exception:
                 _LOG.exception("discovery event handler failed on %s", event)
-        self._arm_expiry()
+        if leases:
+            self._arm_expiry()
 
     def _arm_expiry(self) -> None:
         if self._expiry is not None:
@@ -753,4 +761,6 @@ class Discovery:
         else:
             self._condition(url).report(None)
             events = self.tracker.probe_ok(url, devices, self._clock())
-        self._emit(events)
+            if self.documents is not None and any(e.kind == "alive" for e in events):
+                self.documents.keep(url, result, self._clock())
+        self._emit(events, leases=False)

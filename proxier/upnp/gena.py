@@ -365,12 +365,12 @@ class GenaCore:
     def deliver_pending(self, key: str) -> list[NotifyResult]:
         """Apply NOTIFYs that were parked while `key`'s SUBSCRIBE was in flight."""
         sub = self._subs.get(key)
-        if sub is None or not sub.sid:
-            return []
+        if sub is None or not sub.sid or not self._pending:
+            return []  # (nothing parked: no scan of every subscription, issue 13)
         mine = normalize_sid(sub.sid)
         parked = [p for p in self._pending if normalize_sid(p[0]) == mine]
         self._pending = [p for p in self._pending if normalize_sid(p[0]) != mine]
-        if not any(s.in_flight and not s.sid for s in self._subs.values()):
+        if self._pending and not any(s.in_flight and not s.sid for s in self._subs.values()):
             self._pending.clear()
         return [self._deliver(sub, seq, body) for _, seq, body in parked]
 

@@ -38,6 +38,7 @@ from proxier.upnp.gena import GenaManager
 from proxier.virtual.eventfeed import EventFeed
 from proxier.virtual.lifecycle import Lifecycle, Transition
 from proxier.virtual.registry import Registry, VirtualDeviceRecord
+from proxier.virtual.storeseed import seed
 
 log = get_logger(__name__)
 
@@ -117,6 +118,7 @@ class VirtualDevice:
         self.record = record
         self.shared = shared
         directory = Path(record.state_dir)
+        seed(directory / "cwmp.sqlite")  # a new device's file: a copy of an empty store
         self.store = DeviceStore(directory / "cwmp.sqlite")
         # One sqlite connection per device: the instance map shares the CWMP state's file
         # (a state dir from before keeps it in instances.sqlite: imported once, then removed).

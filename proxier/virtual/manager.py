@@ -35,6 +35,7 @@ from proxier.upnp.client import NetworkDmDevice, SoapTransport
 from proxier.upnp.description import DescribedDevice, describe
 from proxier.upnp.device import UpnpError
 from proxier.upnp.discovery import DiscoveryEvent
+from proxier.upnp.fresh import FreshDocuments
 from proxier.upnp.identity import DESCRIPTION, read_identity
 from proxier.upnp.nocms import DescriptionCms
 from proxier.virtual.admission import Admission, AdmissionLimits, remove_record
@@ -105,6 +106,8 @@ class VirtualDeviceManager:
         #: Discovery forgets a kept-out path so its next sighting is tried again (api.py).
         self.forget_path: Callable[[str], None] = lambda udn: None
         self.tr064 = Tr064Devices(self)
+        #: Descriptions discovery has just read (its probes): described without a re-fetch.
+        self.documents = FreshDocuments()
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
@@ -283,7 +286,11 @@ class VirtualDeviceManager:
         Virtual CWMP Device unless LOCATION uses the same port (`paths.joins_without_common_
         objects`); the description is fetched first so the gateway knows the MAC behind
         the path. A new UUID is identified (`_identify`)."""
-        known = [d for d in self if event.udn in d.record.udns]
+        # instance order, without sorting the whole fleet for every new device (issue 13)
+        known = sorted(
+            (d for d in self.devices.values() if event.udn in d.record.udns),
+            key=lambda d: d.record.instance,
+        )
         if not known:
             return await self._identify(event)
         if all(d.store.kv_get(IDENTITY_SOURCE) != DESCRIPTION for d in known):
@@ -503,7 +510,11 @@ class _Reader:
     @classmethod
     async def read(cls, manager: VirtualDeviceManager, udn: str, location: str) -> _Reader | None:
         link = manager.dp.link(udn, location) if manager.dp is not None else None
-        result = await (link.describe() if link else describe(manager.session, location))
+        if link is not None:
+            result = await link.describe()
+        else:
+            fetched = manager.documents.take(location, time.monotonic())
+            result = await describe(manager.session, location, fetched=fetched)
         described = next((d for d in result.devices if d.candidate.udn == udn), None)
         if described is None:
             log.info("%s: no usable DM device at %s", udn, location)

@@ -55,6 +55,49 @@ def test_transaction_is_all_or_nothing(tmp_path: Path) -> None:
     store.close()
 
 
+def test_empty_tables_are_remembered_but_never_hide_a_row(tmp_path: Path) -> None:
+    """Issue 13 (storms): transfers and scheduled informs known to be empty are not queried
+    again; an insert is seen at once, a rolled-back one never, nor one another store of
+    the same file made before this one opened it; a rollback keeps the event listener."""
+    path = tmp_path / "s.sqlite"
+    store = DeviceStore(path)
+    seen: list[tuple[str, str]] = []
+    store.on_event = lambda code, key: seen.append((code, key))
+    assert store.transfers() == [] and store.scheduled_informs() == []
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_scheduled_inform(10.0, "rolled-back")
+        raise RuntimeError("crash in the middle")
+    assert store.scheduled_informs() == []
+    store.add_scheduled_inform(10.0, "kept")
+    assert [s.command_key for s in store.scheduled_informs()] == ["kept"]
+    with pytest.raises(RuntimeError), store.transaction():
+        store.delete_scheduled_inform(store.scheduled_informs()[0].id)
+        assert store.scheduled_informs() == []  # empty inside the transaction …
+        raise RuntimeError("crash in the middle")
+    assert [s.command_key for s in store.scheduled_informs()] == ["kept"]  # … not after it
+    tid = store.add_transfer(
+        command_key="c",
+        is_download=True,
+        file_type="1 Firmware Upgrade Image",
+        url="http://h/f",
+        username="",
+        password="",
+        file_size=0,
+        target_file_name="",
+        due=5.0,
+        state=NOT_STARTED,
+    )
+    assert [t.id for t in store.transfers()] == [tid]
+    store.delete_transfer(tid)
+    assert store.transfers() == []
+    store.apply_events(ev.raise_event([], ev.BOOT))
+    assert seen == [(ev.BOOT, "")]
+    store.close()
+    other = DeviceStore(path)
+    assert [s.command_key for s in other.scheduled_informs()] == ["kept"]
+    other.close()
+
+
 def test_changed_values_keep_newest_and_order(tmp_path: Path) -> None:
     """A.3.3.1: a parameter changed twice is listed once with the most recent value; a
     newer change is not cleared by an older Inform's confirmation."""

@@ -8,6 +8,7 @@ AboutToReboot/AboutToBaselineReset), §4.7.1 (firmware on DUID 0, Figure 8).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -352,6 +353,65 @@ async def test_device_side_change_is_evented(
         assert r.status == 200
     event = await callback.next()
     assert "ConfigurationUpdate" in event.variables
+
+
+async def test_device_lookup_by_udn_with_or_without_uuid_prefix(lab: LabServer) -> None:
+    """UDA §1.1.4 (UDN = "uuid:" + UUID): the lab finds a device by either form (its URLs
+    carry the bare UUID); an unknown UDN is a KeyError (404 over HTTP). Issue 13: by index,
+    not by a scan per request."""
+    for d in lab.devices:
+        assert lab.device(d.udn) is d
+        assert lab.device(d.udn.removeprefix("uuid:")) is d
+    with pytest.raises(KeyError):
+        lab.device("uuid:00000000-0000-0000-0000-000000000000")
+
+
+async def test_storm_endpoint_changes_many_devices_at_one_moment(
+    lab: LabServer, session: aiohttp.ClientSession, callback: CallbackServer
+) -> None:
+    """Issue 13 (storms): POST /_lab/set changes several devices in one step and replies the
+    moment (time.time()); each change is evented (ConfigurationUpdate, TR-330 Table 1)."""
+    for d in lab.devices:
+        async with await _subscribe(session, f"{d.base_url}{d.base_path}/cms/event", callback.url):
+            pass
+        await callback.next()  # SEQ 0
+    path = "/UPnP/DM/DeviceInfo/ProvisioningCode"  # EventOnChange in the lab model
+    body = {d.udn: {path: f"storm-{i}"} for i, d in enumerate(lab.devices)}
+    before = time.time()
+    async with session.post(f"{lab.base_url}/_lab/set", json=body) as r:
+        assert r.status == 200, await r.text()
+        reply = await r.json()
+    assert before <= reply["time"] <= time.time()
+    assert reply["devices"] == len(lab.devices)
+    assert [d.model.value(path) for d in lab.devices] == ["storm-0", "storm-1"]
+    events = [await callback.next() for _ in lab.devices]
+    assert all("ConfigurationUpdate" in e.variables for e in events)
+    assert len({e.sid for e in events}) == len(lab.devices)
+    async with session.get(f"{lab.base_url}/_lab/devices") as r:
+        listed = await r.json()
+    # what another process needs to pair a lab device with the ACS's DeviceId
+    assert [(d["udn"], d["serial_number"]) for d in listed] == [
+        (d.udn, d.serial_number) for d in lab.devices
+    ]
+
+
+async def test_storm_endpoint_checks_everything_before_changing_anything(
+    lab: LabServer, session: aiohttp.ClientSession
+) -> None:
+    """Issue 13 (storms): one bad entry (unknown parameter: 400, unknown device: 404) refuses
+    the whole request; no device has changed."""
+    path = "/BBF/DeviceInfo/ProvisioningCode"
+    first, second = lab.devices
+    before = first.model.value(path)
+    for body, status in (
+        ({first.udn: {path: "x"}, second.udn: {"/BBF/NoSuchThing": "1"}}, 400),
+        ({first.udn: {path: "x"}, "uuid:00000000-0000-0000-0000-000000000000": {path: "y"}}, 404),
+        ({first.udn: "not an object"}, 400),
+        (["not", "an", "object"], 400),
+    ):
+        async with session.post(f"{lab.base_url}/_lab/set", json=body) as r:
+            assert r.status == status, await r.text()
+        assert first.model.value(path) == before
 
 
 # --- BMS --------------------------------------------------------------------------------------

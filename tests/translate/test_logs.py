@@ -316,3 +316,32 @@ async def test_log_url_on_another_host_is_never_fetched() -> None:
             assert seen == [] and s.receiver.received == {}
     finally:
         await runner.cleanup()
+
+
+# --- §4.4.1 Persistent marks, issue 13 bootstrap ---------------------------------------------
+
+
+async def test_first_discovery_lists_the_logs_once_and_marks_them() -> None:
+    """A device attached and rebooted at once (first discovery: "1 BOOT", TR-330 Table 1)
+    is observed once: one BMS GetLogURIs, every log marked for its Persistent verdict."""
+    from proxier.translate.logpersist import MARK
+
+    store = MemoryKeyValueStore()
+    async with setup(store=store) as s:
+        bms = s.rig.device.bms
+        assert bms is not None
+        listed = 0
+        real = bms.get_log_uris
+
+        async def counting() -> list[str]:
+            nonlocal listed
+            listed += 1
+            return await real()
+
+        bms.get_log_uris = counting  # type: ignore[method-assign]
+        s.logs.attached()
+        s.logs.device_rebooted()
+        await s.logs.settled()
+        uris = await real()
+    assert listed == 1
+    assert uris and all(store.kv_get(MARK + uri) for uri in uris)
