@@ -35,6 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from proxier import memtrim
+
 #: Prepared statements a lean connection keeps (Python's default is 128, ~3.5 KiB each).
 #: A value change and its session run ~20 distinct statements: with 8 every one was
 #: prepared again each time (store work per change 0.59 ms CPU, 0.37 ms with 32; issue 13
@@ -48,6 +50,10 @@ OPEN_DATABASES = 256
 #: burst, the fsync of a new WAL file: a burst of 100 sessions reopening every store took
 #: p99 3.3 s instead of 1.2 s with a strict LRU of 64. Idle devices are what must be cheap.
 IDLE_RELEASE = 5.0
+#: A burst is over when this many connections were released since the last trim and at
+#: most `TRIM_BELOW` are still open: then the C heap's free pages go back (`memtrim`).
+TRIM_AFTER = 32
+TRIM_BELOW = 8
 #: sqlite's default WAL auto-checkpoint (pages), restored after a WAL file's first commit.
 WAL_AUTOCHECKPOINT = 1000
 
@@ -168,6 +174,7 @@ class _OpenConnections:
         self._open: OrderedDict[int, tuple[PrivateDatabase, float]] = OrderedDict()
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.released = 0  # since the last trim
 
     def __len__(self) -> int:
         return len(self._open)
@@ -187,15 +194,19 @@ class _OpenConnections:
             self._arm()  # (the check first: this runs on every statement outside a transaction)
 
     def closed(self, database: PrivateDatabase) -> None:
-        self._open.pop(id(database), None)
+        if self._open.pop(id(database), None) is not None:
+            self.released += 1
 
     def sweep(self, now: float) -> None:
-        """Release every connection unused since `now - idle`."""
+        """Release every connection unused since `now - idle`; after a burst, trim."""
         for other, last in list(self._open.values()):
             if last > now - self.idle:
                 break  # the rest are newer
             if other.releasable:
                 other.release()
+        if self.released >= TRIM_AFTER and len(self._open) <= TRIM_BELOW:
+            self.released = 0
+            _CLOSER.submit(memtrim.trim)  # after the closes queued there
 
     def _arm(self) -> None:
         try:

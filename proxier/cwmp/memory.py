@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 from proxier.cwmp import autonomous
@@ -83,6 +85,14 @@ class ParamSpec:
     enumeration: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=1024)
+def _shared_spec(spec: ParamSpec) -> ParamSpec:
+    """One instance per distinct definition: the ManagementServer trees of all virtual
+    devices hold the same ones (issue 13, memory); bounded, so values unique to a device
+    (its own Connection Request password) only pass through."""
+    return spec
+
+
 @dataclass(slots=True)
 class _Table:
     template: dict[str, ParamSpec]
@@ -131,7 +141,8 @@ class MemoryBackend:
     def add_parameter(self, name: str, spec: ParamSpec) -> None:
         if name.endswith("."):
             raise ValueError(f"{name}: a parameter name does not end with a dot")
-        self._params[name] = spec
+        name = sys.intern(name)  # every device's tree names the same parameters
+        self._params[name] = _shared_spec(spec)
         self._add_parents(name)
 
     def add_table(
@@ -179,7 +190,7 @@ class MemoryBackend:
     def _add_parents(self, name: str) -> None:
         parts = name.split(".")
         for i in range(1, len(parts)):
-            self._objects.add(".".join(parts[:i]) + ".")
+            self._objects.add(sys.intern(".".join(parts[:i]) + "."))
 
     def _instances(self, table: str) -> list[str]:
         return [

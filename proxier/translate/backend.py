@@ -22,9 +22,9 @@ device. Every device call is bounded by `timeout`: a slow or vanished device giv
 a hung session.
 
 Beyond DataModelBackend, the owner of a virtual device calls: `device_identity()` (Inform
-DeviceId + Forced Inform values), `handle_event(event)` or `run_events()` (feeds "4 VALUE
-CHANGE", diagnostics and firmware followers), `after_session()` (starts requested
-diagnostics), `set_event_listener(raise_event)` (Table 1 events such as "8 DIAGNOSTICS
+DeviceId + Forced Inform values), `operations.resume()` then `handle_event(event)` per
+event (feeds "4 VALUE CHANGE", diagnostics and firmware followers), `after_session()` (starts
+requested diagnostics), `set_event_listener(raise_event)` (Table 1 events such as "8 DIAGNOSTICS
 COMPLETE", decided by `proxier.translate.dmevents`), and `close()`.
 Diagnostics, vendor logs and firmware (Download, Upload, AutonomousTransferComplete) are
 `self.operations` (`proxier.translate.operations`); give `session` (vendor log transfers)
@@ -67,6 +67,7 @@ from proxier.cwmp.rpc import (
 from proxier.cwmp.xsdtypes import check_value
 from proxier.logsafe import get_logger
 from proxier.translate.dmevents import CONFIGURATION_UPDATE, EventRaiser
+from proxier.translate.facts import SharedFacts
 from proxier.translate.handoff import ReadHandoff, forced_paths
 from proxier.translate.instances import AliasError, InstanceStore
 from proxier.translate.notify import ValueChangeTracker
@@ -218,12 +219,12 @@ class UpnpBackend:
         self._models: list[SupportedDataModel] = []
         self._local: dict[str, _Local] = {}
         self._local_objects: dict[str, bool] = {}  # name → writable (AddObject)
-        self._types: dict[str, str] = {}  # structure path → CMS Type
+        self._types: SharedFacts[str, str] = SharedFacts()  # structure path → CMS Type (shared)
         self._xsd: dict[str, str] = {}  # concrete parameter path → xsi:type (from _types)
         self._gpv = _GpvCache()  # GetParameterValues translations (see _GpvCache)
         self._references: set[str] = set()  # structure paths seen holding path references
-        self._access: dict[str, bool] = {}  # concrete path → readWrite
-        self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
+        self._access: SharedFacts[str, bool] = SharedFacts()  # concrete path → readWrite
+        self._eoc: SharedFacts[str, bool] = SharedFacts()  # param path → EventOnChange
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
         self._handoff = ReadHandoff()  # forced Inform values read with a change
@@ -1335,13 +1336,6 @@ class UpnpBackend:
         except CwmpFaultError as exc:
             log.warning("device %s: cannot re-read notified values: %s", self.device.udn, exc)
             return []
-
-    async def run_events(self) -> None:
-        """Consume the device's event stream until it ends; firmware operations restored
-        from the store are checked first (proxier restart, device back from a reboot)."""
-        self.operations.resume()
-        async for event in self.device.events():
-            await self.handle_event(event)
 
     async def discover_notified(self) -> None:
         """Find parameters with EventOnChange already set on the device (TR-330 §4.6.5:

@@ -31,8 +31,9 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from proxier.cwmp.rpc import (
@@ -261,30 +262,62 @@ def parse_nslookup(result: str) -> list[dict[str, str]]:
 # --- sans-IO model ---------------------------------------------------------------------------
 
 
+@cache
+def _spec_maps(
+    spec: DiagnosticObject,
+) -> tuple[Mapping[str, str], Mapping[str, str], Mapping[str, bool]]:
+    """Defaults, types and writability of a diagnostics object's parameters: one set per
+    object kind for every device (never mutated; issue 13, memory)."""
+    return (
+        {p.name: p.default for p in spec.parameters},
+        {p.name: p.type for p in spec.parameters},
+        {p.name: p.writable for p in spec.parameters},
+    )
+
+
 @dataclass(slots=True)
 class DiagState:
     """One diagnostics object: its parameter values, result rows and run bookkeeping."""
 
     spec: DiagnosticObject
-    values: dict[str, str]
-    types: dict[str, str]
-    writable: dict[str, bool]
-    rows: list[dict[str, str]] = field(default_factory=list)
+    #: the spec's defaults, types and writability (`_spec_maps`, shared by every device)
+    maps: tuple[Mapping[str, str], Mapping[str, str], Mapping[str, bool]]
+    rows: Sequence[dict[str, str]] = ()
     pending_start: bool = False
     test_id: int | None = None  # the device test running for the ACS
     starting: bool = False  # the start action is in flight
     to_cancel: list[int] = field(default_factory=list)  # device tests to stop after the session
     generation: int = 0  # bumped whenever a run is superseded
+    #: this device's values once one was written (until then the shared defaults)
+    own: dict[str, str] | None = None
+
+    @property
+    def values(self) -> Mapping[str, str]:
+        return self.own if self.own is not None else self.maps[0]
+
+    @property
+    def types(self) -> Mapping[str, str]:
+        return self.maps[1]
+
+    @property
+    def writable(self) -> Mapping[str, bool]:
+        return self.maps[2]
+
+    def set_values(self, values: Mapping[str, str]) -> None:
+        if self.own is None:
+            self.own = dict(self.maps[0])
+        self.own.update(values)
 
     @property
     def rows_table(self) -> RowTable | None:
         return ROW_TABLES.get(self.spec.start)
 
     def clear_results(self) -> None:
-        for p in self.spec.parameters:
-            if not p.writable:
-                self.values[p.name] = p.default
-        self.rows = []
+        if self.own is not None:
+            for p in self.spec.parameters:
+                if not p.writable:
+                    self.own[p.name] = p.default
+        self.rows = ()
 
     def stop(self) -> None:
         """Forget the current run (its device test is cancelled after the session)."""
@@ -306,12 +339,7 @@ class DiagnosticsModel:
         self.can_cancel = can_cancel
         self.objects: dict[str, DiagState] = {}
         for spec in objects:
-            self.objects[spec.name] = DiagState(
-                spec,
-                values={p.name: p.default for p in spec.parameters},
-                types={p.name: p.type for p in spec.parameters},
-                writable={p.name: p.writable for p in spec.parameters},
-            )
+            self.objects[spec.name] = DiagState(spec, _spec_maps(spec))
         self._prefixes = tuple(self.objects)  # owns() runs once per requested name: keep it cheap
 
     # -- naming --
@@ -461,22 +489,21 @@ class DiagnosticsModel:
             if rest == STATE:
                 state = pv.value
             else:
-                obj.values[rest] = canonical_value(obj.types[rest], pv.value)
+                obj.set_values({rest: canonical_value(obj.types[rest], pv.value)})
             touched[obj.spec.name] = (obj, state)
         for obj, state in touched.values():
             obj.stop()
             obj.clear_results()
             if state == REQUESTED:
-                obj.values[STATE] = REQUESTED
+                obj.set_values({STATE: REQUESTED})
                 obj.pending_start = True
             else:  # Canceled, or an input written without Requested
-                obj.values[STATE] = NONE
+                obj.set_values({STATE: NONE})
 
     def finish(
         self, obj: DiagState, state: str, values: dict[str, str], rows: list[dict[str, str]]
     ) -> None:
-        obj.values.update(values)
-        obj.values[STATE] = state
+        obj.set_values({**values, STATE: state})
         obj.rows = rows
         obj.test_id = None
 
@@ -504,7 +531,7 @@ def map_result(
     return state, values, rows
 
 
-def test_timer(spec: DiagnosticObject, values: dict[str, str], slack: float) -> float:
+def test_timer(spec: DiagnosticObject, values: Mapping[str, str], slack: float) -> float:
     """Seconds a test may take (Figure 6 "Test timer ... based on the type of test, number
     of repetitions, test parameters"), plus `slack` for the device's own overhead."""
 
@@ -562,7 +589,7 @@ class Diagnostics:
         self.model = DiagnosticsModel(usable, can_cancel=can_cancel)
         self._tasks: dict[str, asyncio.Task[None]] = {}  # the current run per object
         self._all: set[asyncio.Task[None]] = set()  # every run not yet over
-        self._changed = asyncio.Event()
+        self._changed: asyncio.Event | None = None  # made while a test is watched
         self._active: set[int] | None = None  # ActiveTestIDs from the latest BMS event
 
     # -- data model side (synchronous; called inside the CWMP session) --
@@ -646,8 +673,9 @@ class Diagnostics:
         if event.service != "BMS" or "ActiveTestIDs" not in event.variables:
             return
         self._active = parse_ids(event.variables["ActiveTestIDs"])
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
 
     # -- one run (Figure 6) --
 
@@ -701,6 +729,8 @@ class Diagnostics:
         deadline = self.clock() + timer
         retries = 0
         while True:
+            if self._changed is None:
+                self._changed = asyncio.Event()
             changed = self._changed
             wait = max(0.0, min(self.poll_interval, deadline - self.clock()))
             woke = False

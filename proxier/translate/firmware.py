@@ -164,11 +164,13 @@ class Firmware:
                 store.kv_delete(key)
                 continue
             self.operations[op.op_id] = op
-        self._ignored: deque[int] = deque(maxlen=IGNORE_LIMIT)
-        self._snapshots: deque[tuple[set[int], datetime]] = deque(maxlen=SNAPSHOT_LIMIT)
+        # Made on first use, and the worker only runs while there is something to follow:
+        # an idle device holds no deque, Event or task here (issue 13, memory).
+        self._ignored: deque[int] | None = None
+        self._snapshots: deque[tuple[set[int], datetime]] | None = None
         self._poll_wanted = False
         self._alive_at: datetime | None = None
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None
         self._lock = asyncio.Lock()  # Update registration vs. classifying unknown IDs
         self._worker: asyncio.Task[None] | None = None
         self._updates: set[asyncio.Task[None]] = set()
@@ -265,6 +267,8 @@ class Firmware:
         """SMS OperationIDs (Table 1 rows 7 and 10): reconcile in the background."""
         if event.service != "SMS" or "OperationIDs" not in event.variables:
             return
+        if self._snapshots is None:
+            self._snapshots = deque(maxlen=SNAPSHOT_LIMIT)
         self._snapshots.append((parse_ids(event.variables["OperationIDs"]), self.now()))
         self._kick()
 
@@ -288,17 +292,23 @@ class Firmware:
         self._kick()
 
     def _kick(self) -> None:
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._work())
 
     async def _work(self) -> None:
         while True:
             if not self._snapshots and not self._poll_wanted:
-                self._wake.clear()
-                wait = self.poll_interval if self.operations else None
+                if not self.operations:
+                    # nothing to follow: end (the next snapshot or Download kicks a new one)
+                    self._snapshots = None
+                    self._wake = None
+                    return
+                wake = self._wake = self._wake or asyncio.Event()
+                wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                    await asyncio.wait_for(wake.wait(), self.poll_interval)
                 if not self._snapshots and not self._poll_wanted:
                     self._poll_wanted = bool(self.operations)  # the timer: poll
             try:
@@ -312,6 +322,11 @@ class Firmware:
                 raise
             except Exception:
                 log.exception("device %s: firmware tracking failed", self.device.udn)
+
+    def _ignore(self, op_id: int) -> None:
+        if self._ignored is None:
+            self._ignored = deque(maxlen=IGNORE_LIMIT)
+        self._ignored.append(op_id)
 
     async def _poll(self) -> None:
         sms = self.sms
@@ -331,7 +346,7 @@ class Firmware:
                 if op.op_id not in ids:
                     await self._resolve(op, at)
             for op_id in sorted(ids):
-                if op_id not in self.operations and op_id not in self._ignored:
+                if op_id not in self.operations and op_id not in (self._ignored or ()):
                     await self._classify(op_id, at)
 
     async def _classify(self, op_id: int, at: datetime) -> None:
@@ -344,10 +359,10 @@ class Firmware:
             return
         except UpnpError as exc:
             if exc.code != 0:
-                self._ignored.append(op_id)
+                self._ignore(op_id)
             return
         if not is_firmware_update(info.action, info.targeted_ids):
-            self._ignored.append(op_id)
+            self._ignore(op_id)
             return
         version = await self._version()
         self._track(TrackedOperation(op_id, AUTONOMOUS, "", at.isoformat(), version))

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from proxier.translate.facts import SharedFacts
 from proxier.translate.instances import InstanceStore
 from proxier.translate.tables import RootRule
 from proxier.upnp.device import SupportedDataModel
@@ -111,8 +112,8 @@ class PathTranslator:
         self.instances = instances
         # Translations already made; valid while no mapping went away (store generation).
         self._generation = instances.generation
-        self._upnp_of: dict[str, str] = {}
-        self._cwmp_of: dict[str, str] = {}
+        self._upnp_of: SharedFacts[str, str] = SharedFacts()  # shared between devices
+        self._cwmp_of: SharedFacts[str, str] = SharedFacts()
 
     def _fresh(self) -> None:
         if self._generation != self.instances.generation:

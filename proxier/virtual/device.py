@@ -33,8 +33,9 @@ from proxier.logsafe import get_logger
 from proxier.translate.backend import UpnpBackend
 from proxier.translate.instances import InstanceStore
 from proxier.upnp.client import NetworkDmDevice
-from proxier.upnp.device import UpnpError
+from proxier.upnp.device import DmEvent, UpnpError
 from proxier.upnp.gena import GenaManager
+from proxier.virtual.eventfeed import EventFeed
 from proxier.virtual.lifecycle import Lifecycle, Transition
 from proxier.virtual.registry import Registry, VirtualDeviceRecord
 from proxier.virtual.storeseed import seed
@@ -74,19 +75,23 @@ class Shared:
 class _Attached:
     """The parts that exist only while the device is reachable at a known description."""
 
+    __slots__ = ("backend", "dm", "engine", "events", "resume", "runner")
+
     def __init__(
         self,
         dm: NetworkDmDevice,
         backend: UpnpBackend,
         engine: CpeEngine,
         runner: DeviceRunner,
-        events: asyncio.Task[None],
+        events: EventFeed[DmEvent],
+        resume: asyncio.Handle,
     ) -> None:
         self.dm = dm
         self.backend = backend
         self.engine = engine
         self.runner = runner
         self.events = events
+        self.resume = resume
 
 
 class _DeviceBackend(MountedBackend):
@@ -254,17 +259,13 @@ class VirtualDevice:
         runner.start()
         # TR-330 Table 1 events of DM occurrences ("8 DIAGNOSTICS COMPLETE" …), per the table.
         backend.set_event_listener(engine.raise_event)
-        events = asyncio.get_running_loop().create_task(self._run_events(backend))
-        self._attached = _Attached(dm, backend, engine, runner, events)
-        self._subscribe(dm)
-
-    async def _run_events(self, backend: UpnpBackend) -> None:
-        try:
-            await backend.run_events()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s: event handling stopped", self.id)
+        # GENA events go to the backend through a feed: a task only while events wait (no
+        # task per idle device, issue 13). Restored firmware operations and log marks are
+        # looked at once the caller has applied the attach (its "1 BOOT" judges logs first).
+        events: EventFeed[DmEvent] = EventFeed(backend.handle_event, name=self.id)
+        resume = asyncio.get_running_loop().call_soon(backend.operations.resume)
+        self._attached = _Attached(dm, backend, engine, runner, events, resume)
+        self._subscribe(dm, events)
 
     def _event_urls(self, dm: NetworkDmDevice) -> dict[str, str]:
         """Service kind → eventSubURL of the DM services that event."""
@@ -278,13 +279,13 @@ class VirtualDevice:
                 urls[kind] = service.event_sub_url
         return urls
 
-    def _subscribe(self, dm: NetworkDmDevice) -> None:
+    def _subscribe(self, dm: NetworkDmDevice, events: EventFeed[DmEvent]) -> None:
         for kind, url in self._event_urls(dm).items():
             self.shared.gena.add(
                 f"{dm.udn}:{kind}",
                 kind,
                 url,
-                dm.push_event,
+                events.push,
                 on_sid=functools.partial(self._remember_sid, url),
             )
 
@@ -323,13 +324,10 @@ class VirtualDevice:
         attached, self._attached = self._attached, None
         if attached is None:
             return
+        attached.resume.cancel()
         await attached.runner.stop()
-        # Closing the device ends its event stream; the cancel is a second line (a cancel
-        # racing a finished asyncio.wait_for is lost on Python 3.11).
         attached.dm.close()
-        attached.events.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
-            await asyncio.wait_for(asyncio.shield(attached.events), 5.0)
+        await attached.events.close()
         for kind in ("CMS", "BMS", "SMS"):
             await self.shared.gena.remove(f"{attached.dm.udn}:{kind}")
         with contextlib.suppress(Exception):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from proxier.cwmp.backend import ValueChange
-from proxier.cwmp.memory import MemoryBackend, device2_backend
+from proxier.cwmp.memory import MemoryBackend, add_management_server, device2_backend
 from proxier.cwmp.rpc import (
     CwmpFaultError,
     DeviceIdStruct,
@@ -191,3 +191,20 @@ async def test_factory_reset_and_persistence(tmp_path: Path) -> None:
     assert again.value(MS + "Username") == "" and booted == [True]
     assert again.value("Device.Hosts.HostNumberOfEntries") == "0"
     store.close()
+
+
+def test_issue13_management_server_trees_share_their_definitions() -> None:
+    """Issue 13 (memory): the ManagementServer trees of two virtual devices hold the same
+    parameter definition objects and names, except where a device has its own value."""
+    trees = []
+    for password in ("cr-secret-1", "cr-secret-2"):
+        tree = MemoryBackend()
+        add_management_server(
+            tree, acs_url="http://acs.example/", connection_request_password=password
+        )
+        trees.append(tree)
+    a, b = (t._params for t in trees)
+    assert a.keys() == b.keys()
+    own = {n for n in a if a[n] is not b[n]}
+    assert own == {"Device.ManagementServer.ConnectionRequestPassword"}
+    assert all(x is y for x, y in zip(a, b, strict=True))  # one copy of each name

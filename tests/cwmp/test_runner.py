@@ -165,3 +165,36 @@ async def test_unusable_acs_url_is_retried_on_schedule(tmp_path: Path) -> None:
     assert timer is not None and timer > time.time() + 4
     await runner.stop()
     store.close()
+
+
+async def test_issue13_idle_runner_is_a_loop_timer_that_still_fires(tmp_path: Path) -> None:
+    """Issue 13 (memory): between sessions a runner holds no task, only a timer handle on
+    the event loop's heap; the timer still fires the periodic Inform ("2 PERIODIC",
+    TR-069 §3.2.1) at its time."""
+    device = DeviceIdStruct("Acme", "00D09E", "Lamp", "T1")
+    store = DeviceStore(tmp_path / "T1.sqlite")
+    engine = CpeEngine(
+        device2_backend(device, acs_url=URL),
+        store,
+        EngineConfig(device, URL, periodic_inform_enable=True, periodic_inform_interval=1),
+        rng=random.Random(3),
+    )
+    results: asyncio.Queue[SessionResult] = asyncio.Queue()
+    runner = DeviceRunner(engine, lambda s: ScriptedAcs(), on_session=results.put_nowait)
+    runner.start(booted=True)
+    first = await asyncio.wait_for(results.get(), 10)
+    assert "1 BOOT" in first.events
+    await asyncio.sleep(0)
+    mine = [t for t in asyncio.all_tasks() if "DeviceRunner" in repr(t.get_coro())]
+    assert mine == []  # no task while idle …
+    handles = [
+        h
+        for h in asyncio.get_running_loop()._scheduled  # type: ignore[attr-defined]
+        if not h.cancelled() and getattr(h._callback, "__self__", None) is runner
+    ]
+    assert len(handles) == 1  # … one timer handle
+    periodic = await asyncio.wait_for(results.get(), 5)
+    assert "2 PERIODIC" in periodic.events
+    await runner.stop()
+    assert not runner.running
+    store.close()
