@@ -226,6 +226,7 @@ class UpnpBackend:
         self._eoc: dict[str, bool] = {}  # concrete param path → EventOnChange (cache)
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
+        self._turn: Callable[[], Awaitable[None]] | None = None
         self._handoff = ReadHandoff()  # forced Inform values read with a change
         #: TR-330 §4.3.2, §4.4, §4.5, §4.7: diagnostics, vendor logs, firmware.
         self.operations = Operations(
@@ -1299,6 +1300,8 @@ class UpnpBackend:
             # The initial event: a baseline, nothing changed yet. Attributes persist across
             # discovery (TR-330 §4.6.5): learn which parameters already notify.
             if self._on_value_change is not None:
+                if self._turn is not None:
+                    await self._turn()
                 try:
                     await self.discover_notified()
                 except CwmpFaultError as exc:
@@ -1336,9 +1339,11 @@ class UpnpBackend:
             log.warning("device %s: cannot re-read notified values: %s", self.device.udn, exc)
             return []
 
-    async def run_events(self) -> None:
+    async def run_events(self, turn: Callable[[], Awaitable[None]] | None = None) -> None:
         """Consume the device's event stream until it ends; firmware operations restored
-        from the store are checked first (proxier restart, device back from a reboot)."""
+        from the store are checked first (proxier restart, device back from a reboot).
+        The scan of the initial event waits for `turn` (virtual/firstinforms)."""
+        self._turn = turn
         self.operations.resume()
         async for event in self.device.events():
             await self.handle_event(event)

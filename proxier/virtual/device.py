@@ -15,7 +15,7 @@ import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxier.config import Config
@@ -35,6 +35,7 @@ from proxier.translate.instances import InstanceStore
 from proxier.upnp.client import NetworkDmDevice
 from proxier.upnp.device import UpnpError
 from proxier.upnp.gena import GenaManager
+from proxier.virtual.firstinforms import FirstInforms
 from proxier.virtual.lifecycle import Lifecycle, Transition
 from proxier.virtual.registry import Registry, VirtualDeviceRecord
 from proxier.virtual.storeseed import seed
@@ -69,6 +70,8 @@ class Shared:
     activity: ActivityLog | None = None
     #: Every ACS request of a device with its answer (metrics, values last read).
     on_answer: Callable[[VirtualDevice, CpeRequest, CpeResponse | Fault], None] | None = None
+    #: First Informs first: later work of a device waits while others wait for theirs.
+    first_informs: FirstInforms = field(default_factory=FirstInforms)
 
 
 class _Attached:
@@ -254,13 +257,15 @@ class VirtualDevice:
         runner.start()
         # TR-330 Table 1 events of DM occurrences ("8 DIAGNOSTICS COMPLETE" …), per the table.
         backend.set_event_listener(engine.raise_event)
+        self.shared.first_informs.started(self)
+        backend.operations.defer_to(self.shared.first_informs.turn)
         events = asyncio.get_running_loop().create_task(self._run_events(backend))
         self._attached = _Attached(dm, backend, engine, runner, events)
         self._subscribe(dm)
 
     async def _run_events(self, backend: UpnpBackend) -> None:
         try:
-            await backend.run_events()
+            await backend.run_events(self.shared.first_informs.turn)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -320,6 +325,7 @@ class VirtualDevice:
         self._save_sids([e for e in self._sids() if e in here and e not in released])
 
     async def detach(self) -> None:
+        self.shared.first_informs.ended(self)
         attached, self._attached = self._attached, None
         if attached is None:
             return
@@ -336,6 +342,7 @@ class VirtualDevice:
             await attached.backend.close()
 
     def _done(self, result: SessionResult) -> None:
+        self.shared.first_informs.ended(self)
         attached = self._attached
         if attached is not None:
             # TR-069: diagnostics requested in a session start once it has ended.
