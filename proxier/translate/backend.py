@@ -227,6 +227,7 @@ class UpnpBackend:
         self._eoc: SharedFacts[str, bool] = SharedFacts()  # param path → EventOnChange
         self._ready_lock = asyncio.Lock()
         self._last_vars: dict[str, str] = {}  # CMS evented variables last seen
+        self._turn: Callable[[], Awaitable[None]] | None = None
         self._handoff = ReadHandoff()  # forced Inform values read with a change
         #: TR-330 §4.3.2, §4.4, §4.5, §4.7: diagnostics, vendor logs, firmware.
         self.operations = Operations(
@@ -1300,6 +1301,8 @@ class UpnpBackend:
             # The initial event: a baseline, nothing changed yet. Attributes persist across
             # discovery (TR-330 §4.6.5): learn which parameters already notify.
             if self._on_value_change is not None:
+                if self._turn is not None:
+                    await self._turn()
                 try:
                     await self.discover_notified()
                 except CwmpFaultError as exc:
@@ -1337,6 +1340,10 @@ class UpnpBackend:
             log.warning("device %s: cannot re-read notified values: %s", self.device.udn, exc)
             return []
 
+    def defer_scan_to(self, turn: Callable[[], Awaitable[None]]) -> None:
+        """The scan of the initial event waits for `turn` (virtual/firstinforms)."""
+        self._turn = turn
+
     async def discover_notified(self) -> None:
         """Find parameters with EventOnChange already set on the device (TR-330 §4.6.5:
         attributes persist across discovery) and start tracking their values; a value that
@@ -1344,20 +1351,20 @@ class UpnpBackend:
         is reported ("4 VALUE CHANGE", TR-069 §3.7.1.5)."""
         rpc = "GetParameterAttributes"
         await self.ensure_ready(rpc)
+        on = []  # the values of every root in one GetValues (issue 13: a request less)
         for root in self.paths.roots:
             params, _ = await self._expand(rpc, root.upnp, with_objects=False)
             attrs = await self._attributes(rpc, params, hint=root.upnp, fresh=True)
             names = self._cwmp_names(params)
-            on = []
             for name, upnp in zip(names, params, strict=True):
                 node = attrs.get(upnp)
                 if node is not None and node.event_on_change and self._visible(name):
                     self.tracker.watch(upnp, name, self.tables.types.xsd(node.type))
                     on.append(upnp)
-            if on:
-                got = await self._call(rpc, "GetValues", self.device.cms.get_values(on))
-                current = {pv.path: pv.value for pv in got}
-                self.tracker.compare(current, self.clock(), self._missed_update)
+        if on:
+            got = await self._call(rpc, "GetValues", self.device.cms.get_values(on))
+            current = {pv.path: pv.value for pv in got}
+            self.tracker.compare(current, self.clock(), self._missed_update)
         self.tracker.forget_unwatched()
 
     def _reports_configuration_updates(self) -> bool:

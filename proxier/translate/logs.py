@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -122,6 +122,8 @@ class VendorLogs:
         self.refresh_interval = refresh_interval
         self.now = now
         self.clock = clock
+        #: listing the logs of an attached device waits for it (virtual/firstinforms)
+        self.turn: Callable[[], Awaitable[None]] | None = None
         self.entries: dict[int, LogEntry] = {}
         self._instances: dict[str, int] = {}  # LogURI → instance number
         self._next = 1
@@ -323,6 +325,8 @@ class VendorLogs:
         self._spawn(self._observe_asked())
 
     async def _observe_asked(self) -> None:
+        if self.turn is not None:
+            await self.turn()
         rebooted, self._asked = bool(self._asked), None
         await self._observe(rebooted=rebooted)
 

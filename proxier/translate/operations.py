@@ -16,7 +16,7 @@ the backend): `set_listeners`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 
@@ -154,6 +154,11 @@ class Operations:
         self.firmware.device_alive()
         if self.logs is not None:
             self.logs.attached()
+
+    def defer_to(self, turn: Callable[[], Awaitable[None]]) -> None:
+        """Listing the logs waits for `turn` (virtual/firstinforms: first Informs first)."""
+        if self.logs is not None:
+            self.logs.turn = turn
 
     def device_rebooted(self) -> None:
         """TR-330 Table 1 "1 BOOT": what the logs kept decides their Persistent (§4.4.1)."""

@@ -15,7 +15,7 @@ import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxier.config import Config
@@ -36,6 +36,7 @@ from proxier.upnp.client import NetworkDmDevice
 from proxier.upnp.device import DmEvent, UpnpError
 from proxier.upnp.gena import GenaManager
 from proxier.virtual.eventfeed import EventFeed
+from proxier.virtual.firstinforms import FirstInforms
 from proxier.virtual.lifecycle import Lifecycle, Transition
 from proxier.virtual.registry import Registry, VirtualDeviceRecord
 from proxier.virtual.storeseed import seed
@@ -70,6 +71,8 @@ class Shared:
     activity: ActivityLog | None = None
     #: Every ACS request of a device with its answer (metrics, values last read).
     on_answer: Callable[[VirtualDevice, CpeRequest, CpeResponse | Fault], None] | None = None
+    #: First Informs first: later work of a device waits while others wait for theirs.
+    first_informs: FirstInforms = field(default_factory=FirstInforms)
 
 
 class _Attached:
@@ -262,6 +265,10 @@ class VirtualDevice:
         # GENA events go to the backend through a feed: a task only while events wait (no
         # task per idle device, issue 13). Restored firmware operations and log marks are
         # looked at once the caller has applied the attach (its "1 BOOT" judges logs first).
+        # Work needed only after the first Inform waits its turn (virtual/firstinforms).
+        self.shared.first_informs.started(self)
+        backend.operations.defer_to(self.shared.first_informs.turn)
+        backend.defer_scan_to(self.shared.first_informs.turn)
         events: EventFeed[DmEvent] = EventFeed(backend.handle_event, name=self.id)
         resume = asyncio.get_running_loop().call_soon(backend.operations.resume)
         self._attached = _Attached(dm, backend, engine, runner, events, resume)
@@ -321,6 +328,7 @@ class VirtualDevice:
         self._save_sids([e for e in self._sids() if e in here and e not in released])
 
     async def detach(self) -> None:
+        self.shared.first_informs.ended(self)
         attached, self._attached = self._attached, None
         if attached is None:
             return
@@ -334,6 +342,7 @@ class VirtualDevice:
             await attached.backend.close()
 
     def _done(self, result: SessionResult) -> None:
+        self.shared.first_informs.ended(self)
         attached = self._attached
         if attached is not None:
             # TR-069: diagnostics requested in a session start once it has ended.

@@ -29,13 +29,30 @@ class Backend:
 
 
 async def test_after_a_missing_name_the_rest_is_read_in_one_request() -> None:
-    """The lab device lacks Device.RootDataModelVersion: 2 reads, not 4."""
+    """The lab device lacks Device.RootDataModelVersion, the first name: the others read
+    together succeed, so it is the missing one: 1 read after the joint one, not 3."""
     backend = Backend({"Device.RootDataModelVersion"})
     missing: set[str] = set()
     got = await read_forced_separately(backend.read, NAMES, missing, {})
     assert [v.name for v in got] == ["A", "B", "C"]
     assert missing == {"Device.RootDataModelVersion"}
-    assert backend.reads == [["Device.RootDataModelVersion"], ["A", "B", "C"]]
+    assert backend.reads == [["A", "B", "C"]]
+
+
+async def test_a_missing_name_after_the_first_is_found_without_repeating_a_failed_read() -> None:
+    """TR-069 §3.7.1.5 (issue 13): "A" is missing, so all but the first fail together; the
+    first is read alone, the failed set of names is not asked again."""
+    backend = Backend({"A"})
+    missing: set[str] = set()
+    got = await read_forced_separately(backend.read, NAMES, missing, {})
+    assert [v.name for v in got] == ["Device.RootDataModelVersion", "B", "C"]
+    assert missing == {"A"}
+    assert backend.reads == [
+        ["A", "B", "C"],
+        ["Device.RootDataModelVersion"],
+        ["A"],
+        ["B", "C"],
+    ]
 
 
 async def test_every_missing_name_is_found() -> None:
