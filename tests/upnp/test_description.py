@@ -429,7 +429,7 @@ async def test_unreadable_for_now_is_transient_unusable_is_not(
     """Issue 13 (re-read with back-off): HTTP 5xx from the DDD or from any SCPD, a timeout
     or a refused connection mark the result `transient` (read again later); a 404 or a
     hostile document do not (the device is unusable as it is)."""
-    dev, base, session = device
+    dev, _, session = device
     dev.docs["/desc.xml"] = lambda: xml("busy", status=503)
     assert (await run(device)).transient
     dev.docs["/desc.xml"] = lambda: xml(DDD)
@@ -444,6 +444,7 @@ async def test_unreadable_for_now_is_transient_unusable_is_not(
     assert not result.transient and result.skipped
     del dev.docs["/desc.xml"]
     assert not (await run(device)).transient  # 404 on the description: not there at all
+
     async def gone(request: web.Request) -> web.Response:
         return xml(DDD)
 
