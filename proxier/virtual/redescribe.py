@@ -83,7 +83,7 @@ class Redescriber:
         self, replay: Callable[[DiscoveryEvent], None], schedule: RetrySchedule | None = None
     ) -> None:
         self._replay = replay
-        self.schedule = schedule or RetrySchedule()
+        self.schedule = schedule if schedule is not None else RetrySchedule()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._due: dict[str, float] = {}  # failed during the event being handled: delay
         self._conditions: dict[str, tuple[Condition, str]] = {}  # failing UDN: log, state

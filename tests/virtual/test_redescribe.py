@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from proxier.virtual.redescribe import RetrySchedule
+from proxier.upnp.discovery import DiscoveryEvent
+from proxier.virtual.redescribe import Redescriber, RetrySchedule
 from tests.virtual.rig import rig
 
 
@@ -49,6 +50,48 @@ def test_forget_drops_the_device() -> None:
     schedule.failed("uuid:a", now=0.0)
     schedule.forget("uuid:a")
     assert "uuid:a" not in schedule and len(schedule) == 0
+
+
+async def test_timer_replays_the_latest_event_until_read_with_one_log_line_each_way(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 13: a transient failure arms one timer that replays the device's discovery
+    event; each further failure re-arms it (back-off), logging nothing more; the read that
+    works ends it with one "back to normal" line."""
+    caplog.set_level(logging.INFO, logger="proxier")
+    replayed: list[DiscoveryEvent] = []
+    redescribe = Redescriber(replayed.append, RetrySchedule(base=0.05, cap=0.2, jitter=0.0))
+    alive = DiscoveryEvent("alive", "uuid:a", "http://127.0.0.1:1/d.xml")
+    for attempt in range(3):
+        redescribe.failed("uuid:a", "GET took longer than 5 s")
+        redescribe.settle(alive)
+        for _ in range(100):
+            if len(replayed) > attempt:
+                break
+            await asyncio.sleep(0.01)
+        assert len(replayed) == attempt + 1 and replayed[-1] is alive
+    redescribe.recovered("uuid:a")
+    redescribe.settle(alive)
+    await asyncio.sleep(0.3)
+    assert len(replayed) == 3
+    lines = [m for m in caplog.messages if m.startswith("uuid:a")]
+    assert len(lines) == 2, lines
+    assert "reading it again with back-off" in lines[0] and "back to normal" in lines[1]
+
+
+@pytest.mark.parametrize("kind", ["byebye", "expired"])
+async def test_a_device_that_leaves_is_not_read_again(kind: str) -> None:
+    """Issue 13: byebye or expiry (and `forget`, `close`) cancel the pending read."""
+    replayed: list[DiscoveryEvent] = []
+    redescribe = Redescriber(replayed.append, RetrySchedule(base=0.05, cap=0.2, jitter=0.0))
+    redescribe.failed("uuid:a", "refused")
+    redescribe.settle(DiscoveryEvent("alive", "uuid:a"))
+    redescribe.settle(DiscoveryEvent(kind, "uuid:a"))  # type: ignore[arg-type]
+    redescribe.failed("uuid:b", "refused")
+    redescribe.settle(DiscoveryEvent("alive", "uuid:b"))
+    redescribe.close()
+    await asyncio.sleep(0.15)
+    assert replayed == [] and len(redescribe.schedule) == 0
 
 
 async def test_all_bootstrapped_online_after_a_transient_scpd_failure(
