@@ -545,10 +545,11 @@ class _Reader:
         if result.transient:
             manager.redescribe.failed(udn, result.skipped[0][1] if result.skipped else "")
             return None
-        manager.redescribe.recovered(udn)
         if described is None:
+            manager.redescribe.forget(udn)  # unusable as it is: not read again
             log.info("%s: no usable DM device at %s", udn, location)
             return None
+        manager.redescribe.recovered(udn)
         transport = manager.soap
         if link is not None:  # DP: TLS only, roles and login first (proxier.dp.manager)
             described = await link.attach(described)
