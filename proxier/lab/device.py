@@ -57,6 +57,8 @@ class Faults:
     refuse_subscriptions: bool = False  # SUBSCRIBE → 503
     drop_events: bool = False  # subscriptions accepted, NOTIFYs lost (their SEQ is used up)
     silent: bool = False  # gone: no HTTP answers (503), no SSDP, no byebye
+    #: SCPDs answer 503 (overloaded during bootstrap: the description reads, its SCPDs do not)
+    scpd_unavailable: bool = False
     busy: bool = False  # CMS answers 708
     disk_full: bool = False  # SMS downloads fail with Error_DiskFull
     reboot_delay: float = 2.0  # seconds down during Reboot/BaselineReset

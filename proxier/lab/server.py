@@ -444,7 +444,10 @@ class LabServer:
         return service
 
     async def _scpd(self, request: web.Request) -> web.Response:
-        service = self._service_for(self._device_for(request), request)
+        device = self._device_for(request)
+        if device.faults.scpd_unavailable:
+            raise web.HTTPServiceUnavailable(text="SCPD unavailable (lab fault)")
+        service = self._service_for(device, request)
         return web.Response(body=build_scpd(service), content_type="text/xml", charset="utf-8")
 
     async def _log(self, request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,7 +50,14 @@ _DM_PREFIX = "urn:schemas-upnp-org:service:"
 
 
 class DescriptionError(Exception):
-    """A description document is unusable; the message is the precise reason."""
+    """A description document is unusable; the message is the precise reason.
+
+    `transient`: it could not be read for now (timeout, refused connection, HTTP 5xx), not
+    that it is unusable: the device is read again later (`proxier.virtual.redescribe`)."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +144,7 @@ class DescribedDevice:
 class DescribeResult:
     devices: tuple[DescribedDevice, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (udn or URL, reason)
+    transient: bool = False  # not read for now (timeout, refused, 5xx): worth another try
 
 
 def dm_kind(service_type: str) -> str | None:
@@ -549,9 +558,11 @@ async def _fetch_xml(
                 peer_check=tls.peer_check,
             )
         except HttpFetchError as exc:
-            raise DescriptionError(f"{what}: {exc}") from None
+            raise DescriptionError(f"{what}: {exc}", transient=exc.transient) from None
     if result.status != 200:
-        raise DescriptionError(f"{what}: HTTP {result.status} from {url[:200]}")
+        raise DescriptionError(
+            f"{what}: HTTP {result.status} from {url[:200]}", transient=result.status >= 500
+        )
     content_type = result.content_type
     if content_type and not (content_type in _XML_CONTENT_TYPES or content_type.endswith("+xml")):
         raise DescriptionError(f"{what}: Content-Type {content_type!r} is not XML")
@@ -575,15 +586,22 @@ async def describe(
     """
     limits = limits or Limits()
     tls = _Tls(ssl_context, peer_check)
+    transient = True
     try:
         async with asyncio.timeout(limits.total_time):
             return await _describe(session, url, limits, tls, fetched)
     except TimeoutError:
         reason = f"description and SCPDs took longer than {limits.total_time:g} s in total"
     except DescriptionError as exc:
-        reason = str(exc)
-    _LOG.warning("skipping device at %s: %s", url[:200], reason)
-    return DescribeResult(skipped=((url, reason),))
+        reason, transient = str(exc), exc.transient
+    # a transient failure is the caller's to log, once per device (`proxier.virtual.redescribe`)
+    _LOG.log(
+        logging.DEBUG if transient else logging.WARNING,
+        "skipping device at %s: %s",
+        url[:200],
+        reason,
+    )
+    return DescribeResult(skipped=((url, reason),), transient=transient)
 
 
 async def _describe(
@@ -634,6 +652,8 @@ async def _describe_candidate(
                 body, _ = await _fetch_xml(session, service.scpd_url, limits, f"{kind} SCPD", tls)
                 cache[service.scpd_url] = parse_scpd(body, max_bytes=limits.max_bytes)
             except DescriptionError as exc:
+                if exc.transient:
+                    raise  # the whole device is read again later, not half of it
                 cache[service.scpd_url] = str(exc)
         scpd = cache[service.scpd_url]
         if isinstance(scpd, str):

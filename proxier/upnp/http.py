@@ -28,7 +28,14 @@ PeerCheck = Callable[[bytes | None], None]
 
 
 class HttpFetchError(Exception):
-    """The request failed or was refused by a bound; the message says which, precisely."""
+    """The request failed or was refused by a bound; the message says which, precisely.
+
+    `transient`: the peer may answer later (timeout, connection refused/reset), so the
+    caller may try again; a refused certificate or a broken bound is not transient."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +152,21 @@ async def bounded_request(
                 peer_check,
             )
     except TimeoutError:
-        raise HttpFetchError(f"{method} {url[:200]} took longer than {time_limit:g} s") from None
+        raise HttpFetchError(
+            f"{method} {url[:200]} took longer than {time_limit:g} s", transient=True
+        ) from None
     except (aiohttp.ClientError, OSError, ValueError) as exc:
-        raise HttpFetchError(f"{method} {redact_url(url)[:200]} failed: {summarise(exc)}") from None
+        raise HttpFetchError(
+            f"{method} {redact_url(url)[:200]} failed: {summarise(exc)}",
+            transient=_transient(exc),
+        ) from None
+
+
+def _transient(exc: Exception) -> bool:
+    """Connection trouble may clear; TLS refusals and malformed answers do not."""
+    if isinstance(exc, ssl.SSLError | aiohttp.ClientSSLError | ValueError):
+        return False
+    return isinstance(exc, aiohttp.ClientConnectionError | OSError)
 
 
 async def _request(

@@ -48,6 +48,7 @@ from proxier.virtual.lifecycle import (
 )
 from proxier.virtual.neighbours import mac_of, path_host
 from proxier.virtual.paths import Action, Decision, PathKey, Paths, joins_without_common_objects
+from proxier.virtual.redescribe import Redescriber
 from proxier.virtual.registry import DeviceKey, VirtualDeviceRecord
 
 log = get_logger(__name__)
@@ -115,6 +116,8 @@ class VirtualDeviceManager:
         self.tr064 = Tr064Devices(self)
         #: Descriptions discovery has just read (its probes): described without a re-fetch.
         self.documents = FreshDocuments()
+        #: Transient description failures are read again with back-off (issue 13).
+        self.redescribe = Redescriber(self.on_discovery)
 
     def restore(self) -> None:
         """Recreate every known virtual device, offline until discovery sees it again
@@ -153,6 +156,7 @@ class VirtualDeviceManager:
                 await self.handle(event)
             except Exception:
                 log.exception("%s: discovery event %s failed", event.udn, event.kind)
+            self.redescribe.settle(event)
 
     def _device_lock(self, device: VirtualDevice) -> asyncio.Lock:
         # Several UDNs (logical devices) may feed one virtual device: their events are
@@ -494,6 +498,8 @@ class VirtualDeviceManager:
             for path in [p for p, owner in self._owners.items() if owner == instance]:
                 del self._owners[path]
             remove_record(self.shared.registry, device.record)
+        for udn in device.record.udns:
+            self.redescribe.forget(udn)
         self._device_locks.pop(instance, None)
         self.changed.set()
         log.info("%s: forgotten (instance %d), with its CWMP state", device.id, instance)
@@ -503,6 +509,7 @@ class VirtualDeviceManager:
     async def close(self) -> None:
         """Close every virtual device, CLOSE_CONCURRENCY at a time: one after the other,
         each one's few awaits made a 2,000-device proxier slow to stop on SIGTERM."""
+        self.redescribe.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -535,9 +542,14 @@ class _Reader:
             fetched = manager.documents.take(location, time.monotonic())
             result = await describe(manager.session, location, fetched=fetched)
         described = next((d for d in result.devices if d.candidate.udn == udn), None)
+        if result.transient:
+            manager.redescribe.failed(udn, result.skipped[0][1] if result.skipped else "")
+            return None
         if described is None:
+            manager.redescribe.forget(udn)  # unusable as it is: not read again
             log.info("%s: no usable DM device at %s", udn, location)
             return None
+        manager.redescribe.recovered(udn)
         transport = manager.soap
         if link is not None:  # DP: TLS only, roles and login first (proxier.dp.manager)
             described = await link.attach(described)

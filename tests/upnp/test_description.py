@@ -242,6 +242,7 @@ async def test_slow_drip_times_out(device: tuple[Device, str, aiohttp.ClientSess
         result = await describe(session, base + "/drip.xml", Limits(document_time=0.3))
         stop.set()
     assert "took longer than 0.3 s" in result.skipped[0][1]
+    assert result.transient  # issue 13: read again with back-off
 
 
 async def test_redirect_loop_is_bounded(device: tuple[Device, str, aiohttp.ClientSession]) -> None:
@@ -420,3 +421,34 @@ def test_usable_action_sets_are_shared_between_devices_of_a_model() -> None:
     second, _ = usable_actions("BMS", parse_scpd((body + "\n").encode()))
     assert "Reboot" in first and "BaselineReset" in first
     assert first == second and first is second
+
+
+async def test_unreadable_for_now_is_transient_unusable_is_not(
+    device: tuple[Device, str, aiohttp.ClientSession],
+) -> None:
+    """Issue 13 (re-read with back-off): HTTP 5xx from the DDD or from any SCPD, a timeout
+    or a refused connection mark the result `transient` (read again later); a 404 or a
+    hostile document do not (the device is unusable as it is)."""
+    dev, _, session = device
+    dev.docs["/desc.xml"] = lambda: xml("busy", status=503)
+    assert (await run(device)).transient
+    dev.docs["/desc.xml"] = lambda: xml(DDD)
+    dev.docs["/scpd/BasicManagement2.xml"] = lambda: xml("busy", status=500)
+    result = await run(device)
+    assert result.transient and result.devices == ()  # whole device read again, not half
+    assert "HTTP 500" in result.skipped[0][1]
+    del dev.docs["/scpd/BasicManagement2.xml"]
+    assert not (await run(device)).transient  # 404: BMS dropped, device kept
+    dev.docs["/desc.xml"] = lambda: xml("<root/>")
+    result = await run(device)
+    assert not result.transient and result.skipped
+    del dev.docs["/desc.xml"]
+    assert not (await run(device)).transient  # 404 on the description: not there at all
+
+    async def gone(request: web.Request) -> web.Response:
+        return xml(DDD)
+
+    async with serve({"/x": gone}) as other:
+        pass  # that port is closed now: connection refused
+    refused = await describe(session, other + "/desc.xml", FAST)
+    assert refused.transient and "failed" in refused.skipped[0][1]

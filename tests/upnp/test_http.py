@@ -88,3 +88,26 @@ def test_link_local_scope_is_kept_out_of_host(url: str, host: str | None) -> Non
     from proxier.upnp.http import host_header
 
     assert host_header(url) == host
+
+
+async def test_refused_peers_and_tls_failures_are_not_transient() -> None:
+    """Issue 13 (re-read with back-off): a refused peer (certificate pin) or a TLS failure is
+    not `transient`, so it is not retried; a refused connection is."""
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="<r/>", content_type="text/xml")
+
+    def refuse(der: bytes | None) -> None:
+        raise ValueError("not the pinned certificate")
+
+    async with serve({"/ok": ok}) as base, aiohttp.ClientSession() as session:
+        with pytest.raises(HttpFetchError) as pinned:
+            await bounded_request(session, "GET", base + "/ok", peer_check=refuse)
+        assert "peer refused" in str(pinned.value) and not pinned.value.transient
+        with pytest.raises(HttpFetchError) as tls:  # TLS to a plain-HTTP port
+            await bounded_request(session, "GET", base.replace("http:", "https:") + "/ok")
+        assert not tls.value.transient, str(tls.value)
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(HttpFetchError) as refused:  # the server is gone
+            await bounded_request(session, "GET", base + "/ok", time_limit=2.0)
+        assert refused.value.transient, str(refused.value)
