@@ -462,8 +462,8 @@ async def main(count: int) -> int:
                 accepted = statuses.get(200, 0)
                 ok = sessions == accepted and accepted + statuses.get(503, 0) == n
                 print(
-                    f"Connection Request storm: {n} at once → HTTP {statuses}; {sessions}/{n}"
-                    f" became sessions in {storm_took:6.2f} s (503 = device already in a"
+                    f"Connection Request storm: {n} at once → HTTP {statuses}; {sessions}/{accepted}"
+                    f" accepted became sessions in {storm_took:6.2f} s (503 = device already in a"
                     f" session): {verdict(ok)}",
                     flush=True,
                 )
