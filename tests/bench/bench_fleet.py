@@ -462,9 +462,9 @@ async def main(count: int) -> int:
                 accepted = statuses.get(200, 0)
                 ok = sessions == accepted and accepted + statuses.get(503, 0) == n
                 print(
-                    f"Connection Request storm: {n} at once → HTTP {statuses}; {sessions}/{accepted}"
-                    f" accepted became sessions in {storm_took:6.2f} s (503 = device already in a"
-                    f" session): {verdict(ok)}",
+                    f"Connection Request storm: {n} at once → HTTP {statuses};"
+                    f" {sessions}/{accepted} accepted became sessions in {storm_took:6.2f} s"
+                    f" (503 = device already in a session): {verdict(ok)}",
                     flush=True,
                 )
                 problems = log_problems(log)
