@@ -292,7 +292,7 @@ class VirtualDevice:
                 f"{dm.udn}:{kind}",
                 kind,
                 url,
-                events.push,
+                functools.partial(_deliver, events, dm),
                 on_sid=functools.partial(self._remember_sid, url),
             )
 
@@ -397,6 +397,10 @@ class VirtualDevice:
             attached.runner.resume()
         else:
             attached.runner.pause()
+        if not (transition.online and not transition.hold) or not self.store.events():
+            # No first session to come (a proxier restart with nothing to report, or the
+            # device held/offline): it does not keep the others' deferred work waiting.
+            self.shared.first_informs.ended(self)
 
     def expect_return(self, *, reset: bool) -> None:
         """The device is going down on the ACS's request: hold sessions until it is back
@@ -500,3 +504,10 @@ class VirtualDevice:
         self.shared.connreq.unregister(self._token)
         self.instances.close()
         self.store.close()
+
+
+def _deliver(feed: EventFeed[DmEvent], dm: NetworkDmDevice, event: DmEvent) -> None:
+    """A GENA event goes to the backend's feed and to whoever else listens on the device
+    (`NetworkDmDevice.events()`: embedding code and tests watching a device's events)."""
+    feed.push(event)
+    dm.push_event(event)
