@@ -7,7 +7,8 @@ the initial GENA event) and the listing of its logs (§4.4.1). Run all at once, 
 work of early devices delays the first Inform of later ones; here it waits in a
 low-priority queue instead. This changes WHEN the proxier does that work, never WHAT:
 - a device counts as waiting from its attach until its first session ends (whatever the
-  result) or it is detached;
+  result) or it is detached; one with nothing to inform once attached (a proxier restart
+  with no pending event) or held/offline stops counting at once (virtual/device.py);
 - deferred work starts once no device is waiting (all of it then: the pieces are short
   request sequences, and a device arriving meanwhile shares the loop with them as before);
 - bounded, never starved: each piece waits at most `LONGEST` seconds from its queueing,
