@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_fleet import stop
+
 from proxier.api import Proxier
 from proxier.config import from_dict
 
@@ -138,15 +140,6 @@ async def child(args: list[str], lines: int, log: Path) -> tuple[subprocess.Pope
             raise RuntimeError(f"`proxier {args[0]}` stopped: see {log}")
         out.append(line.strip())
     return proc, out
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 async def main() -> int:
