@@ -562,10 +562,14 @@ class UpnpBackend:
         if not upnp.endswith("/"):
             return [upnp], set()
         cms = self.device.cms
-        instances = await self._call(rpc, "GetInstances", cms.get_instances(upnp, 0))
-        structure = await self._call(
-            rpc, "GetSupportedParameters", cms.get_supported_parameters(upnp, 0)
-        )
+        for _ in range(3):  # a row added/deleted meanwhile (another task) makes it stale
+            before = self.store.rows_changed
+            instances = await self._call(rpc, "GetInstances", cms.get_instances(upnp, 0))
+            structure = await self._call(
+                rpc, "GetSupportedParameters", cms.get_supported_parameters(upnp, 0)
+            )
+            if self.store.rows_changed == before:
+                break
         # Instances per table, kept in the map (never computed).
         by_table: dict[str, list[int]] = {}
         for inst in instances:

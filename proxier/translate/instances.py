@@ -88,6 +88,9 @@ class InstanceStore:
         self._tables: dict[str, _Table] = {}
         #: bumped whenever a mapping goes away or an alias changes (translation caches)
         self.generation = 0
+        #: bumped whenever a row is mapped or forgotten: a GetInstances answer read across a
+        #: change is stale (translate/backend.py `_expand` reads it again)
+        self.rows_changed = 0
         with self._database.transaction():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -114,6 +117,7 @@ class InstanceStore:
         """A transaction this store's writes had joined was rolled back: back to the file."""
         self._load()
         self.generation += 1
+        self.rows_changed += 1
 
     def _import(self, legacy: Path) -> None:
         """Move an older state directory's separate map file into this database.
@@ -200,6 +204,7 @@ class InstanceStore:
         new = [u for u in wanted if u not in t.by_upnp]
         if new:
             first = t.next
+            self.rows_changed += 1
             with self._database.transaction():
                 for u in new:
                     cwmp = t.next
@@ -231,6 +236,7 @@ class InstanceStore:
         if t is None or upnp not in t.by_upnp:
             return
         self.generation += 1
+        self.rows_changed += 1
         cwmp = t.by_upnp.pop(upnp)
         del t.by_cwmp[cwmp]
         t.alias.pop(cwmp, None)

@@ -827,3 +827,32 @@ async def test_upnp_dm_only_device_gets_device_info(store: InstanceStore) -> Non
     assert "Device.X_UPNP-ORG_DM.Configuration.Network.IPInterface.1.IPv4.IPAddress" in everything
     assert everything["Device.DeviceInfo.ProvisioningCode"] is True
     dev.close()
+
+
+async def test_instance_list_read_across_an_add_object_is_read_again(
+    backend: UpnpBackend, device: LocalDmDevice
+) -> None:
+    """TR-330 §4.6.6 with issue 4 (stable instance map): a GetInstances answer that was in
+    flight while AddObject created a row (the §4.6.5 scan beside a session) is stale: it is
+    read again instead of dropping the new row, whose name keeps working."""
+    first = "Device.NAT.PortMapping.1.Description"
+    assert await values(backend, first) == {first: ("web server", "xsd:string")}  # ready
+    entered, gate = asyncio.Event(), asyncio.Event()
+    original = device.cms.get_instances
+
+    async def answered_before_the_add(*args: Any, **kwargs: Any) -> Any:
+        result = await original(*args, **kwargs)
+        # the first listing of the tree holding the table: read now, delivered after the add
+        if not entered.is_set() and "/BBF/NAT/".startswith(str(args[0])):
+            entered.set()
+            await gate.wait()
+        return result
+
+    device.cms.get_instances = answered_before_the_add  # type: ignore[method-assign]
+    listing = asyncio.create_task(backend.discover_notified())  # the §4.6.5 scan
+    await asyncio.wait_for(entered.wait(), 5)
+    number, _ = await asyncio.wait_for(backend.add_object("Device.NAT.PortMapping.", "k"), 5)
+    gate.set()
+    await asyncio.wait_for(listing, 5)
+    added = f"Device.NAT.PortMapping.{number}.Description"
+    assert await values(backend, added) == {added: ("", "xsd:string")}
